@@ -1,0 +1,421 @@
+import type { DriverStats, OutgoingMessage, ReceivedMessage, StoredDeadLetter, SubscriptionSpec } from '@omnibus/core/driver';
+import { Deque } from './deque.js';
+
+/** A message as one subscription holds it: shared bytes, per-subscription delivery state. */
+export interface Entry {
+  readonly id: string;
+  readonly body: Uint8Array;
+  readonly attributes: Readonly<Record<string, string>>;
+  readonly contentType: string | undefined;
+  readonly publishedAt: number;
+  readonly orderingKey: string | undefined;
+  readonly traceparent: string | undefined;
+  /** Deliveries so far. */
+  attempt: number;
+  /** Changes on every delivery, so a settle with an old handle (lease expired meanwhile) is ignored. */
+  delivery: number;
+  leaseExpiresAt: number;
+  /** The session holding it while in flight, so a closing connection releases what it held. */
+  holder: object | undefined;
+}
+
+/** A settle token: the entry and the delivery it was handed out with. */
+export interface MemoryHandle {
+  readonly entry: Entry;
+  readonly delivery: number;
+}
+
+interface Waiter {
+  readonly max: number;
+  readonly session: object;
+  readonly resolve: (messages: ReceivedMessage[]) => void;
+}
+
+interface DeadLetterEntry {
+  readonly entry: Entry;
+  readonly attempts: number;
+  readonly reason: string;
+  readonly deadLetteredAt: number;
+}
+
+/**
+ * One subscription: a ready queue, leases, delayed messages, a DLQ and, for ordering keys, a
+ * backlog per key so that only one message of a key is outstanding at a time (as Pub/Sub does).
+ */
+export class SubscriptionState {
+  readonly spec: SubscriptionSpec;
+  private readonly broker: MemoryBroker;
+  private readonly ready = new Deque<Entry>();
+  private readonly inFlight = new Set<Entry>();
+  private readonly delayed = new Map<Entry, { timer: ReturnType<typeof setTimeout>; dueAt: number }>();
+  private readonly deadLetters = new Deque<DeadLetterEntry>();
+  /** Keys with a message outstanding → later messages of that key, in send order. */
+  private readonly keyBacklog = new Map<string, Deque<Entry>>();
+  private waiters: Waiter[] = [];
+  private leaseTimer: ReturnType<typeof setTimeout> | undefined;
+  private leaseTimerAt = Number.POSITIVE_INFINITY;
+  private nextDelivery = 1;
+  /** Open consuming sessions; `isIdle` only looks at subscriptions somebody consumes. */
+  sessions = 0;
+
+  constructor(broker: MemoryBroker, spec: SubscriptionSpec) {
+    this.broker = broker;
+    this.spec = spec;
+  }
+
+  // ---- entering ------------------------------------------------------------------------------
+
+  /** A new message (publish or redrive): waits behind its key if the key is outstanding. */
+  enqueue(entry: Entry, delayMs: number | undefined): void {
+    if (delayMs !== undefined && delayMs > 0) {
+      this.schedule(entry, delayMs, () => this.admit(entry));
+      return;
+    }
+    this.admit(entry);
+  }
+
+  private admit(entry: Entry): void {
+    const key = entry.orderingKey;
+    if (key !== undefined) {
+      const backlog = this.keyBacklog.get(key);
+      if (backlog !== undefined) {
+        backlog.push(entry);
+        return;
+      }
+      this.keyBacklog.set(key, new Deque<Entry>(4));
+    }
+    this.ready.push(entry);
+    this.serveWaiters();
+  }
+
+  /** The outstanding message of its key is back (nack, lease expiry): it keeps the key. */
+  private requeue(entry: Entry, delayMs: number): void {
+    if (delayMs > 0) {
+      this.schedule(entry, delayMs, () => {
+        this.ready.unshift(entry);
+        this.serveWaiters();
+      });
+      return;
+    }
+    this.ready.unshift(entry);
+    this.serveWaiters();
+  }
+
+  private schedule(entry: Entry, delayMs: number, due: () => void): void {
+    const timer = setTimeout(() => {
+      this.delayed.delete(entry);
+      due();
+      this.broker.changed();
+    }, delayMs);
+    this.delayed.set(entry, { timer, dueAt: Date.now() + delayMs });
+  }
+
+  /** The outstanding message of a key is gone for good: the key's next message may go. */
+  private release(entry: Entry): void {
+    const key = entry.orderingKey;
+    if (key === undefined) return;
+    const backlog = this.keyBacklog.get(key);
+    const next = backlog?.shift();
+    if (next === undefined) {
+      this.keyBacklog.delete(key);
+      return;
+    }
+    this.ready.push(next);
+    this.serveWaiters();
+  }
+
+  // ---- delivering ----------------------------------------------------------------------------
+
+  receive(max: number, session: object, signal: AbortSignal): Promise<ReceivedMessage[]> {
+    if (this.ready.length > 0) return Promise.resolve(this.take(max, session));
+    if (signal.aborted) return Promise.resolve([]);
+    return new Promise((resolve) => {
+      const waiter: Waiter = {
+        max,
+        session,
+        resolve: (messages) => {
+          signal.removeEventListener('abort', onAbort);
+          resolve(messages);
+        },
+      };
+      const onAbort = () => {
+        this.waiters = this.waiters.filter((other) => other !== waiter);
+        resolve([]);
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.waiters.push(waiter);
+    });
+  }
+
+  private serveWaiters(): void {
+    while (this.waiters.length > 0 && this.ready.length > 0) {
+      const waiter = this.waiters.shift()!;
+      waiter.resolve(this.take(waiter.max, waiter.session));
+    }
+  }
+
+  private take(max: number, session: object): ReceivedMessage[] {
+    const now = Date.now();
+    const leaseExpiresAt = now + this.spec.ackDeadlineMs;
+    const count = Math.min(max, this.ready.length);
+    const messages: ReceivedMessage[] = new Array(count);
+    for (let index = 0; index < count; index++) {
+      const entry = this.ready.shift()!;
+      entry.attempt++;
+      entry.delivery = this.nextDelivery++;
+      entry.leaseExpiresAt = leaseExpiresAt;
+      entry.holder = session;
+      this.inFlight.add(entry);
+      messages[index] = toReceived(entry);
+    }
+    this.armLeaseTimer(leaseExpiresAt);
+    this.broker.changed();
+    return messages;
+  }
+
+  /** The entry a handle still speaks for, or undefined when its lease expired and it moved on. */
+  private current(handle: unknown): Entry | undefined {
+    const { entry, delivery } = handle as MemoryHandle;
+    return entry.delivery === delivery && this.inFlight.has(entry) ? entry : undefined;
+  }
+
+  ack(handles: readonly unknown[]): void {
+    for (const handle of handles) {
+      const entry = this.current(handle);
+      if (entry === undefined) continue;
+      this.inFlight.delete(entry);
+      entry.holder = undefined;
+      this.release(entry);
+    }
+    this.broker.changed();
+  }
+
+  nack(handle: unknown, delayMs: number): void {
+    const entry = this.current(handle);
+    if (entry === undefined) return;
+    this.inFlight.delete(entry);
+    entry.holder = undefined;
+    this.requeue(entry, delayMs);
+    this.broker.changed();
+  }
+
+  extendLease(handle: unknown, leaseMs: number): void {
+    const entry = this.current(handle);
+    if (entry !== undefined) entry.leaseExpiresAt = Date.now() + leaseMs;
+  }
+
+  deadLetter(handle: unknown, reason: string): void {
+    const entry = this.current(handle);
+    if (entry === undefined) return;
+    this.inFlight.delete(entry);
+    entry.holder = undefined;
+    this.deadLetters.push({ entry, attempts: entry.attempt, reason, deadLetteredAt: Date.now() });
+    this.release(entry);
+    this.broker.changed();
+  }
+
+  /** A session went away: whatever it still held is redelivered at once (a dropped connection). */
+  closeSession(session: object): void {
+    const waiting = this.waiters.filter((waiter) => waiter.session === session);
+    this.waiters = this.waiters.filter((waiter) => waiter.session !== session);
+    for (const waiter of waiting) waiter.resolve([]);
+    for (const entry of this.inFlight) {
+      if (entry.holder !== session) continue;
+      this.inFlight.delete(entry);
+      entry.holder = undefined;
+      this.requeue(entry, 0);
+    }
+    this.broker.changed();
+  }
+
+  // ---- leases --------------------------------------------------------------------------------
+
+  /**
+   * One timer per subscription, armed for the earliest possible expiry; when it fires it sweeps the
+   * in-flight set once. A timer per message would cost more than the rest of a delivery.
+   */
+  private armLeaseTimer(at: number): void {
+    if (this.leaseTimer !== undefined && this.leaseTimerAt <= at) return;
+    if (this.leaseTimer !== undefined) clearTimeout(this.leaseTimer);
+    this.leaseTimerAt = at;
+    this.leaseTimer = setTimeout(() => this.sweepLeases(), Math.max(0, at - Date.now()));
+  }
+
+  private sweepLeases(): void {
+    this.leaseTimer = undefined;
+    this.leaseTimerAt = Number.POSITIVE_INFINITY;
+    const now = Date.now();
+    let earliest = Number.POSITIVE_INFINITY;
+    let expired = false;
+    for (const entry of this.inFlight) {
+      if (entry.leaseExpiresAt <= now) {
+        this.inFlight.delete(entry);
+        entry.holder = undefined;
+        this.requeue(entry, 0);
+        expired = true;
+      } else if (entry.leaseExpiresAt < earliest) {
+        earliest = entry.leaseExpiresAt;
+      }
+    }
+    if (earliest !== Number.POSITIVE_INFINITY) this.armLeaseTimer(earliest);
+    if (expired) this.broker.changed();
+  }
+
+  // ---- observing and the DLQ -----------------------------------------------------------------
+
+  isIdle(now: number): boolean {
+    if (this.ready.length > 0 || this.inFlight.size > 0) return false;
+    for (const { dueAt } of this.delayed.values()) if (dueAt <= now) return false;
+    return true;
+  }
+
+  stats(): DriverStats {
+    return { waiting: this.ready.length, inFlight: this.inFlight.size, deadLettered: this.deadLetters.length };
+  }
+
+  peekDeadLetters(limit: number): StoredDeadLetter[] {
+    const letters: StoredDeadLetter[] = [];
+    for (const letter of this.deadLetters) {
+      if (letters.length >= limit) break;
+      const { entry } = letter;
+      letters.push({
+        id: entry.id,
+        body: entry.body,
+        attributes: entry.attributes,
+        contentType: entry.contentType,
+        publishedAt: entry.publishedAt,
+        orderingKey: entry.orderingKey,
+        attempts: letter.attempts,
+        reason: letter.reason,
+        deadLetteredAt: letter.deadLetteredAt,
+        native: letter,
+      });
+    }
+    return letters;
+  }
+
+  countDeadLetters(): number {
+    return this.deadLetters.length;
+  }
+
+  redrive(limit: number): number {
+    let moved = 0;
+    while (moved < limit && this.deadLetters.length > 0) {
+      const { entry } = this.deadLetters.shift()!;
+      this.enqueue({ ...entry, attempt: 0, delivery: 0, leaseExpiresAt: 0, holder: undefined }, undefined);
+      moved++;
+    }
+    if (moved > 0) this.broker.changed();
+    return moved;
+  }
+
+  purge(): number {
+    const count = this.deadLetters.length;
+    this.deadLetters.clear();
+    this.broker.changed();
+    return count;
+  }
+
+  dispose(): void {
+    if (this.leaseTimer !== undefined) clearTimeout(this.leaseTimer);
+    for (const { timer } of this.delayed.values()) clearTimeout(timer);
+    this.delayed.clear();
+    for (const waiter of this.waiters) waiter.resolve([]);
+    this.waiters = [];
+  }
+}
+
+function toReceived(entry: Entry): ReceivedMessage {
+  return {
+    id: entry.id,
+    // Raw bytes are copied per delivery, so a handler mutating them can't change other copies.
+    body: entry.contentType === 'application/octet-stream' ? entry.body.slice() : entry.body,
+    attributes: entry.attributes,
+    contentType: entry.contentType,
+    publishedAt: entry.publishedAt,
+    orderingKey: entry.orderingKey,
+    traceparent: entry.traceparent,
+    attempt: entry.attempt,
+    handle: { entry, delivery: entry.delivery } satisfies MemoryHandle,
+    native: entry,
+  };
+}
+
+/** A broker: topics and their subscriptions, shared by every driver connected to it. */
+export class MemoryBroker {
+  readonly topics = new Map<string, Map<string, SubscriptionState>>();
+  private readonly listeners = new Set<() => void>();
+
+  ensureTopic(topic: string): Map<string, SubscriptionState> {
+    let subscriptions = this.topics.get(topic);
+    if (subscriptions === undefined) {
+      subscriptions = new Map();
+      this.topics.set(topic, subscriptions);
+    }
+    return subscriptions;
+  }
+
+  ensureSubscription(spec: SubscriptionSpec): SubscriptionState {
+    const subscriptions = this.ensureTopic(spec.topic);
+    let state = subscriptions.get(spec.subscription);
+    if (state === undefined) {
+      state = new SubscriptionState(this, spec);
+      subscriptions.set(spec.subscription, state);
+    }
+    return state;
+  }
+
+  subscription(spec: SubscriptionSpec): SubscriptionState | undefined {
+    return this.topics.get(spec.topic)?.get(spec.subscription);
+  }
+
+  publish(topic: string, messages: readonly OutgoingMessage[]): void {
+    const subscriptions = this.ensureTopic(topic);
+    for (const message of messages) {
+      for (const state of subscriptions.values()) {
+        state.enqueue(
+          {
+            id: message.id,
+            body: message.body,
+            attributes: message.attributes,
+            contentType: message.contentType,
+            publishedAt: message.publishedAt,
+            orderingKey: message.orderingKey,
+            traceparent: message.traceparent,
+            attempt: 0,
+            delivery: 0,
+            leaseExpiresAt: 0,
+            holder: undefined,
+          },
+          message.delayMs,
+        );
+      }
+    }
+    this.changed();
+  }
+
+  isIdle(): boolean {
+    const now = Date.now();
+    for (const subscriptions of this.topics.values()) {
+      for (const state of subscriptions.values()) {
+        if (state.sessions > 0 && !state.isIdle(now)) return false;
+      }
+    }
+    return true;
+  }
+
+  onChange(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  changed(): void {
+    if (this.listeners.size === 0) return;
+    for (const listener of [...this.listeners]) listener();
+  }
+
+  dispose(): void {
+    for (const subscriptions of this.topics.values()) for (const state of subscriptions.values()) state.dispose();
+    this.topics.clear();
+  }
+}

@@ -1,0 +1,177 @@
+import { type ConsumerContext, ConsumerImpl, CONSUMER_DEFAULTS, resolveSettings } from './consumer.js';
+import { DeadLettersImpl } from './dead-letters.js';
+import type { Capabilities, DriverV1, SubscriptionSpec } from './driver.js';
+import { ClosedError, ConfigError, toOmnibusError, UnsupportedError } from './errors.js';
+import { type ProducerContext, ProducerImpl, Publisher } from './producer.js';
+import { checkName, checkPrefix } from './rules.js';
+import type { Tracing } from './trace.js';
+import type { Bus, Consumer, ConsumerOptions, DeadLetters, Producer } from './types.js';
+
+/**
+ * The portable bus over one driver. Owns the name prefix, memoized topology creation, the
+ * publish batcher and the set of running consumers that `close()` stops and `settled()` watches.
+ */
+export class BusImpl implements Bus, ProducerContext, ConsumerContext {
+  readonly driver: DriverV1;
+  readonly tracing: Tracing | undefined;
+  readonly publisher: Publisher;
+  private readonly prefix: string;
+  private readonly topics = new Map<string, Promise<void>>();
+  private readonly subscriptions = new Map<string, Promise<void>>();
+  /** Final topic name → final subscription names seen, to refuse fan-out where it's unsupported. */
+  private readonly subscriptionsByTopic = new Map<string, Set<string>>();
+  private readonly consumers = new Set<ConsumerImpl<unknown>>();
+  private readonly listeners = new Set<() => void>();
+  private closing: Promise<void> | undefined;
+
+  constructor(driver: DriverV1, prefix: string, tracing: Tracing | undefined) {
+    if (driver?.specificationVersion !== 'v1') {
+      throw new ConfigError(`driver implements specification "${String(driver?.specificationVersion)}"; this @omnibus/core needs "v1"`);
+    }
+    checkPrefix(prefix);
+    this.driver = driver;
+    this.prefix = prefix;
+    this.tracing = tracing;
+    this.publisher = new Publisher(driver, () => this.changed());
+  }
+
+  get capabilities(): Capabilities {
+    return this.driver.capabilities;
+  }
+  get native(): unknown {
+    return this.driver.native;
+  }
+  get adapter(): string {
+    return this.driver.name;
+  }
+
+  assertOpen(): void {
+    if (this.closing !== undefined) throw new ClosedError('the bus is closed', { driver: this.driver.name });
+  }
+
+  producer<T = unknown>(topic: string): Producer<T> {
+    this.assertOpen();
+    checkName(topic, 'topic');
+    return new ProducerImpl<T>(this, topic, this.prefix + topic);
+  }
+
+  consumer<T = unknown>(topic: string, subscription: string, options: ConsumerOptions<T> = {}): Consumer<T> {
+    this.assertOpen();
+    checkName(topic, 'topic');
+    checkName(subscription, 'subscription');
+    const settings = resolveSettings(this.driver, options);
+    const spec: SubscriptionSpec = {
+      topic: this.prefix + topic,
+      subscription: this.prefix + subscription,
+      maxAttempts: settings.maxAttempts,
+      deadLetter: settings.deadLetter,
+      ackDeadlineMs: settings.ackDeadlineMs,
+      ordering: this.driver.capabilities.ordering,
+    };
+    return new ConsumerImpl<T>(this, topic, subscription, spec, settings);
+  }
+
+  deadLetters<T = unknown>(topic: string, subscription: string): DeadLetters<T> {
+    this.assertOpen();
+    checkName(topic, 'topic');
+    checkName(subscription, 'subscription');
+    const spec: SubscriptionSpec = {
+      topic: this.prefix + topic,
+      subscription: this.prefix + subscription,
+      maxAttempts: CONSUMER_DEFAULTS.maxAttempts,
+      deadLetter: true,
+      ackDeadlineMs: CONSUMER_DEFAULTS.ackDeadlineMs,
+      ordering: this.driver.capabilities.ordering,
+    };
+    return new DeadLettersImpl<T>(this.driver, spec, `${topic}/${subscription}`, () => this.assertOpen());
+  }
+
+  topicReady(topic: string): Promise<void> {
+    let ready = this.topics.get(topic);
+    if (ready === undefined) {
+      ready = this.driver.ensureTopic(topic).catch((error: unknown) => {
+        this.topics.delete(topic);
+        throw toOmnibusError(error, this.driver, `creating topic "${topic}" failed`);
+      });
+      this.topics.set(topic, ready);
+    }
+    return ready;
+  }
+
+  subscriptionReady(spec: SubscriptionSpec): Promise<void> {
+    const key = `${spec.topic}\u0000${spec.subscription}`;
+    let ready = this.subscriptions.get(key);
+    if (ready === undefined) {
+      const names = this.subscriptionsByTopic.get(spec.topic) ?? new Set<string>();
+      if (!this.driver.capabilities.fanout && names.size > 0 && !names.has(spec.subscription)) {
+        return Promise.reject(
+          new UnsupportedError(
+            `the ${this.driver.name} adapter does not declare the "fanout" capability: topic "${spec.topic}" already has subscription "${[...names][0]}"`,
+            { driver: this.driver.name },
+          ),
+        );
+      }
+      names.add(spec.subscription);
+      this.subscriptionsByTopic.set(spec.topic, names);
+      ready = this.driver.ensureSubscription(spec).catch((error: unknown) => {
+        this.subscriptions.delete(key);
+        names.delete(spec.subscription);
+        throw toOmnibusError(error, this.driver, `creating subscription "${spec.subscription}" on topic "${spec.topic}" failed`);
+      });
+      this.subscriptions.set(key, ready);
+    }
+    return ready;
+  }
+
+  register(consumer: ConsumerImpl<unknown>): void {
+    this.consumers.add(consumer);
+  }
+  unregister(consumer: ConsumerImpl<unknown>): void {
+    this.consumers.delete(consumer);
+    this.changed();
+  }
+
+  changed(): void {
+    for (const listener of this.listeners) listener();
+  }
+
+  private isSettled(): boolean {
+    if (this.publisher.inFlight > 0) return false;
+    for (const consumer of this.consumers) if (consumer.busy) return false;
+    return this.driver.isIdle?.() ?? false;
+  }
+
+  async settled(): Promise<void> {
+    const { driver } = this;
+    const onChange = driver.onChange?.bind(driver);
+    if (driver.isIdle === undefined || onChange === undefined) {
+      throw new UnsupportedError(`the ${driver.name} adapter can't tell when everything is settled; settled() is for memory://`, {
+        driver: driver.name,
+      });
+    }
+    while (!this.isSettled()) {
+      await new Promise<void>((resolve) => {
+        const wake = () => {
+          unsubscribe();
+          this.listeners.delete(wake);
+          resolve();
+        };
+        const unsubscribe = onChange(wake);
+        this.listeners.add(wake);
+      });
+    }
+  }
+
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      await Promise.allSettled([...this.consumers].map((consumer) => consumer.stop()));
+      await this.publisher.drain();
+      try {
+        await this.driver.close();
+      } catch (error) {
+        throw toOmnibusError(error, this.driver, 'closing the connection failed');
+      }
+    })();
+    return this.closing;
+  }
+}

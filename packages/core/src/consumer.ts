@@ -1,0 +1,198 @@
+import type { DriverV1, SubscriptionSpec } from './driver.js';
+import { InvalidArgumentError, type OmnibusError, toOmnibusError } from './errors.js';
+import { checkMilliseconds } from './rules.js';
+import { Session, type SessionObserver, type SessionSettings } from './session.js';
+import type { Tracing } from './trace.js';
+import type { Consumer, ConsumerOptions, ConsumerStats, Handler, Message } from './types.js';
+
+/** What consumers need from the bus. */
+export interface ConsumerContext extends SessionObserver {
+  readonly driver: DriverV1;
+  readonly tracing: Tracing | undefined;
+  assertOpen(): void;
+  /** Creates the subscription once per bus (memoized by final names). */
+  subscriptionReady(spec: SubscriptionSpec): Promise<void>;
+  register(consumer: ConsumerImpl<unknown>): void;
+  unregister(consumer: ConsumerImpl<unknown>): void;
+}
+
+export const CONSUMER_DEFAULTS = {
+  concurrency: 10,
+  maxAttempts: 5,
+  deadLetter: true,
+  ackDeadlineMs: 30_000,
+  retry: { initialDelayMs: 1_000, maxDelayMs: 60_000 },
+  shutdownTimeoutMs: 30_000,
+} as const;
+
+function positiveInteger(value: unknown, name: string): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
+    throw new InvalidArgumentError(`${name} must be a whole number ≥ 1, got ${String(value)}`);
+  }
+  return value;
+}
+
+/** Checks consumer options and fills defaults; throws `InvalidArgument` naming the option. */
+export function resolveSettings<T>(driver: DriverV1, options: ConsumerOptions<T>): SessionSettings<T> {
+  if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('consumer options must be an object');
+  const concurrency = positiveInteger(options.concurrency ?? CONSUMER_DEFAULTS.concurrency, 'concurrency');
+  const deadLetter = options.deadLetter ?? CONSUMER_DEFAULTS.deadLetter;
+  if (typeof deadLetter !== 'boolean') throw new InvalidArgumentError('deadLetter must be a boolean');
+  const maxAttempts = deadLetter ? positiveInteger(options.maxAttempts ?? CONSUMER_DEFAULTS.maxAttempts, 'maxAttempts') : Number.POSITIVE_INFINITY;
+  const { minMs, maxMs } = driver.capabilities.ackDeadline;
+  const ackDeadlineMs = options.ackDeadlineMs ?? CONSUMER_DEFAULTS.ackDeadlineMs;
+  checkMilliseconds(ackDeadlineMs, 'ackDeadlineMs');
+  if (ackDeadlineMs < minMs || ackDeadlineMs > maxMs) {
+    throw new InvalidArgumentError(`ackDeadlineMs must be between ${minMs} and ${maxMs} on the ${driver.name} adapter, got ${ackDeadlineMs}`);
+  }
+  const initialDelayMs = options.retry?.initialDelayMs ?? CONSUMER_DEFAULTS.retry.initialDelayMs;
+  const maxDelayMs = options.retry?.maxDelayMs ?? Math.max(CONSUMER_DEFAULTS.retry.maxDelayMs, initialDelayMs);
+  checkMilliseconds(initialDelayMs, 'retry.initialDelayMs');
+  checkMilliseconds(maxDelayMs, 'retry.maxDelayMs');
+  if (maxDelayMs < initialDelayMs) throw new InvalidArgumentError('retry.maxDelayMs must not be below retry.initialDelayMs');
+  const shutdownTimeoutMs = options.shutdownTimeoutMs ?? CONSUMER_DEFAULTS.shutdownTimeoutMs;
+  checkMilliseconds(shutdownTimeoutMs, 'shutdownTimeoutMs');
+  const schema = options.schema;
+  if (schema !== undefined && typeof schema?.['~standard']?.validate !== 'function') {
+    throw new InvalidArgumentError('schema must implement Standard Schema (an object with ["~standard"].validate)');
+  }
+  const onError = options.onError ?? defaultOnError;
+  if (typeof onError !== 'function') throw new InvalidArgumentError('onError must be a function');
+  const delay = driver.capabilities.delayedDelivery;
+  return {
+    concurrency,
+    maxAttempts,
+    deadLetter,
+    ackDeadlineMs,
+    retry: { initialDelayMs, maxDelayMs },
+    schema,
+    shutdownTimeoutMs,
+    maxNackDelayMs: delay === false ? maxMs : Math.max(delay, maxMs),
+    onError,
+  };
+}
+
+function defaultOnError(error: OmnibusError): void {
+  // Messages are redacted by OmnibusError; the cause stays out of the log on purpose.
+  console.warn(`[omnibus] ${error.code}: ${error.message}`);
+}
+
+export class ConsumerImpl<T> implements Consumer<T> {
+  readonly topic: string;
+  readonly subscription: string;
+  readonly spec: SubscriptionSpec;
+  private readonly context: ConsumerContext;
+  private readonly settings: SessionSettings<T>;
+  private session: Session<T> | undefined;
+  private stopping: Promise<void> | undefined;
+
+  constructor(context: ConsumerContext, topic: string, subscription: string, spec: SubscriptionSpec, settings: SessionSettings<T>) {
+    this.context = context;
+    this.topic = topic;
+    this.subscription = subscription;
+    this.spec = spec;
+    this.settings = settings;
+  }
+
+  /** Handlers running or settles in flight. */
+  get busy(): boolean {
+    return this.session?.busy ?? false;
+  }
+
+  get active(): boolean {
+    return this.session !== undefined;
+  }
+
+  async ready(): Promise<void> {
+    this.context.assertOpen();
+    await this.context.subscriptionReady(this.spec);
+  }
+
+  async start(handler: Handler<T>): Promise<void> {
+    if (typeof handler !== 'function') throw new InvalidArgumentError('start(handler) needs a function');
+    await this.open(handler);
+  }
+
+  private async open(handler: Handler<T> | undefined): Promise<Session<T>> {
+    if (this.session !== undefined || this.stopping !== undefined) {
+      throw new InvalidArgumentError(
+        `consumer ${this.topic}/${this.subscription} is already ${this.stopping ? 'stopping' : 'running'}; create another consumer to consume in parallel`,
+      );
+    }
+    await this.ready();
+    const { driver } = this.context;
+    let subscription: Awaited<ReturnType<DriverV1['subscribe']>>;
+    try {
+      subscription = await driver.subscribe(this.spec, { maxOutstanding: this.settings.concurrency });
+    } catch (error) {
+      throw toOmnibusError(error, driver, `subscribing to ${this.topic}/${this.subscription} failed`);
+    }
+    if (this.session !== undefined) {
+      await subscription.close();
+      throw new InvalidArgumentError(`consumer ${this.topic}/${this.subscription} was started twice at once`);
+    }
+    const session = new Session<T>(driver, subscription, this.settings, this.context, this.context.tracing, handler);
+    this.session = session;
+    this.context.register(this as ConsumerImpl<unknown>);
+    session.begin();
+    return session;
+  }
+
+  stop(): Promise<void> {
+    const session = this.session;
+    if (session === undefined) return this.stopping ?? Promise.resolve();
+    this.stopping ??= session.stop().finally(() => {
+      this.session = undefined;
+      this.stopping = undefined;
+      this.context.unregister(this as ConsumerImpl<unknown>);
+    });
+    return this.stopping;
+  }
+
+  messages(): AsyncIterableIterator<Message<T>> {
+    let opened: Promise<Session<T>> | undefined;
+    let done = false;
+    const iterator: AsyncIterableIterator<Message<T>> = {
+      next: async () => {
+        if (done) return { done: true, value: undefined };
+        opened ??= this.open(undefined);
+        const session = await opened;
+        const message = await session.take();
+        if (message === undefined) {
+          done = true;
+          return { done: true, value: undefined };
+        }
+        return { done: false, value: message };
+      },
+      return: async () => {
+        done = true;
+        if (opened !== undefined) {
+          await opened.catch(() => undefined);
+          await this.stop();
+        }
+        return { done: true, value: undefined };
+      },
+      [Symbol.asyncIterator]() {
+        return iterator;
+      },
+    };
+    return iterator;
+  }
+
+  async stats(): Promise<ConsumerStats> {
+    this.context.assertOpen();
+    const { driver } = this.context;
+    try {
+      const stats = await driver.stats(this.spec);
+      const declared = driver.capabilities.stats;
+      return {
+        waiting: declared.waiting ? stats.waiting : undefined,
+        inFlight: declared.inFlight ? stats.inFlight : undefined,
+        deadLettered: declared.deadLettered && this.spec.deadLetter ? stats.deadLettered : undefined,
+      };
+    } catch (error) {
+      throw toOmnibusError(error, driver, `stats of ${this.topic}/${this.subscription} failed`);
+    }
+  }
+}
+

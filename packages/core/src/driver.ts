@@ -1,0 +1,338 @@
+/**
+ * The adapter contract, version 1.
+ *
+ * An adapter (`@omnibus/redis`, `@omnibus/rabbitmq`, …) implements {@link DriverV1}; everything a
+ * user touches is built by `@omnibus/core` on top of it. The split follows one rule: **drivers
+ * translate, core decides**. Retry and backoff, ack-once, lease extension, the concurrency limit,
+ * per-key serialisation, emulated dead-lettering, decode and schema failures, validation and
+ * two-phase shutdown live once, in core. A driver only maps these batch-shaped calls onto its broker.
+ *
+ * Rules that hold for every method below:
+ * - A driver **must not retry** on its own. It throws, and it says through
+ *   {@link DriverV1.classifyError} (or by throwing an `OmnibusError`) whether the error is
+ *   retryable; core decides whether and when to call again.
+ * - A driver **must not validate** names, attributes or sizes: core has checked them against the
+ *   portable rule set (and the driver's declared {@link Capabilities}) before any call.
+ * - Names reaching a driver are final: core has already applied the connection's `prefix`.
+ * - Every method may be called concurrently with every other, except after `close()`.
+ * - Secrets (passwords, tokens) must never appear in an error message a driver throws.
+ *
+ * Keywords: **must** is required for the conformance suite to pass; **should** is expected unless
+ * the broker makes it impossible (say why in the adapter README); **may** is an optimisation.
+ *
+ * @packageDocumentation
+ */
+
+/** Marks the contract version a driver implements; core refuses drivers of another version. */
+export type SpecificationVersion = 'v1';
+
+/** How an adapter provides a feature: by the broker itself, by the adapter's own code, or not at all. */
+export type Support = 'native' | 'emulated' | 'none';
+
+/**
+ * What a driver can do, declared once as data. Core and the conformance suite read it: core rejects
+ * a call that needs an undeclared capability with an `Unsupported` error, and the suite skips a test
+ * only where a capability here says so (naming it), and checks that every declared one works.
+ */
+export interface Capabilities {
+  /** Several subscriptions on one topic each receive every message (pub/sub). False: one subscription per topic (e.g. SQS queue mode). */
+  readonly fanout: boolean;
+  /** Messages sharing an `orderingKey` are handed out in send order, one at a time per subscription. */
+  readonly ordering: boolean;
+  /** Longest `delayMs` the driver accepts on publish and nack, in ms; `false` if it cannot delay at all. */
+  readonly delayedDelivery: number | false;
+  /** The broker moves a message to the DLQ itself (redrive policy, delivery limit) as a backstop; core still dead-letters explicitly with a reason. */
+  readonly nativeDeadLetter: boolean;
+  /** Largest message the broker takes: body plus attribute names and values, in bytes. Never below the portable 256 KiB. */
+  readonly maxMessageBytes: number;
+  /** Most messages one {@link DriverV1.publish} call takes; core splits larger batches. */
+  readonly maxBatchSize: number;
+  /** Which numbers {@link DriverSubscription.stats} can tell exactly. */
+  readonly stats: { readonly waiting: boolean; readonly inFlight: boolean; readonly deadLettered: boolean };
+  /** Shortest and longest lease (`ackDeadlineMs`) the broker honours, in ms. */
+  readonly ackDeadline: { readonly minMs: number; readonly maxMs: number };
+  /** How lease extension is done: `native` (broker call), `emulated` (adapter timers), `none` (lease is held until the connection closes, as with RabbitMQ). */
+  readonly leaseExtension: Support;
+}
+
+/** A message on its way to the broker. Body and attributes are final: encoded, validated. */
+export interface OutgoingMessage {
+  /** Stable id (UUIDv7 unless the caller chose one). Drivers must carry it so the consumer sees the same id. */
+  readonly id: string;
+  /** The codec's bytes alone: no envelope. */
+  readonly body: Uint8Array;
+  /** User attributes, string to string; never keys core reserves (see `RESERVED_ATTRIBUTE_PREFIXES`). */
+  readonly attributes: Readonly<Record<string, string>>;
+  /** MIME type of the body (`application/json`, `application/octet-stream`); drivers should carry it in the broker's content-type slot where one exists. */
+  readonly contentType: string;
+  /** Epoch milliseconds at which `send` was called. */
+  readonly publishedAt: number;
+  readonly orderingKey?: string | undefined;
+  /** Not deliverable before `publishedAt + delayMs`. Only set when {@link Capabilities.delayedDelivery} allows it. */
+  readonly delayMs?: number | undefined;
+  /** W3C trace context, when OpenTelemetry is active. */
+  readonly traceparent?: string | undefined;
+}
+
+/**
+ * A message handed out by {@link DriverSubscription.receive}. Core wraps it into the user's
+ * `Message`; the driver keeps whatever it needs to settle it in `handle`.
+ */
+export interface ReceivedMessage {
+  /** The id given at publish; for a message a plain client sent, the broker's own stable id. */
+  readonly id: string;
+  readonly body: Uint8Array;
+  readonly attributes: Readonly<Record<string, string>>;
+  /** Absent when a plain client sent the message without one; core then uses the consumer's codec. */
+  readonly contentType?: string | undefined;
+  /** Epoch ms of the original publish (not of the redelivery). */
+  readonly publishedAt: number;
+  readonly orderingKey?: string | undefined;
+  readonly traceparent?: string | undefined;
+  /**
+   * Delivery count, 1 on first delivery, counting every delivery since the message was published or
+   * redriven: after handler failure, nack (with or without delay), lease expiry or a crashed consumer.
+   * Must be exact where {@link Capabilities} can't say otherwise; drivers whose broker restarts the
+   * count on re-enqueue (RabbitMQ through a delay queue) carry their own count in a header.
+   */
+  readonly attempt: number;
+  /** Opaque settle token for ack/nack/extendLease/deadLetter (receipt handle, stream id, delivery tag, ack id). */
+  readonly handle: unknown;
+  /** The broker's own message object, exposed as `msg.native`. */
+  readonly native: unknown;
+}
+
+/** What core knows about a subscription when it asks a driver to create it. */
+export interface SubscriptionSpec {
+  /** Final topic name (prefix applied). */
+  readonly topic: string;
+  /** Final subscription name (prefix applied); unique per topic, not necessarily across topics. */
+  readonly subscription: string;
+  /** Attempts before the message is dead-lettered; `Infinity` when dead-lettering is off. */
+  readonly maxAttempts: number;
+  /** Whether a DLQ exists for this subscription. */
+  readonly deadLetter: boolean;
+  /** Lease length the consumer asks for, already clamped to {@link Capabilities.ackDeadline}. */
+  readonly ackDeadlineMs: number;
+  /** The consumer relies on per-key ordering (only set when {@link Capabilities.ordering}). */
+  readonly ordering: boolean;
+}
+
+/** Options for one consuming session opened with {@link DriverV1.subscribe}. */
+export interface SubscribeOptions {
+  /** Most unsettled messages core will hold: push-based drivers must bound their prefetch by it. */
+  readonly maxOutstanding: number;
+}
+
+/** A request to {@link DriverSubscription.receive}. */
+export interface ReceiveRequest {
+  /** Hand out at most this many messages (≥ 1, ≤ the `maxOutstanding` given to subscribe). */
+  readonly maxMessages: number;
+  /** Aborted when core stops consuming: the driver must return (or throw an `AbortError`) promptly and must not hand out messages after it. */
+  readonly signal: AbortSignal;
+}
+
+/** A message to release for redelivery. */
+export interface NackRequest {
+  readonly handle: unknown;
+  /** Redeliver no sooner than this; 0 means as soon as possible. Never above {@link Capabilities.delayedDelivery} (core clamps). */
+  readonly delayMs: number;
+  /** The attempt that just ended, for drivers that re-publish and must carry the count themselves. */
+  readonly attempt: number;
+  /** The received message, for drivers that re-publish (delay queues, scheduled sets). */
+  readonly message: ReceivedMessage;
+}
+
+/** A message to move into the subscription's DLQ. */
+export interface DeadLetterRequest {
+  readonly handle: unknown;
+  readonly message: ReceivedMessage;
+  /** Human-readable reason, stored with the dead letter. */
+  readonly reason: string;
+}
+
+/** A lease to extend. */
+export interface LeaseRequest {
+  readonly handle: unknown;
+  /** New lease length from now, in ms. */
+  readonly leaseMs: number;
+}
+
+/** What a driver stores with a dead letter, as read back by `peek`. */
+export interface StoredDeadLetter {
+  readonly id: string;
+  readonly body: Uint8Array;
+  readonly attributes: Readonly<Record<string, string>>;
+  readonly contentType?: string | undefined;
+  readonly publishedAt: number;
+  readonly orderingKey?: string | undefined;
+  /** Deliveries the message had when it was dead-lettered. */
+  readonly attempts: number;
+  readonly reason: string;
+  /** Epoch ms. */
+  readonly deadLetteredAt: number;
+  readonly native: unknown;
+}
+
+/** Numbers the broker can tell exactly; `undefined` where it can't (never a guess). */
+export interface DriverStats {
+  /** Ready to be delivered now (or the broker's lag), not counting delayed ones. */
+  readonly waiting?: number | undefined;
+  /** Delivered and not yet settled. */
+  readonly inFlight?: number | undefined;
+  readonly deadLettered?: number | undefined;
+}
+
+/**
+ * One consuming session on one subscription, opened by {@link DriverV1.subscribe}. Several may be
+ * open on the same subscription at once, in one process or many: they compete for messages.
+ */
+export interface DriverSubscription {
+  /**
+   * Resolves with 1…`maxMessages` messages as soon as at least one is available, waiting as long as
+   * it takes otherwise (drivers may return an empty array after a long poll; core simply calls again).
+   * Every message handed out is leased for the subscription's `ackDeadlineMs`.
+   * - memory: takes from the in-process queue, waits on a waiter list.
+   * - Redis: `XREADGROUP GROUP g c COUNT n BLOCK t STREAMS s >`, plus `XAUTOCLAIM` of entries idle
+   *   past the ack deadline (another consumer crashed); attempt from the pending-entries list.
+   * - RabbitMQ (push): `basic.consume` with `basic.qos(maxOutstanding)` fills a local buffer that
+   *   receive drains; attempt from `x-delivery-count` (+ the adapter's own header after a delay queue).
+   * - SQS: `ReceiveMessage` (≤ 10, long poll ≤ 20 s, `VisibilityTimeout` = ack deadline);
+   *   attempt from `ApproximateReceiveCount`.
+   * - Pub/Sub (push): streaming pull with flow control `maxMessages = maxOutstanding` fills a local
+   *   buffer; attempt from `deliveryAttempt` (present when a dead-letter policy exists).
+   */
+  receive(request: ReceiveRequest): Promise<ReceivedMessage[]>;
+  /**
+   * Acknowledges: the messages are gone for this subscription. Must resolve only once the broker
+   * accepted the acks. An ack of a message whose lease already expired may be ignored by the broker.
+   * Redis `XACK`; RabbitMQ `basic.ack`; SQS `DeleteMessageBatch`; Pub/Sub `acknowledge`.
+   */
+  ack(handles: readonly unknown[]): Promise<void>;
+  /**
+   * Releases messages for redelivery after `delayMs`, counting the ended attempt.
+   * - memory: re-queues (delayed by a timer).
+   * - Redis: delay 0 → leave pending and let it be reclaimed at once; delay > 0 → add to the
+   *   scheduled set and `XACK`, in one script, so a crash neither loses nor doubles it.
+   * - RabbitMQ: delay 0 → `basic.nack(requeue)`; delay > 0 → publish to a TTL queue that
+   *   dead-letters back, with the attempt in a header, then ack.
+   * - SQS: `ChangeMessageVisibility(delay)`. Pub/Sub: `modifyAckDeadline(delay)` (0 = nack).
+   */
+  nack(requests: readonly NackRequest[]): Promise<void>;
+  /**
+   * Pushes the lease of in-flight messages `leaseMs` into the future. Core calls it periodically
+   * while a handler runs. Redis `XCLAIM … JUSTID` to the same consumer (resets idle time without
+   * counting a delivery); SQS `ChangeMessageVisibility`; Pub/Sub `modifyAckDeadline`; RabbitMQ has
+   * nothing to do (leaseExtension `none`: a delivery is held until ack or channel close).
+   */
+  extendLease(requests: readonly LeaseRequest[]): Promise<void>;
+  /**
+   * Moves messages to the subscription's DLQ with `reason` and their attempt count, and removes them
+   * from the subscription, atomically where the broker allows (Redis: `XADD` + `XACK` in one
+   * script; elsewhere publish to the DLQ, await its confirmation, then ack). Must keep id, body,
+   * attributes, content type, publish time and ordering key.
+   */
+  deadLetter(requests: readonly DeadLetterRequest[]): Promise<void>;
+  /**
+   * Stops handing out messages and releases any the driver buffered but never returned from
+   * `receive` (push-based drivers). Messages already returned stay leased until core settles them
+   * or their lease expires. Must be idempotent.
+   */
+  close(): Promise<void>;
+}
+
+/**
+ * The driver: one connection to one broker. Built by an adapter's factory (`redis(options)`), or
+ * from a URL by the adapter module's `fromUrl`, and handed to `connect()`.
+ */
+export interface DriverV1 {
+  readonly specificationVersion: SpecificationVersion;
+  /** Adapter name, lower case (`memory`, `redis`, `rabbitmq`, `sqs`, `gcp-pubsub`); shown in errors. */
+  readonly name: string;
+  readonly capabilities: Capabilities;
+  /** The underlying client, exposed as `bus.native`. */
+  readonly native: unknown;
+  /** Creates the topic if it doesn't exist; idempotent. */
+  ensureTopic(topic: string): Promise<void>;
+  /**
+   * Creates (or verifies) the topic, the subscription and, when `spec.deadLetter`, its DLQ;
+   * idempotent. A message published after this resolved must reach the subscription. Should throw
+   * `AlreadyExists`-coded errors naming the conflicting setting when the broker holds the
+   * subscription with incompatible settings.
+   */
+  ensureSubscription(spec: SubscriptionSpec): Promise<void>;
+  /**
+   * Publishes a batch of at most {@link Capabilities.maxBatchSize} messages to a topic and resolves
+   * once the broker has durably accepted every one of them (publisher confirm, XADD reply, SQS/SNS
+   * response, Pub/Sub publish response). A rejection means some may not have been sent.
+   * Publishing to a topic that doesn't exist must either create it or throw `NotFound`.
+   */
+  publish(topic: string, messages: readonly OutgoingMessage[]): Promise<void>;
+  /**
+   * Opens a consuming session on a subscription created by {@link ensureSubscription}. Must throw a
+   * `NotFound`-coded error if the subscription doesn't exist.
+   */
+  subscribe(spec: SubscriptionSpec, options: SubscribeOptions): Promise<DriverSubscription>;
+  /** Counts for {@link Capabilities.stats}; the subscription must exist (`NotFound` otherwise). */
+  stats(spec: SubscriptionSpec): Promise<DriverStats>;
+  /** Dead letters currently stored, oldest first, without removing them. */
+  peekDeadLetters(spec: SubscriptionSpec, limit: number): Promise<StoredDeadLetter[]>;
+  /** How many dead letters are stored. */
+  countDeadLetters(spec: SubscriptionSpec): Promise<number>;
+  /**
+   * Moves up to `limit` dead letters, oldest first, back to the subscription only (not the topic's
+   * other subscriptions), keeping their id, with the attempt count starting again at 1. Returns how
+   * many were moved. At least once: a crash midway may leave one in both places, never in neither.
+   */
+  redriveDeadLetters(spec: SubscriptionSpec, limit: number): Promise<number>;
+  /** Deletes every dead letter; returns how many were deleted (or `undefined` if the broker can't say). */
+  purgeDeadLetters(spec: SubscriptionSpec): Promise<number | undefined>;
+  /**
+   * Maps a native error onto a portable code and says whether calling again may succeed. Called by
+   * core for any error a driver method throws that is not already an `OmnibusError`. Drivers should
+   * implement it with one lookup table.
+   */
+  classifyError?(error: unknown): ErrorClassification | undefined;
+  /**
+   * Everything idle: no message ready or in flight in any subscription, no delayed message due.
+   * Only the memory driver implements it; `bus.settled()` uses it.
+   */
+  isIdle?(): boolean;
+  /** Calls `listener` after every state change, for `bus.settled()`; returns an unsubscribe function. Memory only. */
+  onChange?(listener: () => void): () => void;
+  /** Closes connections. In-flight messages not acked are released by the broker. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** Codes of `OmnibusError`. Never renamed. */
+export type ErrorCode =
+  | 'NotFound'
+  | 'AlreadyExists'
+  | 'InvalidArgument'
+  | 'MessageTooLarge'
+  | 'PermissionDenied'
+  | 'Unauthenticated'
+  | 'Unavailable'
+  | 'Timeout'
+  | 'Unsupported'
+  | 'Closed'
+  | 'Config'
+  | 'Internal';
+
+/** A driver's verdict on a native error. */
+export interface ErrorClassification {
+  readonly code: ErrorCode;
+  /** Whether the same call may succeed if made again. */
+  readonly retryable: boolean;
+  /** A message to use instead of the native one (it must not contain secrets). */
+  readonly message?: string;
+}
+
+/**
+ * The shape of an adapter package's module, which `connect(url)` loads by scheme. Every adapter's
+ * entry point exports `fromUrl` (and its own factory, e.g. `redis(options)`).
+ */
+export interface AdapterModule {
+  /** Builds a driver from a parsed URL; the query parameters core consumes (`prefix`) are already removed. */
+  fromUrl(url: URL): DriverV1 | Promise<DriverV1>;
+}

@@ -1,0 +1,157 @@
+import { InvalidArgumentError, MessageTooLargeError } from './errors.js';
+
+/**
+ * The portable rule set: one set of limits, checked before any I/O on every adapter, and tight
+ * enough for the strictest broker, so that what passes on `memory://` passes on SQS and Pub/Sub.
+ *
+ * Where each limit comes from:
+ * - Names: Pub/Sub needs ≥ 3 characters starting with a letter and forbids a `goog` prefix; SQS
+ *   allows only letters, digits, `-` and `_`. The 64-character cap leaves room for a prefix and
+ *   the suffixes adapters derive (DLQ, delay queues) within SQS's 80.
+ * - Attributes: SQS carries at most 10 message attributes; adapters reserve two for Omnibus
+ *   metadata and trace context, which leaves 8. SQS rejects empty values and names with `..`,
+ *   Pub/Sub caps values at 1,024 bytes, and the prefixes below belong to the brokers or to us.
+ * - Ordering keys and ids: SQS `MessageGroupId` / `MessageDeduplicationId` allow 128 printable
+ *   ASCII characters.
+ * - Size: SQS's 256 KiB counts body plus attribute names and values, so we count the same.
+ */
+export const PORTABLE_RULES = {
+  nameMinLength: 3,
+  nameMaxLength: 64,
+  prefixMaxLength: 32,
+  maxAttributes: 8,
+  attributeNameMaxLength: 128,
+  attributeValueMaxBytes: 1024,
+  orderingKeyMaxLength: 128,
+  idMaxLength: 128,
+  maxMessageBytes: 256 * 1024,
+} as const;
+
+/** Attribute name prefixes that belong to a broker or to Omnibus (compared case-insensitively). */
+export const RESERVED_ATTRIBUTE_PREFIXES = ['omnibus', 'x-', 'goog', 'aws.', 'amazon.', 'cloudpubsub'] as const;
+
+const NAME = /^[A-Za-z][A-Za-z0-9_-]*$/;
+const PREFIX = /^[A-Za-z][A-Za-z0-9_-]*$/;
+const ATTRIBUTE_NAME = /^[A-Za-z0-9_-][A-Za-z0-9_.-]*$/;
+const PRINTABLE_ASCII = /^[\x21-\x7e]+$/;
+// Characters SQS accepts in string attribute values (XML 1.0 characters).
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the XML 1.0 ranges are the rule.
+const XML_CHARACTERS = /^[\x09\x0a\x0d\x20-\ud7ff\ue000-\ufffd\u{10000}-\u{10ffff}]*$/u;
+
+/** Checks a topic or subscription name; `kind` names it in the error. */
+export function checkName(name: unknown, kind: 'topic' | 'subscription'): asserts name is string {
+  if (typeof name !== 'string') {
+    throw new InvalidArgumentError(`${kind} name must be a string, got ${typeof name}`);
+  }
+  const { nameMinLength: min, nameMaxLength: max } = PORTABLE_RULES;
+  if (name.length < min || name.length > max || !NAME.test(name)) {
+    throw new InvalidArgumentError(
+      `${kind} name ${JSON.stringify(truncate(name))} breaks the portable rule: ${min}–${max} characters, ` +
+        'a letter first, then letters, digits, "-" or "_"',
+    );
+  }
+  if (name.toLowerCase().startsWith('goog')) {
+    throw new InvalidArgumentError(`${kind} name ${JSON.stringify(name)} must not start with "goog" (reserved by Google Pub/Sub)`);
+  }
+}
+
+/** Checks a namespace prefix (`connect(url, { prefix })`, `?prefix=`). Empty means none. */
+export function checkPrefix(prefix: unknown): asserts prefix is string {
+  if (typeof prefix !== 'string') {
+    throw new InvalidArgumentError(`prefix must be a string, got ${typeof prefix}`);
+  }
+  if (prefix === '') return;
+  if (prefix.length > PORTABLE_RULES.prefixMaxLength || !PREFIX.test(prefix)) {
+    throw new InvalidArgumentError(
+      `prefix ${JSON.stringify(truncate(prefix))} breaks the portable rule: at most ${PORTABLE_RULES.prefixMaxLength} characters, ` +
+        'a letter first, then letters, digits, "-" or "_"',
+    );
+  }
+  if (prefix.toLowerCase().startsWith('goog')) {
+    throw new InvalidArgumentError('prefix must not start with "goog" (reserved by Google Pub/Sub)');
+  }
+}
+
+/** Checks user attributes; returns their size in bytes (names plus values) for the size rule. */
+export function checkAttributes(attributes: unknown): number {
+  if (attributes === undefined) return 0;
+  if (typeof attributes !== 'object' || attributes === null || Array.isArray(attributes)) {
+    throw new InvalidArgumentError('attributes must be a plain object of string values');
+  }
+  const entries = Object.entries(attributes);
+  if (entries.length > PORTABLE_RULES.maxAttributes) {
+    throw new InvalidArgumentError(
+      `a message carries at most ${PORTABLE_RULES.maxAttributes} attributes (SQS allows 10 and Omnibus reserves 2), got ${entries.length}`,
+    );
+  }
+  let bytes = 0;
+  for (const [name, value] of entries) {
+    checkAttributeName(name);
+    if (typeof value !== 'string') {
+      throw new InvalidArgumentError(`attribute "${name}" must be a string, got ${value === null ? 'null' : typeof value}`);
+    }
+    const valueBytes = Buffer.byteLength(value, 'utf8');
+    if (valueBytes === 0 || valueBytes > PORTABLE_RULES.attributeValueMaxBytes) {
+      throw new InvalidArgumentError(
+        `attribute "${name}" value must be 1–${PORTABLE_RULES.attributeValueMaxBytes} bytes of UTF-8 (SQS rejects empty values), got ${valueBytes}`,
+      );
+    }
+    if (!XML_CHARACTERS.test(value)) {
+      throw new InvalidArgumentError(`attribute "${name}" value contains a control character SQS rejects`);
+    }
+    bytes += Buffer.byteLength(name, 'utf8') + valueBytes;
+  }
+  return bytes;
+}
+
+function checkAttributeName(name: string): void {
+  const rule =
+    `1–${PORTABLE_RULES.attributeNameMaxLength} characters of letters, digits, "_", "-" and ".", ` +
+    'not starting with "." and without ".."';
+  if (
+    name.length === 0 ||
+    name.length > PORTABLE_RULES.attributeNameMaxLength ||
+    !ATTRIBUTE_NAME.test(name) ||
+    name.includes('..') ||
+    name.endsWith('.')
+  ) {
+    throw new InvalidArgumentError(`attribute name ${JSON.stringify(truncate(name))} breaks the portable rule: ${rule}`);
+  }
+  const lower = name.toLowerCase();
+  const reserved = RESERVED_ATTRIBUTE_PREFIXES.find((prefix) => lower.startsWith(prefix));
+  if (reserved !== undefined) {
+    throw new InvalidArgumentError(`attribute name "${name}" uses the reserved prefix "${reserved}"`);
+  }
+}
+
+/** Checks an ordering key or message id: 1–128 printable ASCII characters, no spaces. */
+export function checkToken(value: unknown, kind: 'orderingKey' | 'id'): asserts value is string {
+  const max = kind === 'id' ? PORTABLE_RULES.idMaxLength : PORTABLE_RULES.orderingKeyMaxLength;
+  if (typeof value !== 'string' || value.length > max || !PRINTABLE_ASCII.test(value)) {
+    throw new InvalidArgumentError(
+      `${kind} ${typeof value === 'string' ? JSON.stringify(truncate(value)) : `of type ${typeof value}`} breaks the portable rule: ` +
+        `1–${max} printable ASCII characters without spaces`,
+    );
+  }
+}
+
+/** Checks a non-negative whole number of milliseconds (`delayMs`, leases). */
+export function checkMilliseconds(value: unknown, kind: string, max = Number.MAX_SAFE_INTEGER): asserts value is number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > max) {
+    throw new InvalidArgumentError(`${kind} must be a whole number of milliseconds from 0 to ${max}, got ${String(value)}`);
+  }
+}
+
+/** Checks the size of a whole message (body plus attributes) against the limit in force. */
+export function checkSize(bodyBytes: number, attributeBytes: number, limit: number): void {
+  const total = bodyBytes + attributeBytes;
+  if (total > limit) {
+    throw new MessageTooLargeError(
+      `message is ${total} bytes (body ${bodyBytes} + attributes ${attributeBytes}); the limit is ${limit} bytes`,
+    );
+  }
+}
+
+function truncate(text: string): string {
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
