@@ -187,6 +187,7 @@ export class SubscriptionState {
       entry.holder = undefined;
       this.release(entry);
     }
+    this.disarmLeaseTimerIfIdle();
     this.broker.changed();
   }
 
@@ -196,6 +197,7 @@ export class SubscriptionState {
     this.inFlight.delete(entry);
     entry.holder = undefined;
     this.requeue(entry, delayMs);
+    this.disarmLeaseTimerIfIdle();
     this.broker.changed();
   }
 
@@ -211,6 +213,7 @@ export class SubscriptionState {
     entry.holder = undefined;
     this.deadLetters.push({ entry, attempts: entry.attempt, reason, deadLetteredAt: Date.now() });
     this.release(entry);
+    this.disarmLeaseTimerIfIdle();
     this.broker.changed();
   }
 
@@ -225,6 +228,7 @@ export class SubscriptionState {
       entry.holder = undefined;
       this.requeue(entry, 0);
     }
+    this.disarmLeaseTimerIfIdle();
     this.broker.changed();
   }
 
@@ -239,6 +243,15 @@ export class SubscriptionState {
     if (this.leaseTimer !== undefined) clearTimeout(this.leaseTimer);
     this.leaseTimerAt = at;
     this.leaseTimer = setTimeout(() => this.sweepLeases(), Math.max(0, at - Date.now()));
+    // Leases alone don't keep a process alive; delayed messages (ref'd timers) do.
+    this.leaseTimer.unref?.();
+  }
+
+  private disarmLeaseTimerIfIdle(): void {
+    if (this.inFlight.size > 0 || this.leaseTimer === undefined) return;
+    clearTimeout(this.leaseTimer);
+    this.leaseTimer = undefined;
+    this.leaseTimerAt = Number.POSITIVE_INFINITY;
   }
 
   private sweepLeases(): void {

@@ -35,7 +35,13 @@ export const MEMORY_CAPABILITIES: Capabilities = Object.freeze({
   leaseExtension: 'native',
 });
 
-const namedBrokers = new Map<string, MemoryBroker>();
+// On globalThis, so every copy of this package loaded in a process (dist and source, ESM and a
+// bundled copy) shares one registry: `memory://NAME` must mean the same broker everywhere.
+const REGISTRY = Symbol.for('omnibus.memory.brokers');
+const namedBrokers: Map<string, MemoryBroker> = ((globalThis as Record<symbol, unknown>)[REGISTRY] as
+  | Map<string, MemoryBroker>
+  | undefined) ?? new Map<string, MemoryBroker>();
+(globalThis as Record<symbol, unknown>)[REGISTRY] = namedBrokers;
 
 /** Creates an in-memory driver: `connect(memory())`, or `connect(memory({ name: 'shared' }))`. */
 export function memory(options: MemoryOptions = {}): DriverV1 {

@@ -164,11 +164,16 @@ export class ConsumerImpl<T> implements Consumer<T> {
         }
         return { done: false, value: message };
       },
+      // Leaving the loop (break, return, throw) stops receiving and releases what was received but
+      // not yielded, without waiting: messages already yielded stay the caller's to settle, and the
+      // session lives on (leases renewed) until they are settled or shutdownTimeoutMs passes.
       return: async () => {
         done = true;
         if (opened !== undefined) {
-          await opened.catch(() => undefined);
-          await this.stop();
+          void opened.then(
+            () => this.stop(),
+            () => undefined,
+          );
         }
         return { done: true, value: undefined };
       },

@@ -482,6 +482,7 @@ export class Session<T> implements MessageOwner {
         this.drainWaiter = undefined;
         resolve();
       }, timeoutMs);
+      timer.unref?.();
       this.drainWaiter = () => {
         if (this.unsettled.size > 0 || this.running > 0) return;
         clearTimeout(timer);

@@ -1,0 +1,140 @@
+import { connect, type Message } from '@omnibus/core';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { Deque } from './deque.js';
+import { memory } from './index.js';
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe('Deque', () => {
+  it('keeps FIFO order across growth and wrap-around, with pushes at both ends', () => {
+    const deque = new Deque<number>(2);
+    const model: number[] = [];
+    for (let round = 0; round < 1_000; round++) {
+      if (round % 3 === 0) {
+        deque.unshift(round);
+        model.unshift(round);
+      } else {
+        deque.push(round);
+        model.push(round);
+      }
+      if (round % 5 === 0) expect(deque.shift()).toBe(model.shift());
+    }
+    expect([...deque]).toEqual(model);
+    expect(deque.length).toBe(model.length);
+  });
+});
+
+describe('memory broker', () => {
+  it('isolates every memory:// and shares memory://NAME', async () => {
+    const a = await connect('memory://');
+    const b = await connect('memory://');
+    const shared1 = await connect('memory://shared-test');
+    const shared2 = await connect('memory://shared-test');
+    for (const bus of [a, b, shared1, shared2]) await bus.consumer('orders', 'kitchen').ready();
+    await a.producer('orders').send({ n: 1 });
+    await shared1.producer('orders').send({ n: 2 });
+    expect((await b.consumer('orders', 'kitchen').stats()).waiting).toBe(0);
+    expect((await a.consumer('orders', 'kitchen').stats()).waiting).toBe(1);
+    expect((await shared2.consumer('orders', 'kitchen').stats()).waiting).toBe(1);
+    await Promise.all([a, b, shared1, shared2].map((bus) => bus.close()));
+  });
+
+  it('works under fake timers: delays, backoff and settled() follow the fake clock', async () => {
+    vi.useFakeTimers();
+    const bus = await connect(memory());
+    const handled: { body: unknown; attempt: number; at: number }[] = [];
+    const consumer = bus.consumer<{ n: number }>('orders', 'kitchen', {
+      maxAttempts: 3,
+      retry: { initialDelayMs: 60_000, maxDelayMs: 60_000 },
+    });
+    await consumer.start((message) => {
+      handled.push({ body: message.body, attempt: message.attempt, at: Date.now() });
+      if (message.body.n === 2) throw new Error('burnt');
+    });
+    const start = Date.now();
+    await bus.producer('orders').send({ n: 1 }, { delayMs: 10 * 60_000 });
+    await bus.producer('orders').send({ n: 2 });
+    await bus.settled();
+    expect(handled.map((entry) => entry.attempt)).toEqual([1]);
+
+    await vi.advanceTimersByTimeAsync(60_000);
+    await bus.settled();
+    expect(handled.filter((entry) => (entry.body as { n: number }).n === 2).map((entry) => entry.attempt)).toEqual([1, 2]);
+
+    await vi.advanceTimersByTimeAsync(10 * 60_000);
+    await bus.settled();
+    const delayed = handled.find((entry) => (entry.body as { n: number }).n === 1);
+    expect(delayed?.at).toBeGreaterThanOrEqual(start + 10 * 60_000);
+    expect(await bus.deadLetters('orders', 'kitchen').count()).toBe(1);
+    await bus.close();
+  });
+
+  it('redelivers a message whose lease expired, counting the attempt, under fake timers', async () => {
+    vi.useFakeTimers();
+    const bus = await connect(memory());
+    const consumer = bus.consumer('orders', 'kitchen', { ackDeadlineMs: 1_000 });
+    await consumer.ready();
+    await bus.producer('orders').send('soup');
+    // Reach around core (which renews leases) to take a message the way a crashed consumer would.
+    const driver = (bus as unknown as { driver: ReturnType<typeof memory> }).driver;
+    const spec = { topic: 'orders', subscription: 'kitchen', maxAttempts: 5, deadLetter: true, ackDeadlineMs: 1_000, ordering: true };
+    const crashed = await driver.subscribe(spec, { maxOutstanding: 1 });
+    const [taken] = await crashed.receive({ maxMessages: 1, signal: new AbortController().signal });
+    expect(taken?.attempt).toBe(1);
+    expect((await consumer.stats()).inFlight).toBe(1);
+    await vi.advanceTimersByTimeAsync(999);
+    expect((await consumer.stats()).waiting).toBe(0);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(await consumer.stats()).toEqual({ waiting: 1, inFlight: 0, deadLettered: 0 });
+    const again = await crashed.receive({ maxMessages: 1, signal: new AbortController().signal });
+    expect(again[0]?.attempt).toBe(2);
+    // The stale handle of the first delivery no longer settles anything.
+    await crashed.ack([taken?.handle]);
+    expect((await consumer.stats()).inFlight).toBe(1);
+    await bus.close();
+  });
+
+  it('closing a driver releases what its sessions held, for immediate redelivery', async () => {
+    const crashing = memory({ name: 'release-on-close' });
+    const survivor = await connect('memory://release-on-close');
+    await survivor.consumer('orders', 'kitchen').ready();
+    await survivor.producer('orders').send('pie');
+    const spec = { topic: 'orders', subscription: 'kitchen', maxAttempts: 5, deadLetter: true, ackDeadlineMs: 60_000, ordering: true };
+    const session = await crashing.subscribe(spec, { maxOutstanding: 1 });
+    const [taken] = await session.receive({ maxMessages: 1, signal: new AbortController().signal });
+    expect(taken?.attempt).toBe(1);
+    await crashing.close();
+    const [again] = await collect(survivor.consumer('orders', 'kitchen').messages(), 1);
+    expect(again?.attempt).toBe(2);
+    expect(await again?.ack()).toBe('acked');
+    await survivor.close();
+  });
+
+  it('stop() releases a pulled message still unsettled after shutdownTimeoutMs', async () => {
+    const bus = await connect('memory://pull-release');
+    const consumer = bus.consumer('orders', 'kitchen', { shutdownTimeoutMs: 0, onError: () => {} });
+    await consumer.ready();
+    await bus.producer('orders').send('stew');
+    const iterator = consumer.messages();
+    const first = (await iterator.next()).value as Message;
+    await consumer.stop();
+    expect(first.outcome).toBe('nacked');
+    expect(await first.ack()).toBe('nacked');
+    const [again] = await collect(bus.consumer('orders', 'kitchen').messages(), 1);
+    expect(again?.attempt).toBe(2);
+    expect(again?.id).toBe(first.id);
+    await again?.ack();
+    await bus.close();
+  });
+});
+
+async function collect(iterator: AsyncIterableIterator<Message>, count: number): Promise<Message[]> {
+  const messages: Message[] = [];
+  for await (const message of iterator) {
+    messages.push(message);
+    if (messages.length === count) break;
+  }
+  return messages;
+}
