@@ -224,17 +224,16 @@ export class Session<T> implements MessageOwner {
 
   private async run(message: ReceivedEnvelope<T>, handler: Handler<T>): Promise<void> {
     this.running++;
-    let failed = false;
     try {
       if (this.tracing === undefined) await handler(message);
       else await this.tracing.runHandler(message.received.traceparent, () => handler(message));
       if (message.outcome === undefined) this.settleQuietly(message, 'acked', {});
     } catch (error) {
-      failed = true;
       if (message.outcome === undefined) this.fail(message, error);
     } finally {
       this.running--;
-      this.next(message, failed || message.outcome !== 'acked');
+      // A nacked message comes back later: its successors must wait for it, so they are released.
+      this.next(message, message.outcome !== 'acked' && message.outcome !== 'dead-lettered');
       this.drainWaiter?.();
       this.observer.changed();
     }
@@ -255,8 +254,8 @@ export class Session<T> implements MessageOwner {
   }
 
   /**
-   * Runs the next message of the finished one's ordering key. When the finished one did not
-   * succeed, the ones queued behind it are released instead: handling them now would overtake it.
+   * Runs the next message of the finished one's ordering key. When the finished one is coming back
+   * (nacked), the ones queued behind it are released instead: handling them now would overtake it.
    */
   private next(finished: ReceivedEnvelope<T>, released: boolean): void {
     const key = finished.received.orderingKey;
