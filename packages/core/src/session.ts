@@ -2,7 +2,7 @@ import type { StandardSchemaV1 } from '@standard-schema/spec';
 import { type Backoff, pause, retryDelay, withRetries } from './backoff.js';
 import { decodeBody } from './codec.js';
 import type { DriverSubscription, DriverV1, ReceivedMessage } from './driver.js';
-import { InvalidArgumentError, type OmnibusError, toOmnibusError } from './errors.js';
+import { InvalidArgumentError, OmnibusError, toOmnibusError } from './errors.js';
 import { type MessageOwner, ReceivedEnvelope } from './message.js';
 import { checkMilliseconds } from './rules.js';
 import type { Tracing } from './trace.js';
@@ -459,8 +459,10 @@ export class Session<T> implements MessageOwner {
     }
     if (this.unsettled.size > 0) {
       this.settings.onError(
-        new InvalidArgumentError(
+        new OmnibusError(
+          'Timeout',
           `stop(): ${this.unsettled.size} message(s) were still unsettled after shutdownTimeoutMs ${this.settings.shutdownTimeoutMs}; released for redelivery`,
+          { driver: this.driver.name },
         ),
       );
       this.release([...this.unsettled]);
