@@ -137,7 +137,7 @@ class MemorySubscription implements DriverSubscription {
   }
 
   receive(request: ReceiveRequest) {
-    if (this.closed) return Promise.resolve([]);
+    if (this.closed) return Promise.reject(new OmnibusError('Closed', 'the memory subscription is closed', { driver: 'memory' }));
     return this.state.receive(request.maxMessages, this, request.signal);
   }
   async ack(handles: readonly unknown[]) {

@@ -84,6 +84,8 @@ export class ConsumerImpl<T> implements Consumer<T> {
   private readonly context: ConsumerContext;
   private readonly settings: SessionSettings<T>;
   private session: Session<T> | undefined;
+  private opening: Promise<Session<T>> | undefined;
+  private stopRequested = false;
   private stopping: Promise<void> | undefined;
 
   constructor(context: ConsumerContext, topic: string, subscription: string, spec: SubscriptionSpec, settings: SessionSettings<T>) {
@@ -113,12 +115,23 @@ export class ConsumerImpl<T> implements Consumer<T> {
     await this.open(handler);
   }
 
-  private async open(handler: Handler<T> | undefined): Promise<Session<T>> {
-    if (this.session !== undefined || this.stopping !== undefined) {
-      throw new InvalidArgumentError(
-        `consumer ${this.topic}/${this.subscription} is already ${this.stopping ? 'stopping' : 'running'}; create another consumer to consume in parallel`,
+  private open(handler: Handler<T> | undefined): Promise<Session<T>> {
+    if (this.session !== undefined || this.opening !== undefined || this.stopping !== undefined) {
+      return Promise.reject(
+        new InvalidArgumentError(
+          `consumer ${this.topic}/${this.subscription} is already ${this.stopping ? 'stopping' : 'running'}; create another consumer to consume in parallel`,
+        ),
       );
     }
+    this.stopRequested = false;
+    const opening = this.openSession(handler).finally(() => {
+      this.opening = undefined;
+    });
+    this.opening = opening;
+    return opening;
+  }
+
+  private async openSession(handler: Handler<T> | undefined): Promise<Session<T>> {
     await this.ready();
     const { driver } = this.context;
     let subscription: Awaited<ReturnType<DriverV1['subscribe']>>;
@@ -127,20 +140,32 @@ export class ConsumerImpl<T> implements Consumer<T> {
     } catch (error) {
       throw toOmnibusError(error, driver, `subscribing to ${this.topic}/${this.subscription} failed`);
     }
-    if (this.session !== undefined) {
-      await subscription.close();
-      throw new InvalidArgumentError(`consumer ${this.topic}/${this.subscription} was started twice at once`);
+    // The bus may have closed, or stop() been called, while we waited for the broker.
+    try {
+      this.context.assertOpen();
+    } catch (error) {
+      await subscription.close().catch(() => undefined);
+      throw error;
     }
     const session = new Session<T>(driver, subscription, this.settings, this.context, this.context.tracing, handler);
     this.session = session;
     this.context.register(this as ConsumerImpl<unknown>);
     session.begin();
+    if (this.stopRequested) void this.stop();
     return session;
   }
 
   stop(): Promise<void> {
     const session = this.session;
-    if (session === undefined) return this.stopping ?? Promise.resolve();
+    if (session === undefined) {
+      if (this.opening === undefined) return this.stopping ?? Promise.resolve();
+      // Opening: stop the session as soon as it exists (openSession checks the flag).
+      this.stopRequested = true;
+      return this.opening.then(
+        () => this.stop(),
+        () => undefined,
+      );
+    }
     this.stopping ??= session.stop().finally(() => {
       this.session = undefined;
       this.stopping = undefined;

@@ -114,8 +114,11 @@ export class Session<T> implements MessageOwner {
         failures = 0;
       } catch (error) {
         if (signal.aborted) break;
+        const wrapped = toOmnibusError(error, this.driver, 'receive failed');
+        // The connection is gone for good: nothing more to receive; stop() still settles the rest.
+        if (wrapped.code === 'Closed') break;
         failures++;
-        this.settings.onError(toOmnibusError(error, this.driver, 'receive failed'));
+        this.settings.onError(wrapped);
         await pause(retryDelay(RECEIVE_BACKOFF, failures), signal);
         continue;
       }
