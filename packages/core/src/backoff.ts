@@ -9,7 +9,11 @@ export interface Backoff {
  * at `maxDelayMs`, with "equal jitter" (half fixed, half random) so that a burst of failures spreads
  * out while the delay never falls below half the exponential step.
  */
-export function retryDelay(backoff: Backoff, attempt: number, random: () => number = Math.random): number {
+export function retryDelay(
+  backoff: Backoff,
+  attempt: number,
+  random: () => number = Math.random,
+): number {
   if (backoff.initialDelayMs === 0) return 0;
   const exponent = Math.min(Math.max(attempt - 1, 0), 30);
   const step = Math.min(backoff.maxDelayMs, backoff.initialDelayMs * 2 ** exponent);
@@ -53,7 +57,8 @@ export async function withRetries<R>(
       return await operation();
     } catch (error) {
       const wrapped = wrap(error);
-      if (!wrapped.retryable || attempt >= OPERATION_RETRY.attempts || signal?.aborted) throw wrapped;
+      if (!wrapped.retryable || attempt >= OPERATION_RETRY.attempts || signal?.aborted)
+        throw wrapped;
       await pause(retryDelay(OPERATION_RETRY, attempt), signal);
     }
   }

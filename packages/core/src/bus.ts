@@ -1,4 +1,9 @@
-import { type ConsumerContext, ConsumerImpl, CONSUMER_DEFAULTS, resolveSettings } from './consumer.js';
+import {
+  CONSUMER_DEFAULTS,
+  type ConsumerContext,
+  ConsumerImpl,
+  resolveSettings,
+} from './consumer.js';
 import { DeadLettersImpl } from './dead-letters.js';
 import type { Capabilities, DriverV1, SubscriptionSpec } from './driver.js';
 import { ClosedError, ConfigError, toOmnibusError, UnsupportedError } from './errors.js';
@@ -26,7 +31,9 @@ export class BusImpl implements Bus, ProducerContext, ConsumerContext {
 
   constructor(driver: DriverV1, prefix: string, tracing: Tracing | undefined) {
     if (driver?.specificationVersion !== 'v1') {
-      throw new ConfigError(`driver implements specification "${String(driver?.specificationVersion)}"; this @omnibus/core needs "v1"`);
+      throw new ConfigError(
+        `driver implements specification "${String(driver?.specificationVersion)}"; this @omnibus/core needs "v1"`,
+      );
     }
     checkPrefix(prefix);
     this.driver = driver;
@@ -46,7 +53,8 @@ export class BusImpl implements Bus, ProducerContext, ConsumerContext {
   }
 
   assertOpen(): void {
-    if (this.closing !== undefined) throw new ClosedError('the bus is closed', { driver: this.driver.name });
+    if (this.closing !== undefined)
+      throw new ClosedError('the bus is closed', { driver: this.driver.name });
   }
 
   producer<T = unknown>(topic: string): Producer<T> {
@@ -55,7 +63,11 @@ export class BusImpl implements Bus, ProducerContext, ConsumerContext {
     return new ProducerImpl<T>(this, topic, this.prefix + topic);
   }
 
-  consumer<T = unknown>(topic: string, subscription: string, options: ConsumerOptions<T> = {}): Consumer<T> {
+  consumer<T = unknown>(
+    topic: string,
+    subscription: string,
+    options: ConsumerOptions<T> = {},
+  ): Consumer<T> {
     this.assertOpen();
     checkName(topic, 'topic');
     checkName(subscription, 'subscription');
@@ -83,7 +95,9 @@ export class BusImpl implements Bus, ProducerContext, ConsumerContext {
       ackDeadlineMs: CONSUMER_DEFAULTS.ackDeadlineMs,
       ordering: this.driver.capabilities.ordering,
     };
-    return new DeadLettersImpl<T>(this.driver, spec, `${topic}/${subscription}`, () => this.assertOpen());
+    return new DeadLettersImpl<T>(this.driver, spec, `${topic}/${subscription}`, () =>
+      this.assertOpen(),
+    );
   }
 
   topicReady(topic: string): Promise<void> {
@@ -116,7 +130,11 @@ export class BusImpl implements Bus, ProducerContext, ConsumerContext {
       ready = this.driver.ensureSubscription(spec).catch((error: unknown) => {
         this.subscriptions.delete(key);
         names.delete(spec.subscription);
-        throw toOmnibusError(error, this.driver, `creating subscription "${spec.subscription}" on topic "${spec.topic}" failed`);
+        throw toOmnibusError(
+          error,
+          this.driver,
+          `creating subscription "${spec.subscription}" on topic "${spec.topic}" failed`,
+        );
       });
       this.subscriptions.set(key, ready);
     }
@@ -145,9 +163,12 @@ export class BusImpl implements Bus, ProducerContext, ConsumerContext {
     const { driver } = this;
     const onChange = driver.onChange?.bind(driver);
     if (driver.isIdle === undefined || onChange === undefined) {
-      throw new UnsupportedError(`the ${driver.name} adapter can't tell when everything is settled; settled() is for memory://`, {
-        driver: driver.name,
-      });
+      throw new UnsupportedError(
+        `the ${driver.name} adapter can't tell when everything is settled; settled() is for memory://`,
+        {
+          driver: driver.name,
+        },
+      );
     }
     while (!this.isSettled()) {
       await new Promise<void>((resolve) => {

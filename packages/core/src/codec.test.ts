@@ -18,7 +18,14 @@ describe('codec', () => {
   it.each([
     ['undefined', undefined],
     ['a BigInt', 10n],
-    ['a cycle', (() => { const a: Record<string, unknown> = {}; a.self = a; return a; })()],
+    [
+      'a cycle',
+      (() => {
+        const a: Record<string, unknown> = {};
+        a.self = a;
+        return a;
+      })(),
+    ],
     ['a function', () => 1],
   ])('refuses %s with InvalidArgument', (_why, body) => {
     let caught: unknown;

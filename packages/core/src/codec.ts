@@ -16,15 +16,20 @@ export interface EncodedBody {
  */
 export function encodeBody(body: unknown): EncodedBody {
   // Copied, so a caller reusing its buffer after send can't change a message already accepted.
-  if (body instanceof Uint8Array) return { bytes: Uint8Array.prototype.slice.call(body), contentType: BYTES_CONTENT_TYPE };
+  if (body instanceof Uint8Array)
+    return { bytes: Uint8Array.prototype.slice.call(body), contentType: BYTES_CONTENT_TYPE };
   let text: string | undefined;
   try {
     text = JSON.stringify(body);
   } catch (error) {
-    throw new InvalidArgumentError(`body cannot be encoded as JSON: ${(error as Error).message}`, { cause: error });
+    throw new InvalidArgumentError(`body cannot be encoded as JSON: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
   if (text === undefined) {
-    throw new InvalidArgumentError(`body cannot be encoded as JSON: ${typeof body} has no JSON form`);
+    throw new InvalidArgumentError(
+      `body cannot be encoded as JSON: ${typeof body} has no JSON form`,
+    );
   }
   return { bytes: Buffer.from(text, 'utf8'), contentType: JSON_CONTENT_TYPE };
 }
@@ -45,5 +50,7 @@ export function decodeBody(bytes: Uint8Array, contentType: string | undefined): 
 }
 
 function toBuffer(bytes: Uint8Array): Buffer {
-  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return Buffer.isBuffer(bytes)
+    ? bytes
+    : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }

@@ -16,7 +16,9 @@ describe('connect', () => {
   it('rejects an unknown scheme with a Config error listing the known ones', async () => {
     const error = await failure(connect('kafka://broker:9092'));
     expect(error.code).toBe('Config');
-    expect(error.message).toMatch(/no Omnibus adapter serves "kafka:" URLs; known schemes: memory: redis:/);
+    expect(error.message).toMatch(
+      /no Omnibus adapter serves "kafka:" URLs; known schemes: memory: redis:/,
+    );
   });
   it('names the package to install for a scheme whose adapter is missing', async () => {
     const error = await failure(connect('gcppubsub://my-project'));

@@ -20,13 +20,17 @@ export const ADAPTER_PACKAGES: Readonly<Record<string, string>> = {
  * driver built in code (`redis({ client })`), or nothing: then `OMNIBUS_URL`, else `memory://`.
  * The adapter package for a URL's scheme is loaded on demand.
  */
-export async function connect(target?: string | URL | DriverV1, options: ConnectOptions = {}): Promise<Bus> {
-  if (typeof options !== 'object' || options === null) throw new ConfigError('connect options must be an object');
+export async function connect(
+  target?: string | URL | DriverV1,
+  options: ConnectOptions = {},
+): Promise<Bus> {
+  if (typeof options !== 'object' || options === null)
+    throw new ConfigError('connect options must be an object');
   const tracing = await loadTracing();
   if (typeof target === 'object' && !(target instanceof URL)) {
     return new BusImpl(target, options.prefix ?? '', tracing);
   }
-  const text = target === undefined ? (process.env.OMNIBUS_URL || 'memory://') : String(target);
+  const text = target === undefined ? process.env.OMNIBUS_URL || 'memory://' : String(target);
   let url: URL;
   try {
     url = new URL(text);
@@ -47,9 +51,12 @@ export async function connect(target?: string | URL | DriverV1, options: Connect
     driver = await adapter.fromUrl(url);
   } catch (error) {
     if (OmnibusError.isInstance(error)) throw error;
-    throw new ConfigError(`${packageName} could not connect to ${redact(url.href)}: ${(error as Error)?.message ?? String(error)}`, {
-      cause: error,
-    });
+    throw new ConfigError(
+      `${packageName} could not connect to ${redact(url.href)}: ${(error as Error)?.message ?? String(error)}`,
+      {
+        cause: error,
+      },
+    );
   }
   return new BusImpl(driver, prefix, tracing);
 }
@@ -60,12 +67,21 @@ async function loadAdapter(packageName: string, scheme: string): Promise<Adapter
     module = await import(packageName);
   } catch (error) {
     const code = (error as { code?: string }).code;
-    if ((code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') && String((error as Error).message).includes(packageName)) {
-      throw new ConfigError(`"${scheme}" URLs need the ${packageName} package: npm install ${packageName}`, { cause: error });
+    if (
+      (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') &&
+      String((error as Error).message).includes(packageName)
+    ) {
+      throw new ConfigError(
+        `"${scheme}" URLs need the ${packageName} package: npm install ${packageName}`,
+        { cause: error },
+      );
     }
-    throw new ConfigError(`${packageName} failed to load: ${(error as Error).message}`, { cause: error });
+    throw new ConfigError(`${packageName} failed to load: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
   const fromUrl = module.fromUrl ?? module.default?.fromUrl;
-  if (typeof fromUrl !== 'function') throw new ConfigError(`${packageName} does not export fromUrl(url); is it an Omnibus adapter?`);
+  if (typeof fromUrl !== 'function')
+    throw new ConfigError(`${packageName} does not export fromUrl(url); is it an Omnibus adapter?`);
   return { fromUrl };
 }

@@ -33,28 +33,44 @@ function positiveInteger(value: unknown, name: string): number {
 }
 
 /** Checks consumer options and fills defaults; throws `InvalidArgument` naming the option. */
-export function resolveSettings<T>(driver: DriverV1, options: ConsumerOptions<T>): SessionSettings<T> {
-  if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('consumer options must be an object');
-  const concurrency = positiveInteger(options.concurrency ?? CONSUMER_DEFAULTS.concurrency, 'concurrency');
+export function resolveSettings<T>(
+  driver: DriverV1,
+  options: ConsumerOptions<T>,
+): SessionSettings<T> {
+  if (typeof options !== 'object' || options === null)
+    throw new InvalidArgumentError('consumer options must be an object');
+  const concurrency = positiveInteger(
+    options.concurrency ?? CONSUMER_DEFAULTS.concurrency,
+    'concurrency',
+  );
   const deadLetter = options.deadLetter ?? CONSUMER_DEFAULTS.deadLetter;
-  if (typeof deadLetter !== 'boolean') throw new InvalidArgumentError('deadLetter must be a boolean');
-  const maxAttempts = deadLetter ? positiveInteger(options.maxAttempts ?? CONSUMER_DEFAULTS.maxAttempts, 'maxAttempts') : Number.POSITIVE_INFINITY;
+  if (typeof deadLetter !== 'boolean')
+    throw new InvalidArgumentError('deadLetter must be a boolean');
+  const maxAttempts = deadLetter
+    ? positiveInteger(options.maxAttempts ?? CONSUMER_DEFAULTS.maxAttempts, 'maxAttempts')
+    : Number.POSITIVE_INFINITY;
   const { minMs, maxMs } = driver.capabilities.ackDeadline;
   const ackDeadlineMs = options.ackDeadlineMs ?? CONSUMER_DEFAULTS.ackDeadlineMs;
   checkMilliseconds(ackDeadlineMs, 'ackDeadlineMs');
   if (ackDeadlineMs < minMs || ackDeadlineMs > maxMs) {
-    throw new InvalidArgumentError(`ackDeadlineMs must be between ${minMs} and ${maxMs} on the ${driver.name} adapter, got ${ackDeadlineMs}`);
+    throw new InvalidArgumentError(
+      `ackDeadlineMs must be between ${minMs} and ${maxMs} on the ${driver.name} adapter, got ${ackDeadlineMs}`,
+    );
   }
   const initialDelayMs = options.retry?.initialDelayMs ?? CONSUMER_DEFAULTS.retry.initialDelayMs;
-  const maxDelayMs = options.retry?.maxDelayMs ?? Math.max(CONSUMER_DEFAULTS.retry.maxDelayMs, initialDelayMs);
+  const maxDelayMs =
+    options.retry?.maxDelayMs ?? Math.max(CONSUMER_DEFAULTS.retry.maxDelayMs, initialDelayMs);
   checkMilliseconds(initialDelayMs, 'retry.initialDelayMs');
   checkMilliseconds(maxDelayMs, 'retry.maxDelayMs');
-  if (maxDelayMs < initialDelayMs) throw new InvalidArgumentError('retry.maxDelayMs must not be below retry.initialDelayMs');
+  if (maxDelayMs < initialDelayMs)
+    throw new InvalidArgumentError('retry.maxDelayMs must not be below retry.initialDelayMs');
   const shutdownTimeoutMs = options.shutdownTimeoutMs ?? CONSUMER_DEFAULTS.shutdownTimeoutMs;
   checkMilliseconds(shutdownTimeoutMs, 'shutdownTimeoutMs');
   const schema = options.schema;
   if (schema !== undefined && typeof schema?.['~standard']?.validate !== 'function') {
-    throw new InvalidArgumentError('schema must implement Standard Schema (an object with ["~standard"].validate)');
+    throw new InvalidArgumentError(
+      'schema must implement Standard Schema (an object with ["~standard"].validate)',
+    );
   }
   const onError = options.onError ?? defaultOnError;
   if (typeof onError !== 'function') throw new InvalidArgumentError('onError must be a function');
@@ -88,7 +104,13 @@ export class ConsumerImpl<T> implements Consumer<T> {
   private stopRequested = false;
   private stopping: Promise<void> | undefined;
 
-  constructor(context: ConsumerContext, topic: string, subscription: string, spec: SubscriptionSpec, settings: SessionSettings<T>) {
+  constructor(
+    context: ConsumerContext,
+    topic: string,
+    subscription: string,
+    spec: SubscriptionSpec,
+    settings: SessionSettings<T>,
+  ) {
     this.context = context;
     this.topic = topic;
     this.subscription = subscription;
@@ -111,7 +133,8 @@ export class ConsumerImpl<T> implements Consumer<T> {
   }
 
   async start(handler: Handler<T>): Promise<void> {
-    if (typeof handler !== 'function') throw new InvalidArgumentError('start(handler) needs a function');
+    if (typeof handler !== 'function')
+      throw new InvalidArgumentError('start(handler) needs a function');
     await this.open(handler);
   }
 
@@ -136,9 +159,15 @@ export class ConsumerImpl<T> implements Consumer<T> {
     const { driver } = this.context;
     let subscription: Awaited<ReturnType<DriverV1['subscribe']>>;
     try {
-      subscription = await driver.subscribe(this.spec, { maxOutstanding: this.settings.concurrency });
+      subscription = await driver.subscribe(this.spec, {
+        maxOutstanding: this.settings.concurrency,
+      });
     } catch (error) {
-      throw toOmnibusError(error, driver, `subscribing to ${this.topic}/${this.subscription} failed`);
+      throw toOmnibusError(
+        error,
+        driver,
+        `subscribing to ${this.topic}/${this.subscription} failed`,
+      );
     }
     // The bus may have closed, or stop() been called, while we waited for the broker.
     try {
@@ -147,7 +176,14 @@ export class ConsumerImpl<T> implements Consumer<T> {
       await subscription.close().catch(() => undefined);
       throw error;
     }
-    const session = new Session<T>(driver, subscription, this.settings, this.context, this.context.tracing, handler);
+    const session = new Session<T>(
+      driver,
+      subscription,
+      this.settings,
+      this.context,
+      this.context.tracing,
+      handler,
+    );
     this.session = session;
     this.context.register(this as ConsumerImpl<unknown>);
     session.begin();
@@ -218,11 +254,11 @@ export class ConsumerImpl<T> implements Consumer<T> {
       return {
         waiting: declared.waiting ? stats.waiting : undefined,
         inFlight: declared.inFlight ? stats.inFlight : undefined,
-        deadLettered: declared.deadLettered && this.spec.deadLetter ? stats.deadLettered : undefined,
+        deadLettered:
+          declared.deadLettered && this.spec.deadLetter ? stats.deadLettered : undefined,
       };
     } catch (error) {
       throw toOmnibusError(error, driver, `stats of ${this.topic}/${this.subscription} failed`);
     }
   }
 }
-

@@ -48,7 +48,11 @@ export interface Capabilities {
   /** Most messages one {@link DriverV1.publish} call takes; core splits larger batches. */
   readonly maxBatchSize: number;
   /** Which numbers {@link DriverSubscription.stats} can tell exactly. */
-  readonly stats: { readonly waiting: boolean; readonly inFlight: boolean; readonly deadLettered: boolean };
+  readonly stats: {
+    readonly waiting: boolean;
+    readonly inFlight: boolean;
+    readonly deadLettered: boolean;
+  };
   /** Shortest and longest lease (`ackDeadlineMs`) the broker honours, in ms. */
   readonly ackDeadline: { readonly minMs: number; readonly maxMs: number };
   /** How lease extension is done: `native` (broker call), `emulated` (adapter timers), `none` (lease is held until the connection closes, as with RabbitMQ). */

@@ -27,7 +27,11 @@ describe('OmnibusError', () => {
   });
   it('wraps a native error with the driver classification and keeps it as cause', () => {
     const native = new Error('connect ECONNREFUSED 127.0.0.1:6379');
-    const wrapped = toOmnibusError(native, { name: 'redis', classifyError: () => ({ code: 'Unavailable', retryable: true }) }, 'publish failed');
+    const wrapped = toOmnibusError(
+      native,
+      { name: 'redis', classifyError: () => ({ code: 'Unavailable', retryable: true }) },
+      'publish failed',
+    );
     expect(wrapped).toMatchObject({ code: 'Unavailable', retryable: true, driver: 'redis' });
     expect(wrapped.cause).toBe(native);
     expect(wrapped.message).toBe('publish failed: connect ECONNREFUSED 127.0.0.1:6379');

@@ -31,7 +31,11 @@ export class OmnibusError extends Error {
   }
 
   static isInstance(value: unknown): value is OmnibusError {
-    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[MARKER] === true;
+    return (
+      typeof value === 'object' &&
+      value !== null &&
+      (value as Record<symbol, unknown>)[MARKER] === true
+    );
   }
 }
 
@@ -76,13 +80,16 @@ export class ClosedError extends OmnibusError {
 }
 
 const URL_CREDENTIALS = /([a-z][a-z0-9+.-]*:\/\/)([^/\s:@]*)(:[^/\s@]*)?@/gi;
-const SECRET_PAIRS = /\b(password|passwd|pwd|secret|token|access[_-]?key|secret[_-]?access[_-]?key|api[_-]?key|authorization)(["']?\s*[:=]\s*["']?)([^\s"'&,;]+)/gi;
+const SECRET_PAIRS =
+  /\b(password|passwd|pwd|secret|token|access[_-]?key|secret[_-]?access[_-]?key|api[_-]?key|authorization)(["']?\s*[:=]\s*["']?)([^\s"'&,;]+)/gi;
 
 /** Removes credentials from text: user info in URLs and `password=…`-style pairs. */
 export function redact(text: string): string {
   return text
-    .replace(URL_CREDENTIALS, (_match, scheme: string, user: string, password: string | undefined) =>
-      password === undefined ? `${scheme}${user ? '***' : ''}@` : `${scheme}${user}:***@`,
+    .replace(
+      URL_CREDENTIALS,
+      (_match, scheme: string, user: string, password: string | undefined) =>
+        password === undefined ? `${scheme}${user ? '***' : ''}@` : `${scheme}${user}:***@`,
     )
     .replace(SECRET_PAIRS, (_match, key: string, separator: string) => `${key}${separator}***`);
 }
@@ -93,7 +100,10 @@ export function redact(text: string): string {
  */
 export function toOmnibusError(
   error: unknown,
-  driver: { readonly name: string; classifyError?(error: unknown): ErrorClassification | undefined },
+  driver: {
+    readonly name: string;
+    classifyError?(error: unknown): ErrorClassification | undefined;
+  },
   context: string,
 ): OmnibusError {
   if (OmnibusError.isInstance(error)) return error;

@@ -1,17 +1,17 @@
-export { connect, ADAPTER_PACKAGES } from './connect.js';
+export { BYTES_CONTENT_TYPE, JSON_CONTENT_TYPE } from './codec.js';
+export { ADAPTER_PACKAGES, connect } from './connect.js';
+export { CONSUMER_DEFAULTS } from './consumer.js';
+export type { Capabilities, DriverV1, ErrorCode, Support } from './driver.js';
 export {
-  OmnibusError,
+  ClosedError,
+  ConfigError,
   InvalidArgumentError,
   MessageTooLargeError,
-  ConfigError,
-  UnsupportedError,
-  ClosedError,
+  OmnibusError,
+  type OmnibusErrorOptions,
   redact,
   toOmnibusError,
-  type OmnibusErrorOptions,
+  UnsupportedError,
 } from './errors.js';
 export { PORTABLE_RULES, RESERVED_ATTRIBUTE_PREFIXES } from './rules.js';
-export { CONSUMER_DEFAULTS } from './consumer.js';
-export { JSON_CONTENT_TYPE, BYTES_CONTENT_TYPE } from './codec.js';
 export type * from './types.js';
-export type { Capabilities, ErrorCode, DriverV1, Support } from './driver.js';

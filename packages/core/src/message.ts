@@ -3,7 +3,11 @@ import type { Attributes, Message, Outcome } from './types.js';
 
 /** What a message needs from the session that received it. */
 export interface MessageOwner {
-  settle(message: ReceivedEnvelope, outcome: Outcome, detail: { delayMs?: number; reason?: string }): Promise<Outcome>;
+  settle(
+    message: ReceivedEnvelope,
+    outcome: Outcome,
+    detail: { delayMs?: number; reason?: string },
+  ): Promise<Outcome>;
   extendLease(message: ReceivedEnvelope, ms: number): Promise<void>;
 }
 
@@ -50,19 +54,37 @@ export class ReceivedEnvelope<T = unknown> implements Message<T> {
   }
 
   ack(): Promise<Outcome> {
-    return this.owner.settle(this, 'acked', {});
+    return this.settle('acked', {});
   }
   nack(options: { delayMs?: number } = {}): Promise<Outcome> {
-    return this.owner.settle(this, 'nacked', { delayMs: options.delayMs ?? 0 });
+    return this.settle('nacked', { delayMs: options?.delayMs ?? 0 });
   }
   deadLetter(reason: string): Promise<Outcome> {
-    return this.owner.settle(this, 'dead-lettered', { reason });
+    return this.settle('dead-lettered', { reason });
   }
   extendLease(ms: number): Promise<void> {
     return this.owner.extendLease(this, ms);
   }
 
+  /** Bad arguments reject (never throw), so `.catch()` chains see them; the message stays unsettled. */
+  private settle(
+    outcome: Outcome,
+    detail: { delayMs?: number; reason?: string },
+  ): Promise<Outcome> {
+    try {
+      return this.owner.settle(this, outcome, detail);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
   toJSON(): object {
-    return { id: this.id, body: this.body, attributes: this.attributes, attempt: this.attempt, outcome: this.outcome };
+    return {
+      id: this.id,
+      body: this.body,
+      attributes: this.attributes,
+      attempt: this.attempt,
+      outcome: this.outcome,
+    };
   }
 }

@@ -1,8 +1,8 @@
-import { newMessageId } from './ids.js';
 import { withRetries } from './backoff.js';
 import { encodeBody } from './codec.js';
 import type { DriverV1, OutgoingMessage } from './driver.js';
 import { InvalidArgumentError, toOmnibusError, UnsupportedError } from './errors.js';
+import { newMessageId } from './ids.js';
 import { checkAttributes, checkMilliseconds, checkSize, checkToken } from './rules.js';
 import type { Tracing } from './trace.js';
 import type { BatchEntry, Producer, SendOptions } from './types.js';
@@ -16,6 +16,8 @@ export interface ProducerContext {
   topicReady(topic: string): Promise<void>;
   readonly publisher: Publisher;
 }
+
+const NO_ATTRIBUTES: Readonly<Record<string, string>> = Object.freeze({});
 
 /** Turns a body and its options into a checked, encoded message, or throws; nothing is sent. */
 export function prepareMessage(
@@ -33,12 +35,18 @@ export function prepareMessage(
   if (orderingKey !== undefined) {
     checkToken(orderingKey, 'orderingKey');
     if (!capabilities.ordering) {
-      throw new UnsupportedError(`the ${driver.name} adapter does not declare the "ordering" capability, so orderingKey can't be honoured`, { driver: driver.name });
+      throw new UnsupportedError(
+        `the ${driver.name} adapter does not declare the "ordering" capability, so orderingKey can't be honoured`,
+        { driver: driver.name },
+      );
     }
   }
   if (delayMs !== undefined && delayMs !== 0) {
     if (capabilities.delayedDelivery === false) {
-      throw new UnsupportedError(`the ${driver.name} adapter does not declare the "delayedDelivery" capability, so delayMs can't be honoured`, { driver: driver.name });
+      throw new UnsupportedError(
+        `the ${driver.name} adapter does not declare the "delayedDelivery" capability, so delayMs can't be honoured`,
+        { driver: driver.name },
+      );
     }
     checkMilliseconds(delayMs, 'delayMs', capabilities.delayedDelivery);
   }
@@ -48,7 +56,7 @@ export function prepareMessage(
   return {
     id: id ?? newMessageId(),
     body: encoded.bytes,
-    attributes: attributes === undefined ? {} : { ...attributes },
+    attributes: attributes === undefined ? NO_ATTRIBUTES : { ...attributes },
     contentType: encoded.contentType,
     publishedAt: Date.now(),
     orderingKey,
@@ -140,27 +148,29 @@ export class Publisher {
     const sending = withRetries(
       () => this.driver.publish(topic, chunk),
       (error) => toOmnibusError(error, this.driver, `publish to topic "${topic}" failed`),
-    ).then(
-      () => {
-        for (const owner of owners) {
-          if (--owner.chunks === 0 && !owner.settled) {
-            owner.settled = true;
-            owner.resolve();
+    )
+      .then(
+        () => {
+          for (const owner of owners) {
+            if (--owner.chunks === 0 && !owner.settled) {
+              owner.settled = true;
+              owner.resolve();
+            }
           }
-        }
-      },
-      (error: unknown) => {
-        for (const owner of owners) {
-          if (owner.settled) continue;
-          owner.settled = true;
-          owner.reject(error);
-        }
-      },
-    ).finally(() => {
-      this.sending.delete(sending);
-      this.inFlight -= chunk.length;
-      if (this.inFlight === 0) this.onIdle();
-    });
+        },
+        (error: unknown) => {
+          for (const owner of owners) {
+            if (owner.settled) continue;
+            owner.settled = true;
+            owner.reject(error);
+          }
+        },
+      )
+      .finally(() => {
+        this.sending.delete(sending);
+        this.inFlight -= chunk.length;
+        if (this.inFlight === 0) this.onIdle();
+      });
     this.sending.add(sending);
   }
 }
@@ -186,7 +196,8 @@ export class ProducerImpl<T> implements Producer<T> {
 
   async sendBatch(entries: readonly BatchEntry<T>[]): Promise<string[]> {
     this.context.assertOpen();
-    if (!Array.isArray(entries)) throw new InvalidArgumentError('sendBatch takes an array of { body, ...options }');
+    if (!Array.isArray(entries))
+      throw new InvalidArgumentError('sendBatch takes an array of { body, ...options }');
     const messages = entries.map((entry, index) => {
       if (typeof entry !== 'object' || entry === null || !('body' in entry)) {
         throw new InvalidArgumentError(`sendBatch entry ${index} must be an object with a body`);

@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { OmnibusError } from './errors.js';
-import { checkAttributes, checkName, checkPrefix, checkSize, checkToken, PORTABLE_RULES } from './rules.js';
+import {
+  checkAttributes,
+  checkName,
+  checkPrefix,
+  checkSize,
+  checkToken,
+  PORTABLE_RULES,
+} from './rules.js';
 
 function codeOf(fn: () => unknown): string | undefined {
   try {
@@ -45,7 +52,9 @@ describe('portable attributes', () => {
     expect(checkAttributes({ k: 'ü' })).toBe(1 + 2);
   });
   it(`allows ${PORTABLE_RULES.maxAttributes} attributes and rejects one more`, () => {
-    const many = Object.fromEntries(Array.from({ length: PORTABLE_RULES.maxAttributes }, (_, i) => [`k${i}`, 'v']));
+    const many = Object.fromEntries(
+      Array.from({ length: PORTABLE_RULES.maxAttributes }, (_, i) => [`k${i}`, 'v']),
+    );
     expect(codeOf(() => checkAttributes(many))).toBeUndefined();
     expect(() => checkAttributes({ ...many, extra: 'v' })).toThrow(/at most 8 attributes/);
   });
@@ -78,7 +87,9 @@ describe('ids, ordering keys and size', () => {
     expect(codeOf(() => checkToken(value, 'id'))).toBe('InvalidArgument');
   });
   it('throws MessageTooLarge stating the sizes and the limit', () => {
-    expect(() => checkSize(100, 10, 100)).toThrow(/110 bytes \(body 100 \+ attributes 10\); the limit is 100 bytes/);
+    expect(() => checkSize(100, 10, 100)).toThrow(
+      /110 bytes \(body 100 \+ attributes 10\); the limit is 100 bytes/,
+    );
     expect(codeOf(() => checkSize(100, 10, 100))).toBe('MessageTooLarge');
     expect(codeOf(() => checkSize(90, 10, 100))).toBeUndefined();
   });

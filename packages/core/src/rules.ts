@@ -28,7 +28,14 @@ export const PORTABLE_RULES = {
 } as const;
 
 /** Attribute name prefixes that belong to a broker or to Omnibus (compared case-insensitively). */
-export const RESERVED_ATTRIBUTE_PREFIXES = ['omnibus', 'x-', 'goog', 'aws.', 'amazon.', 'cloudpubsub'] as const;
+export const RESERVED_ATTRIBUTE_PREFIXES = [
+  'omnibus',
+  'x-',
+  'goog',
+  'aws.',
+  'amazon.',
+  'cloudpubsub',
+] as const;
 
 const NAME = /^[A-Za-z][A-Za-z0-9_-]*$/;
 const PREFIX = /^[A-Za-z][A-Za-z0-9_-]*$/;
@@ -51,7 +58,9 @@ export function checkName(name: unknown, kind: 'topic' | 'subscription'): assert
     );
   }
   if (name.toLowerCase().startsWith('goog')) {
-    throw new InvalidArgumentError(`${kind} name ${JSON.stringify(name)} must not start with "goog" (reserved by Google Pub/Sub)`);
+    throw new InvalidArgumentError(
+      `${kind} name ${JSON.stringify(name)} must not start with "goog" (reserved by Google Pub/Sub)`,
+    );
   }
 }
 
@@ -68,7 +77,9 @@ export function checkPrefix(prefix: unknown): asserts prefix is string {
     );
   }
   if (prefix.toLowerCase().startsWith('goog')) {
-    throw new InvalidArgumentError('prefix must not start with "goog" (reserved by Google Pub/Sub)');
+    throw new InvalidArgumentError(
+      'prefix must not start with "goog" (reserved by Google Pub/Sub)',
+    );
   }
 }
 
@@ -88,7 +99,9 @@ export function checkAttributes(attributes: unknown): number {
   for (const [name, value] of entries) {
     checkAttributeName(name);
     if (typeof value !== 'string') {
-      throw new InvalidArgumentError(`attribute "${name}" must be a string, got ${value === null ? 'null' : typeof value}`);
+      throw new InvalidArgumentError(
+        `attribute "${name}" must be a string, got ${value === null ? 'null' : typeof value}`,
+      );
     }
     const valueBytes = Buffer.byteLength(value, 'utf8');
     if (valueBytes === 0 || valueBytes > PORTABLE_RULES.attributeValueMaxBytes) {
@@ -97,7 +110,9 @@ export function checkAttributes(attributes: unknown): number {
       );
     }
     if (!XML_CHARACTERS.test(value)) {
-      throw new InvalidArgumentError(`attribute "${name}" value contains a control character SQS rejects`);
+      throw new InvalidArgumentError(
+        `attribute "${name}" value contains a control character SQS rejects`,
+      );
     }
     bytes += Buffer.byteLength(name, 'utf8') + valueBytes;
   }
@@ -115,12 +130,16 @@ function checkAttributeName(name: string): void {
     name.includes('..') ||
     name.endsWith('.')
   ) {
-    throw new InvalidArgumentError(`attribute name ${JSON.stringify(truncate(name))} breaks the portable rule: ${rule}`);
+    throw new InvalidArgumentError(
+      `attribute name ${JSON.stringify(truncate(name))} breaks the portable rule: ${rule}`,
+    );
   }
   const lower = name.toLowerCase();
   const reserved = RESERVED_ATTRIBUTE_PREFIXES.find((prefix) => lower.startsWith(prefix));
   if (reserved !== undefined) {
-    throw new InvalidArgumentError(`attribute name "${name}" uses the reserved prefix "${reserved}"`);
+    throw new InvalidArgumentError(
+      `attribute name "${name}" uses the reserved prefix "${reserved}"`,
+    );
   }
 }
 
@@ -136,9 +155,15 @@ export function checkToken(value: unknown, kind: 'orderingKey' | 'id'): asserts 
 }
 
 /** Checks a non-negative whole number of milliseconds (`delayMs`, leases). */
-export function checkMilliseconds(value: unknown, kind: string, max = Number.MAX_SAFE_INTEGER): asserts value is number {
+export function checkMilliseconds(
+  value: unknown,
+  kind: string,
+  max = Number.MAX_SAFE_INTEGER,
+): asserts value is number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > max) {
-    throw new InvalidArgumentError(`${kind} must be a whole number of milliseconds from 0 to ${max}, got ${String(value)}`);
+    throw new InvalidArgumentError(
+      `${kind} must be a whole number of milliseconds from 0 to ${max}, got ${String(value)}`,
+    );
   }
 }
 

@@ -138,7 +138,11 @@ export interface Bus {
   /** The underlying client: the escape hatch. */
   readonly native: unknown;
   producer<T = unknown>(topic: string): Producer<T>;
-  consumer<T = unknown>(topic: string, subscription: string, options?: ConsumerOptions<T>): Consumer<T>;
+  consumer<T = unknown>(
+    topic: string,
+    subscription: string,
+    options?: ConsumerOptions<T>,
+  ): Consumer<T>;
   deadLetters<T = unknown>(topic: string, subscription: string): DeadLetters<T>;
   /**
    * Resolves when every subscription a consumer of this bus reads is empty, no handler runs and no
