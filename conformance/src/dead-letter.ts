@@ -1,0 +1,326 @@
+import type { ConsumerOptions } from '@omnibus/core';
+import { describe, expect } from 'vitest';
+import { consumerOptions, range, type Suite, sendAll } from './helpers.js';
+
+interface Order {
+  item: string;
+  quantity: number;
+}
+
+/**
+ * A minimal Standard Schema (v1) so the suite needs no validation library: `quantity` must be a
+ * positive number; the output adds `validated: true` so a test can tell input from output.
+ */
+const orderSchema: NonNullable<ConsumerOptions<Order & { validated: true }>['schema']> = {
+  '~standard': {
+    version: 1,
+    vendor: 'omnibus-conformance',
+    validate(value) {
+      const candidate = value as Partial<Order> | null;
+      if (
+        typeof candidate !== 'object' ||
+        candidate === null ||
+        typeof candidate.item !== 'string'
+      ) {
+        return { issues: [{ message: 'item must be a string', path: ['item'] }] };
+      }
+      if (typeof candidate.quantity !== 'number' || candidate.quantity <= 0) {
+        return { issues: [{ message: 'quantity must be a positive number', path: ['quantity'] }] };
+      }
+      return { value: { item: candidate.item, quantity: candidate.quantity, validated: true } };
+    },
+  },
+};
+
+/** The same rules, answered asynchronously (Standard Schema allows a promise). */
+const asyncOrderSchema: NonNullable<ConsumerOptions<Order & { validated: true }>['schema']> = {
+  '~standard': {
+    version: 1,
+    vendor: 'omnibus-conformance',
+    validate: async (value) => orderSchema['~standard'].validate(value),
+  },
+};
+
+/** Dead-letter queues: when messages land there, what they carry, redrive and purge. */
+export function registerDeadLetterTests(suite: Suite): void {
+  describe('dead-letter', () => {
+    suite.test(
+      'dead-letters after exactly maxAttempts, with the handler error as reason',
+      async (t) => {
+        const topic = t.name('topic');
+        const maxAttempts = 3;
+        const consumer = t.bus.consumer<{ n: number }>(
+          topic,
+          t.name('sub'),
+          consumerOptions({ maxAttempts }),
+        );
+        await consumer.ready();
+        const failure = `kitchen-on-fire-${t.prefix}`;
+        const before = Date.now();
+        const id = await t.bus
+          .producer<{ n: number }>(topic)
+          .send({ n: 1 }, { attributes: { source: 'test' } });
+        const inbox = t.inbox<{ n: number }>();
+        await t.consume(consumer, inbox, () => {
+          throw new Error(failure);
+        });
+        const dlq = t.bus.deadLetters<{ n: number }>(topic, consumer.subscription);
+        await t.waitFor(async () => (await dlq.count()) === 1, 'the message in the DLQ');
+        expect(inbox.deliveries.map((delivery) => delivery.attempt)).toEqual([1, 2, 3]);
+        expect(new Set(inbox.ids())).toEqual(new Set([id]));
+        const [letter] = await dlq.peek(10);
+        expect(letter!.id).toBe(id);
+        expect(letter!.body).toEqual({ n: 1 });
+        expect(letter!.attributes).toEqual({ source: 'test' });
+        expect(letter!.attempts).toBe(maxAttempts);
+        expect(letter!.reason).toContain(failure);
+        expect(letter!.deadLetteredAt).toBeInstanceOf(Date);
+        expect(letter!.deadLetteredAt.getTime()).toBeGreaterThanOrEqual(before - 1_000);
+        expect(letter!.publishedAt).toBeInstanceOf(Date);
+        expect(letter!.publishedAt.getTime()).toBe(inbox.deliveries[0]!.publishedAt.getTime());
+        // Dead-lettered means gone from the subscription: a sentinel arrives, the message does not again.
+        const sentinel = await t.bus.producer<{ n: number }>(topic).send({ n: 2 });
+        await inbox.waitForIds([sentinel]);
+        expect(inbox.of(id)).toHaveLength(maxAttempts);
+      },
+    );
+
+    suite.test('msg.deadLetter(reason) moves the message at once', async (t) => {
+      const topic = t.name('topic');
+      const consumer = t.bus.consumer<string>(
+        topic,
+        t.name('sub'),
+        consumerOptions({ maxAttempts: 5 }),
+      );
+      await consumer.ready();
+      const id = await t.bus.producer<string>(topic).send('unprocessable');
+      const reason = `refused by the test ${t.prefix}`;
+      const outcomes: string[] = [];
+      const inbox = t.inbox<string>();
+      await t.consume(consumer, inbox, async (message) => {
+        outcomes.push(await message.deadLetter(reason));
+      });
+      const dlq = t.bus.deadLetters<string>(topic, consumer.subscription);
+      await t.waitFor(async () => (await dlq.count()) === 1, 'the message in the DLQ');
+      expect(outcomes).toEqual(['dead-lettered']);
+      const [letter] = await dlq.peek();
+      expect(letter!.id).toBe(id);
+      expect(letter!.body).toBe('unprocessable');
+      expect(letter!.attempts).toBe(1);
+      expect(letter!.reason).toContain(reason);
+      expect(inbox.of(id)).toHaveLength(1);
+    });
+
+    suite.test(
+      'a message failing schema validation is dead-lettered at once, without using attempts',
+      async (t) => {
+        const topic = t.name('topic');
+        const consumer = t.bus.consumer(
+          topic,
+          t.name('sub'),
+          consumerOptions({ maxAttempts: 5, schema: orderSchema }),
+        );
+        await consumer.ready();
+        const producer = t.bus.producer<unknown>(topic);
+        const invalid = await producer.send({ item: 'burger', quantity: -1 });
+        const valid = await producer.send({ item: 'fries', quantity: 2 });
+        const inbox = t.inbox<Order & { validated: true }>();
+        await t.consume(consumer, inbox);
+        await inbox.waitForIds([valid]);
+        const dlq = t.bus.deadLetters(topic, consumer.subscription);
+        await t.waitFor(async () => (await dlq.count()) === 1, 'the invalid message in the DLQ');
+        const [letter] = await dlq.peek();
+        expect(letter!.id).toBe(invalid);
+        expect(letter!.attempts).toBe(1);
+        expect(letter!.reason).toContain('quantity must be a positive number');
+        expect(inbox.of(invalid), 'the handler must never see an invalid message').toHaveLength(0);
+      },
+    );
+
+    suite.test(
+      'an asynchronous schema is awaited: failures go to the DLQ, successes to the handler',
+      async (t) => {
+        const topic = t.name('topic');
+        const consumer = t.bus.consumer(
+          topic,
+          t.name('sub'),
+          consumerOptions({ schema: asyncOrderSchema }),
+        );
+        await consumer.ready();
+        const producer = t.bus.producer<unknown>(topic);
+        const invalid = await producer.send({ item: 42, quantity: 1 });
+        const valid = await producer.send({ item: 'cola', quantity: 3 });
+        const inbox = t.inbox<Order & { validated: true }>();
+        await t.consume(consumer, inbox);
+        await inbox.waitForIds([valid]);
+        expect(inbox.of(valid)[0]!.body).toEqual({ item: 'cola', quantity: 3, validated: true });
+        const dlq = t.bus.deadLetters(topic, consumer.subscription);
+        await t.waitFor(async () => (await dlq.count()) === 1, 'the invalid message in the DLQ');
+        const [letter] = await dlq.peek();
+        expect(letter!.id).toBe(invalid);
+        expect(letter!.reason).toContain('item must be a string');
+        expect(inbox.of(invalid)).toHaveLength(0);
+      },
+    );
+
+    suite.test("the handler receives the schema's output, not its input", async (t) => {
+      const topic = t.name('topic');
+      const consumer = t.bus.consumer(
+        topic,
+        t.name('sub'),
+        consumerOptions({ schema: orderSchema }),
+      );
+      await consumer.ready();
+      const id = await t.bus
+        .producer<unknown>(topic)
+        .send({ item: 'shake', quantity: 1, extra: 'dropped' });
+      const inbox = t.inbox<Order & { validated: true }>();
+      await t.consume(consumer, inbox);
+      await inbox.waitForIds([id]);
+      expect(inbox.of(id)[0]!.body).toEqual({ item: 'shake', quantity: 1, validated: true });
+    });
+
+    suite.test(
+      'redrive returns dead letters with the same id and attempt 1, and empties the DLQ',
+      async (t) => {
+        const topic = t.name('topic');
+        const consumer = t.bus.consumer<string>(topic, t.name('sub'), consumerOptions());
+        await consumer.ready();
+        const id = await t.bus
+          .producer<string>(topic)
+          .send('second chance', { attributes: { keep: 'me' } });
+        const dlq = t.bus.deadLetters<string>(topic, consumer.subscription);
+        const inbox = t.inbox<string>();
+        let redriven = false;
+        await t.consume(consumer, inbox, async (message) => {
+          if (!redriven) await message.deadLetter('first time round');
+        });
+        await t.waitFor(async () => (await dlq.count()) === 1, 'the message in the DLQ');
+        redriven = true;
+        expect(await dlq.redrive({ limit: 10 })).toBe(1);
+        await inbox.waitForCount(2, 'the redriven message');
+        const again = inbox.deliveries[1]!;
+        expect(again.id).toBe(id);
+        expect(again.attempt).toBe(1);
+        expect(again.body).toBe('second chance');
+        expect(again.attributes).toEqual({ keep: 'me' });
+        expect(await dlq.count()).toBe(0);
+        expect(await dlq.peek()).toEqual([]);
+      },
+    );
+
+    suite.test('redrive({ limit }) moves at most limit, oldest first', async (t) => {
+      const topic = t.name('topic');
+      const consumer = t.bus.consumer<number>(
+        topic,
+        t.name('sub'),
+        consumerOptions({ concurrency: 1 }),
+      );
+      await consumer.ready();
+      const ids = await sendAll(t.bus.producer<number>(topic), [0, 1, 2]);
+      const iterator = consumer.messages();
+      for (const _ of range(3)) await (await iterator.next()).value!.deadLetter('parked');
+      const dlq = t.bus.deadLetters<number>(topic, consumer.subscription);
+      await t.waitFor(async () => (await dlq.count()) === 3, 'three dead letters');
+      expect(await dlq.redrive({ limit: 2 })).toBe(2);
+      expect(await dlq.count()).toBe(1);
+      const back = [];
+      for (const _ of range(2)) {
+        const message = (await iterator.next()).value!;
+        back.push(message);
+        expect(message.attempt).toBe(1);
+        await message.ack();
+      }
+      expect(back.map((message) => message.id).sort()).toEqual([ids[0]!, ids[1]!].sort());
+      expect((await dlq.peek()).map((letter) => letter.id)).toEqual([ids[2]]);
+      await iterator.return?.();
+    });
+
+    suite.test('redrive returns messages to their own subscription only', async (t) => {
+      t.requires(t.capabilities.fanout, 'fanout');
+      const topic = t.name('topic');
+      const failing = t.bus.consumer<string>(topic, t.name('sub'), consumerOptions());
+      const other = t.bus.consumer<string>(topic, t.name('sub'), consumerOptions());
+      await Promise.all([failing.ready(), other.ready()]);
+      const producer = t.bus.producer<string>(topic);
+      const id = await producer.send('parked once');
+      const failingInbox = t.inbox<string>();
+      const otherInbox = t.inbox<string>();
+      let redriven = false;
+      await t.consume(failing, failingInbox, async (message) => {
+        if (!redriven) await message.deadLetter('parked');
+      });
+      await t.consume(other, otherInbox);
+      const dlq = t.bus.deadLetters<string>(topic, failing.subscription);
+      await t.waitFor(async () => (await dlq.count()) === 1, 'the message in the DLQ');
+      await otherInbox.waitForIds([id]);
+      redriven = true;
+      expect(await dlq.redrive()).toBe(1);
+      await failingInbox.waitForCount(2, 'the redriven message');
+      const sentinel = await producer.send('after redrive');
+      await otherInbox.waitForIds([sentinel]);
+      expect(otherInbox.of(id), 'redrive must not publish to the whole topic').toHaveLength(1);
+    });
+
+    suite.test('peek(limit) shows the oldest dead letters without removing them', async (t) => {
+      const topic = t.name('topic');
+      const consumer = t.bus.consumer<number>(
+        topic,
+        t.name('sub'),
+        consumerOptions({ concurrency: 1 }),
+      );
+      await consumer.ready();
+      const ids = await sendAll(t.bus.producer<number>(topic), [0, 1, 2]);
+      const iterator = consumer.messages();
+      // Dead-letter in send order, one at a time, so "oldest first" has one right answer.
+      for (const expected of ids) {
+        const message = (await iterator.next()).value!;
+        expect(message.id).toBe(expected);
+        await message.deadLetter(`reason-${message.body}`);
+      }
+      await iterator.return?.();
+      const dlq = t.bus.deadLetters<number>(topic, consumer.subscription);
+      await t.waitFor(async () => (await dlq.count()) === 3, 'three dead letters');
+      const firstTwo = await dlq.peek(2);
+      expect(firstTwo.map((letter) => letter.id)).toEqual(ids.slice(0, 2));
+      expect(firstTwo.map((letter) => letter.reason)).toEqual(['reason-0', 'reason-1']);
+      expect((await dlq.peek(10)).map((letter) => letter.id)).toEqual(ids);
+      expect(await dlq.count()).toBe(3);
+    });
+
+    suite.test('purge deletes every dead letter', async (t) => {
+      const topic = t.name('topic');
+      const consumer = t.bus.consumer<number>(topic, t.name('sub'), consumerOptions());
+      await consumer.ready();
+      await sendAll(t.bus.producer<number>(topic), [0, 1, 2]);
+      await t.consume(consumer, t.inbox<number>(), (message) => message.deadLetter('to purge'));
+      const dlq = t.bus.deadLetters<number>(topic, consumer.subscription);
+      await t.waitFor(async () => (await dlq.count()) === 3, 'three dead letters');
+      const purged = await dlq.purge();
+      if (purged !== undefined) expect(purged).toBe(3);
+      expect(await dlq.count()).toBe(0);
+      expect(await dlq.peek(10)).toEqual([]);
+      expect(await dlq.redrive()).toBe(0);
+    });
+
+    suite.test(
+      'deadLetter: false retries past maxAttempts instead of dead-lettering',
+      async (t) => {
+        const topic = t.name('topic');
+        const consumer = t.bus.consumer<string>(
+          topic,
+          t.name('sub'),
+          consumerOptions({ maxAttempts: 2, deadLetter: false }),
+        );
+        await consumer.ready();
+        const id = await t.bus.producer<string>(topic).send('stubborn');
+        const inbox = t.inbox<string>();
+        await t.consume(consumer, inbox, (message) => {
+          if (message.attempt < 4) throw new Error('not yet');
+        });
+        await inbox.waitForCount(4, 'a fourth attempt, past maxAttempts 2');
+        expect(inbox.of(id).map((delivery) => delivery.attempt)).toEqual([1, 2, 3, 4]);
+      },
+    );
+  });
+}

@@ -1,0 +1,91 @@
+import { OmnibusError } from '@omnibus/core';
+import { describe, expect } from 'vitest';
+import { consumerOptions, expectOmnibusError, type Suite } from './helpers.js';
+
+/** Error codes for calls on closed buses and on names that don't exist. */
+export function registerErrorTests(suite: Suite): void {
+  describe('errors', () => {
+    suite.test('send after bus.close() rejects Closed', async (t) => {
+      const topic = t.name('topic');
+      const closing = await t.connect();
+      const producer = closing.producer<string>(topic);
+      await closing.close();
+      await expectOmnibusError(
+        () => producer.send('too late'),
+        ['Closed'],
+        'send on a producer of a closed bus',
+      );
+      await expectOmnibusError(
+        () => producer.sendBatch([{ body: 'too late' }]),
+        ['Closed'],
+        'sendBatch after close',
+      );
+      await expectOmnibusError(
+        () => closing.producer<string>(topic).send('too late'),
+        ['Closed'],
+        'send on a producer made after close',
+      );
+    });
+
+    suite.test('consuming after bus.close() rejects Closed', async (t) => {
+      const topic = t.name('topic');
+      const subscription = t.name('sub');
+      const closing = await t.connect();
+      const consumer = closing.consumer(topic, subscription, consumerOptions());
+      await closing.close();
+      await expectOmnibusError(() => consumer.ready(), ['Closed'], 'ready() after close');
+      await expectOmnibusError(
+        () => consumer.start(() => undefined),
+        ['Closed'],
+        'start() after close',
+      );
+      await expectOmnibusError(
+        () => closing.deadLetters(topic, subscription).count(),
+        ['Closed'],
+        'deadLetters().count() after close',
+      );
+    });
+
+    suite.test('stats of a subscription never created reject NotFound', async (t) => {
+      const topic = t.name('topic');
+      await t.bus.consumer(topic, t.name('sub'), consumerOptions()).ready();
+      await expectOmnibusError(
+        () => t.bus.consumer(topic, t.name('never'), consumerOptions()).stats(),
+        ['NotFound'],
+        'stats() of a subscription that was never created, on an existing topic',
+      );
+      await expectOmnibusError(
+        () => t.bus.consumer(t.name('nosuchtopic'), t.name('never'), consumerOptions()).stats(),
+        ['NotFound'],
+        'stats() on a topic that was never created',
+      );
+    });
+
+    suite.test('dead letters of a subscription never created reject NotFound', async (t) => {
+      const topic = t.name('topic');
+      await t.bus.consumer(topic, t.name('sub'), consumerOptions()).ready();
+      const missing = t.bus.deadLetters(topic, t.name('never'));
+      await expectOmnibusError(() => missing.count(), ['NotFound'], 'deadLetters(never).count()');
+      await expectOmnibusError(() => missing.peek(1), ['NotFound'], 'deadLetters(never).peek()');
+      await expectOmnibusError(
+        () => missing.redrive(),
+        ['NotFound'],
+        'deadLetters(never).redrive()',
+      );
+    });
+
+    suite.test(
+      'send to a topic nobody subscribed to either succeeds or rejects NotFound',
+      async (t) => {
+        const producer = t.bus.producer<string>(t.name('lonely'));
+        try {
+          const id = await producer.send('into the void');
+          expect(typeof id).toBe('string');
+        } catch (error) {
+          expect(OmnibusError.isInstance(error), String(error)).toBe(true);
+          expect((error as OmnibusError).code).toBe('NotFound');
+        }
+      },
+    );
+  });
+}

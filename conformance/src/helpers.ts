@@ -1,0 +1,366 @@
+import { randomBytes } from 'node:crypto';
+import type { Bus, Consumer, ConsumerOptions, Message, Producer } from '@omnibus/core';
+import { OmnibusError } from '@omnibus/core';
+import { it, type TestContext } from 'vitest';
+import type { ConformanceHarness, ConformanceOptions } from './harness.js';
+
+export type Capabilities = Bus['capabilities'];
+export type ErrorCode = OmnibusError['code'];
+
+/** Backoff small enough that retry tests take milliseconds, not seconds. */
+export const FAST_RETRY = { initialDelayMs: 10, maxDelayMs: 50 } as const;
+
+const POLL_INTERVAL_MS = 10;
+
+/**
+ * Consumer options every test starts from: fast retries, and a short shutdown timeout so a test
+ * that fails while a handler is stuck still closes its buses quickly.
+ */
+export function consumerOptions<T>(options: ConsumerOptions<T> = {}): ConsumerOptions<T> {
+  return { retry: FAST_RETRY, shutdownTimeoutMs: 2_000, ...options };
+}
+
+/** A prefix no other test or run uses; matches `^[A-Za-z][A-Za-z0-9_-]{0,31}$`. */
+export function uniquePrefix(): string {
+  const random = BigInt(`0x${randomBytes(8).toString('hex')}`)
+    .toString(36)
+    .padStart(8, '0')
+    .slice(0, 8);
+  return `c${Date.now().toString(36).slice(-4)}${random}-`;
+}
+
+/** A promise with its resolve function, to gate handlers on a condition of the test's choosing. */
+export interface Gate<T = void> {
+  readonly promise: Promise<T>;
+  open(value: T): void;
+  readonly opened: boolean;
+}
+
+export function gate<T = void>(): Gate<T> {
+  let resolve!: (value: T) => void;
+  let opened = false;
+  const promise = new Promise<T>((done) => {
+    resolve = done;
+  });
+  return {
+    promise,
+    open(value: T) {
+      opened = true;
+      resolve(value);
+    },
+    get opened() {
+      return opened;
+    },
+  };
+}
+
+/**
+ * Stands in for a handler's own work. Never used to wait for the system under test: that is what
+ * `waitFor` is for.
+ */
+export function simulateWork(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Polls `condition` every few ms until it holds; fails after `timeoutMs` naming what it waited for. */
+export async function waitFor(
+  condition: () => boolean | Promise<boolean>,
+  description: string | (() => string),
+  timeoutMs: number,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await condition()) return;
+    if (Date.now() >= deadline) {
+      const what = typeof description === 'function' ? description() : description;
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, POLL_INTERVAL_MS));
+  }
+}
+
+/** Rejects if `promise` does not settle within `timeoutMs`. */
+export async function within<T>(promise: Promise<T>, timeoutMs: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`${what} did not settle within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Runs `action` and checks it fails, synchronously or by rejecting, with an `OmnibusError` whose
+ * code is one of `codes`. Returns the error for further checks.
+ */
+export async function expectOmnibusError(
+  action: () => unknown,
+  codes: readonly ErrorCode[],
+  what: string,
+): Promise<OmnibusError> {
+  let failure: unknown;
+  let failed = false;
+  try {
+    await action();
+  } catch (error) {
+    failed = true;
+    failure = error;
+  }
+  const wanted = codes.join(' or ');
+  if (!failed)
+    throw new Error(`${what}: expected an OmnibusError with code ${wanted}, but it succeeded`);
+  if (!OmnibusError.isInstance(failure)) {
+    throw new Error(
+      `${what}: expected an OmnibusError with code ${wanted}, got ${describeError(failure)}`,
+      {
+        cause: failure,
+      },
+    );
+  }
+  if (!codes.includes(failure.code)) {
+    throw new Error(`${what}: expected code ${wanted}, got ${failure.code} (${failure.message})`, {
+      cause: failure,
+    });
+  }
+  return failure;
+}
+
+function describeError(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
+
+/** What the suite remembers of one delivery: a snapshot taken when the handler was called. */
+export interface Delivery<T> {
+  readonly id: string;
+  readonly body: T;
+  readonly attributes: Readonly<Record<string, string>>;
+  readonly attempt: number;
+  readonly publishedAt: Date;
+  readonly orderingKey: string | undefined;
+  /** `Date.now()` when the handler was called. */
+  readonly receivedAt: number;
+  /** Which consumer took it, when a test runs several. */
+  readonly consumer: string;
+  readonly message: Message<T>;
+}
+
+export function snapshot<T>(message: Message<T>, consumer = 'main'): Delivery<T> {
+  return {
+    id: message.id,
+    body: message.body,
+    attributes: { ...message.attributes },
+    attempt: message.attempt,
+    publishedAt: message.publishedAt,
+    orderingKey: message.orderingKey,
+    receivedAt: Date.now(),
+    consumer,
+    message,
+  };
+}
+
+/** Deliveries recorded by one or more consumers, with waits on what they contain. */
+export class Inbox<T = unknown> {
+  readonly deliveries: Delivery<T>[] = [];
+  private readonly timeoutMs: number;
+
+  constructor(timeoutMs: number) {
+    this.timeoutMs = timeoutMs;
+  }
+
+  record(message: Message<T>, consumer?: string): Delivery<T> {
+    const delivery = snapshot(message, consumer);
+    this.deliveries.push(delivery);
+    return delivery;
+  }
+
+  ids(): string[] {
+    return this.deliveries.map((delivery) => delivery.id);
+  }
+
+  uniqueIds(): Set<string> {
+    return new Set(this.ids());
+  }
+
+  of(id: string): Delivery<T>[] {
+    return this.deliveries.filter((delivery) => delivery.id === id);
+  }
+
+  /** Waits until every id in `ids` was delivered at least once. */
+  async waitForIds(ids: readonly string[], what = 'every sent message'): Promise<void> {
+    await waitFor(
+      () => ids.every((id) => this.deliveries.some((delivery) => delivery.id === id)),
+      () => {
+        const seen = this.uniqueIds();
+        const missing = ids.filter((id) => !seen.has(id));
+        return `${what}: ${missing.length} of ${ids.length} not delivered (e.g. ${missing.slice(0, 3).join(', ')})`;
+      },
+      this.timeoutMs,
+    );
+  }
+
+  /** Waits until at least `count` deliveries matched `predicate`. */
+  async waitForCount(
+    count: number,
+    what: string,
+    predicate: (delivery: Delivery<T>) => boolean = () => true,
+  ): Promise<void> {
+    await waitFor(
+      () => this.deliveries.filter(predicate).length >= count,
+      () => `${what} (have ${this.deliveries.filter(predicate).length} of ${count})`,
+      this.timeoutMs,
+    );
+  }
+}
+
+/** One test's own namespace, buses and clean-up. */
+export interface TestKit {
+  readonly harness: ConformanceHarness;
+  /** This test's prefix, passed to every `harness.connect` of the test. */
+  readonly prefix: string;
+  /** The bus opened for the test. */
+  readonly bus: Bus;
+  readonly capabilities: Capabilities;
+  readonly timeoutMs: number;
+  /** Lease for lease tests: the option, else max(1000, capabilities.ackDeadline.minMs), within maxMs. */
+  readonly ackDeadlineMs: number;
+  /** Opens another bus on the same broker and prefix (another "process"); closed after the test. */
+  connect(): Promise<Bus>;
+  /** A topic or subscription name unique within the test. */
+  name(kind: string): string;
+  /** Skips the rest of the test, naming the capability, unless it is declared. */
+  requires(declared: boolean, capability: string): void;
+  /** Skips the rest of the test, naming the capability, when it is declared (the test checks its absence). */
+  requiresAbsent(declared: boolean, capability: string): void;
+  /** Skips the rest of the test for a harness hook that is missing, naming it. */
+  requiresHook(present: boolean, hook: string): void;
+  waitFor(
+    condition: () => boolean | Promise<boolean>,
+    description: string | (() => string),
+  ): Promise<void>;
+  inbox<T = unknown>(): Inbox<T>;
+  /**
+   * Starts `consumer` with a handler that records each delivery into `inbox` and then runs
+   * `behaviour` (whose throw or rejection fails the delivery).
+   */
+  consume<T>(
+    consumer: Consumer<T>,
+    inbox: Inbox<T>,
+    behaviour?: (message: Message<T>, delivery: Delivery<T>) => unknown,
+    label?: string,
+  ): Promise<void>;
+  /** Runs before the test's buses close, even when the test failed (releases gates, …). */
+  defer(cleanup: () => unknown): void;
+}
+
+/** The registration context shared by every behaviour file. */
+export interface Suite {
+  readonly harness: ConformanceHarness;
+  readonly timeoutMs: number;
+  /**
+   * Registers one test with its own prefix and bus. `budgetMs` is the vitest timeout beyond the
+   * default (several `timeoutMs` waits), for tests whose semantics include a long window.
+   */
+  test(name: string, body: (t: TestKit) => Promise<void>, budgetMs?: number): void;
+  /** Closes every bus of the test that just ran; registered in `afterEach`. */
+  cleanup(): Promise<void>;
+}
+
+export function createSuite(harness: ConformanceHarness, options: ConformanceOptions = {}): Suite {
+  const timeoutMs = options.timeoutMs ?? 15_000;
+  let buses: Bus[] = [];
+  let cleanups: (() => unknown)[] = [];
+
+  async function openBus(prefix: string): Promise<Bus> {
+    const bus = await harness.connect({ prefix });
+    buses.push(bus);
+    return bus;
+  }
+
+  async function openKit(context: TestContext): Promise<TestKit> {
+    const prefix = uniquePrefix();
+    const bus = await openBus(prefix);
+    const capabilities = bus.capabilities;
+    const { minMs, maxMs } = capabilities.ackDeadline;
+    const ackDeadlineMs = Math.min(maxMs, options.ackDeadlineMs ?? Math.max(1_000, minMs));
+    const counters = new Map<string, number>();
+    return {
+      harness,
+      prefix,
+      bus,
+      capabilities,
+      timeoutMs,
+      ackDeadlineMs,
+      connect: () => openBus(prefix),
+      name(kind) {
+        const next = (counters.get(kind) ?? 0) + 1;
+        counters.set(kind, next);
+        return `${kind}${next}`;
+      },
+      requires(declared, capability) {
+        if (!declared) context.skip(`requires capability ${capability}`);
+      },
+      requiresAbsent(declared, capability) {
+        if (declared)
+          context.skip(`capability ${capability} is declared; this checks an adapter without it`);
+      },
+      requiresHook(present, hook) {
+        if (!present) context.skip(`harness.${hook} is not provided`);
+      },
+      waitFor: (condition, description) => waitFor(condition, description, timeoutMs),
+      inbox: <T>() => new Inbox<T>(timeoutMs),
+      consume: (consumer, inbox, behaviour, label) =>
+        consumer.start(async (message) => {
+          const delivery = inbox.record(message, label);
+          if (behaviour !== undefined) await behaviour(message, delivery);
+        }),
+      defer(cleanup) {
+        cleanups.push(cleanup);
+      },
+    };
+  }
+
+  return {
+    harness,
+    timeoutMs,
+    test(name, body, budgetMs = 0) {
+      it(name, async (context) => body(await openKit(context)), timeoutMs * 4 + budgetMs);
+    },
+    async cleanup() {
+      const pendingCleanups = cleanups.reverse();
+      const pendingBuses = buses;
+      cleanups = [];
+      buses = [];
+      const errors: unknown[] = [];
+      for (const cleanup of pendingCleanups) {
+        try {
+          await cleanup();
+        } catch (error) {
+          errors.push(error);
+        }
+      }
+      const closed = await Promise.allSettled(
+        pendingBuses.map((bus) => within(bus.close(), timeoutMs, 'bus.close() after the test')),
+      );
+      for (const result of closed) if (result.status === 'rejected') errors.push(result.reason);
+      if (errors.length > 0) throw errors[0];
+    },
+  };
+}
+
+/** Sends each body in turn; resolves with the ids. */
+export async function sendAll<T>(producer: Producer<T>, bodies: readonly T[]): Promise<string[]> {
+  const ids: string[] = [];
+  for (const body of bodies) ids.push(await producer.send(body));
+  return ids;
+}
+
+/** `0, 1, …, count - 1`. */
+export function range(count: number): number[] {
+  return Array.from({ length: count }, (_, index) => index);
+}
