@@ -1,0 +1,22 @@
+export { discoverAdapters, loadBenchModule, repositoryRoot } from './discover.ts';
+export { type BenchBody, jsonBodies } from './json-bodies.ts';
+export { measure, peakRssMiB } from './measure.ts';
+export { reachable } from './reachable.ts';
+export {
+  BENCH_LINE_PREFIX,
+  benchLine,
+  formatRate,
+  formatTable,
+  type ScenarioResult,
+  targetsMet,
+} from './report.ts';
+export { RingBuffer } from './ring-buffer.ts';
+export type {
+  BenchModule,
+  BenchScenario,
+  BenchSide,
+  BenchTargets,
+  Measurement,
+  RunContext,
+} from './scenario.ts';
+export { median, percentile, ratio, throughput } from './statistics.ts';

@@ -1,0 +1,23 @@
+import { performance } from 'node:perf_hooks';
+import type { Measurement } from './scenario.ts';
+
+/**
+ * Times `work`, which must push `messages` messages end to end and resolve when the last one was
+ * handled (and acked). Only this section counts towards throughput: do set-up before and
+ * tear-down after.
+ */
+export async function measure(messages: number, work: () => Promise<void>): Promise<Measurement> {
+  const start = performance.now();
+  await work();
+  return { messages, elapsedMs: performance.now() - start };
+}
+
+/**
+ * Peak resident set size of this process so far, in MiB. The harness runs each side of a scenario
+ * in its own process, so this is that side's peak: `maxRSS` is sampled by the kernel and misses
+ * nothing, unlike a timer that a busy event loop would starve.
+ */
+export function peakRssMiB(): number {
+  // resourceUsage().maxRSS is in KiB.
+  return Math.round((process.resourceUsage().maxRSS / 1024) * 10) / 10;
+}
