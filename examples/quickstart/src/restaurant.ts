@@ -1,0 +1,170 @@
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { connect, type Message } from '@omnibus/core';
+import { createMenu, type Order, orderSchema } from './menu.ts';
+
+export interface RestaurantOptions {
+  /** Broker URL; `undefined` lets `connect()` read `OMNIBUS_URL`, else use `memory://`. */
+  url?: string | undefined;
+  /** Where the story goes. @default console.log */
+  log?: (line: string) => void;
+  /** How long a cook takes per dish, in ms. @default 40 */
+  cookingTimeMs?: number;
+}
+
+/** What happened, for the test (and anyone curious). */
+export interface RestaurantReport {
+  /** Adapter that served the run (`memory`, `redis`, …). */
+  readonly adapter: string;
+  readonly orders: readonly (Order & { id: string })[];
+  /** Order id → how many times a cook finished it (exactly once each, if all went well). */
+  readonly cooked: Readonly<Record<string, number>>;
+  /** Order id → the cook who finished it. */
+  readonly cookedBy: Readonly<Record<string, string>>;
+  /** Orders whose first attempt failed and that were retried. */
+  readonly retried: readonly string[];
+  /** The dead-letter queue as the manager found it, before fixing anything. */
+  readonly deadLetters: readonly { id: string; item: string; reason: string; attempts: number }[];
+  /** How many dead letters the manager redrove. */
+  readonly redriven: number;
+  /** Dead letters left at closing time. */
+  readonly deadLettersAtClose: number;
+}
+
+const ORDERS: readonly Order[] = [
+  { table: 1, item: 'Burger' },
+  { table: 2, item: 'Pizza' },
+  { table: 3, item: 'Salad' },
+  { table: 4, item: 'Taco' },
+  { table: 5, item: 'Pizza' },
+  { table: 6, item: 'Sushi' }, // not on the menu: fails validation, goes to the DLQ
+  { table: 7, item: 'Burger' },
+  { table: 8, item: 'Taco' },
+];
+
+/** The order the cook drops on the floor on its first attempt, to show a retry. */
+const DROPPED_ORDER_INDEX = 3;
+
+async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 20_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(10);
+  }
+}
+
+/**
+ * Runs one service: the waiter takes orders, two cooks compete for them on the `kitchen`
+ * subscription, an order the kitchen can't cook lands in the dead-letter queue with its reason,
+ * and once the manager puts the dish on the menu it is redriven and cooked.
+ */
+export async function runRestaurant(options: RestaurantOptions = {}): Promise<RestaurantReport> {
+  const log = options.log ?? console.log;
+  const cookingTimeMs = options.cookingTimeMs ?? 40;
+
+  // A fresh prefix per service, so a run on a real broker never meets a previous run's orders.
+  const prefix = `quickstart-${randomUUID().slice(0, 8)}`;
+  const bus = await connect(options.url, { prefix });
+  log(`The restaurant opens, on ${bus.adapter}.`);
+
+  const menu = createMenu();
+  const cooked: Record<string, number> = {};
+  const cookedBy: Record<string, string> = {};
+  const retried: string[] = [];
+  const orderIds = ORDERS.map((_, index) => `order-${index + 1}`);
+  const droppedOrderId = orderIds[DROPPED_ORDER_INDEX];
+
+  const cook = (name: string) => async (message: Message<Order>) => {
+    const { table, item } = message.body;
+    // Delivery is at least once: the order id is the key to not serve a dish twice.
+    if (cooked[message.id] !== undefined) {
+      log(`${name}: ${message.id} was already served, skipping it.`);
+      return;
+    }
+    const again = message.attempt > 1 ? ` (attempt ${message.attempt})` : '';
+    log(`${name}: cooking ${item} for table ${table}${again}.`);
+    await sleep(cookingTimeMs);
+    if (message.id === droppedOrderId && message.attempt === 1) {
+      retried.push(message.id);
+      log(`${name}: oops, dropped the ${item} for table ${table}! It goes back on the rail.`);
+      throw new Error(`${name} dropped the ${item}`);
+    }
+    cooked[message.id] = (cooked[message.id] ?? 0) + 1;
+    cookedBy[message.id] = name;
+    log(`${name}: ${item} for table ${table} is ready.`);
+  };
+
+  // Two cooks on one subscription compete: each order goes to exactly one of them.
+  const kitchen = {
+    concurrency: 1,
+    maxAttempts: 3,
+    retry: { initialDelayMs: 50, maxDelayMs: 200 },
+    schema: orderSchema(menu),
+  };
+  const ana = bus.consumer<Order>('orders', 'kitchen', kitchen);
+  const ben = bus.consumer<Order>('orders', 'kitchen', kitchen);
+  await ana.start(cook('Ana'));
+  await ben.start(cook('Ben'));
+  log('Ana and Ben are in the kitchen.\n');
+
+  try {
+    const waiter = bus.producer<Order>('orders');
+    for (const [index, order] of ORDERS.entries()) {
+      const id = orderIds[index]!;
+      log(`Wendy the waiter: table ${order.table} would like a ${order.item} (${id}).`);
+      await waiter.send(order, { id, attributes: { waiter: 'Wendy' } });
+    }
+
+    const good = orderIds.filter((_, index) => menu.has(ORDERS[index]!.item));
+    const dlq = bus.deadLetters<Order>('orders', 'kitchen');
+    await until('the good orders to be cooked', () => good.every((id) => cooked[id] !== undefined));
+    await until(
+      'the bad order to reach the dead-letter queue',
+      async () => (await dlq.count()) >= 1,
+    );
+
+    const tally = (name: string) => Object.values(cookedBy).filter((cook) => cook === name).length;
+    log(
+      `\nAll ${good.length} orders on the menu are served: Ana cooked ${tally('Ana')}, Ben ${tally('Ben')}.`,
+    );
+
+    const letters = await dlq.peek(10);
+    log(
+      `The manager checks the dead-letter queue: ${letters.length} order${letters.length === 1 ? '' : 's'}.`,
+    );
+    const deadLetters = letters.map((letter) => {
+      const body = letter.body as Partial<Order>;
+      const item = typeof body.item === 'string' ? body.item : '?';
+      log(
+        `  ${letter.id}: ${item} for table ${body.table}, reason "${letter.reason}", attempts ${letter.attempts}`,
+      );
+      return { id: letter.id, item, reason: letter.reason, attempts: letter.attempts };
+    });
+
+    log('The manager teaches the cooks Sushi and sends the order back to the kitchen.\n');
+    menu.add('Sushi');
+    const redriven = await dlq.redrive();
+    const redrivenIds = deadLetters.map((letter) => letter.id);
+    await until('the redriven orders to be cooked', () =>
+      redrivenIds.every((id) => cooked[id] !== undefined),
+    );
+    const deadLettersAtClose = await dlq.count();
+    log(`\nEvery order is served (${redriven} redriven). ${deadLettersAtClose} left in the DLQ.`);
+
+    return {
+      adapter: bus.adapter,
+      orders: ORDERS.map((order, index) => ({ ...order, id: orderIds[index]! })),
+      cooked,
+      cookedBy,
+      retried,
+      deadLetters,
+      redriven,
+      deadLettersAtClose,
+    };
+  } finally {
+    await Promise.all([ana.stop(), ben.stop()]);
+    await bus.close();
+    log('The restaurant is closed.');
+  }
+}
