@@ -1,0 +1,184 @@
+import { OmnibusError } from '@omnibus/core';
+import type { ConfirmChannel, Message, Options } from 'amqplib';
+import { classifyError } from './classify-error.js';
+import type { ReconnectingConnection } from './reconnecting-connection.js';
+
+/** One message for {@link Publisher.publish}. */
+export interface Publication {
+  readonly exchange: string;
+  readonly routingKey: string;
+  readonly content: Buffer;
+  readonly options: Options.Publish;
+}
+
+/**
+ * Publishes over one confirm channel, shared by every caller. A batch is written in one go and its
+ * confirms awaited together, so throughput doesn't pay a round trip per message. The broker's
+ * ack resolves, a nack rejects, and a `basic.return` of a `mandatory` message (no queue to take it)
+ * rejects too: RabbitMQ acks a returned message, so returns are matched to their confirm here.
+ */
+export class Publisher {
+  #channel: ConfirmChannel | undefined;
+  #opening: Promise<ConfirmChannel> | undefined;
+  /** Why the last channel closed, when the broker said (e.g. 404 for a deleted exchange). */
+  #closeReason = new WeakMap<ConfirmChannel, Error>();
+  /** Returned mandatory messages not yet matched with their confirm, by exchange/key/id. */
+  #returned = new Map<string, number>();
+  /** Channels whose socket buffer was full after the last batch and hasn't drained yet. */
+  #needsDrain = new WeakSet<ConfirmChannel>();
+  readonly #channelClosedListeners = new Set<(error: Error | undefined) => void>();
+
+  constructor(
+    private readonly connection: ReconnectingConnection,
+    private readonly driverName: string,
+  ) {}
+
+  /** Calls `listener` whenever the confirm channel closes, with the broker's reason if any. */
+  onChannelClosed(listener: (error: Error | undefined) => void): void {
+    this.#channelClosedListeners.add(listener);
+  }
+
+  async publish(publications: readonly Publication[]): Promise<void> {
+    if (publications.length === 0) return;
+    const channel = await this.#getChannel();
+    // Backpressure per batch, not per message: a batch is written in one go (a drain wait inside
+    // it would cost a socket round trip every ~60 messages), and the next batch waits for the drain.
+    if (this.#needsDrain.has(channel)) await waitForDrain(channel);
+    // One promise per batch, settled by a countdown of confirms: no allocation per message.
+    let remaining = publications.length;
+    let failure: unknown;
+    let settle!: () => void;
+    const confirmed = new Promise<void>((resolve, reject) => {
+      settle = () => (failure === undefined ? resolve() : reject(failure));
+    });
+    const onResult = (error: unknown) => {
+      if (error !== undefined) failure ??= error;
+      if (--remaining === 0) settle();
+    };
+    let full = false;
+    for (const publication of publications) {
+      if (!this.#send(channel, publication, onResult)) full = true;
+    }
+    if (full && !this.#needsDrain.has(channel)) {
+      this.#needsDrain.add(channel);
+      void waitForDrain(channel).then(() => this.#needsDrain.delete(channel));
+    }
+    await confirmed;
+  }
+
+  /** Writes one message; `onResult` gets `undefined` once it is confirmed, else the error. Returns false when the socket buffer is full. */
+  #send(
+    channel: ConfirmChannel,
+    publication: Publication,
+    onResult: (error: unknown) => void,
+  ): boolean {
+    const onConfirm = (error: unknown) => {
+      if (error) onResult(this.#confirmError(channel, error));
+      else if (publication.options.mandatory === true && this.#takeReturn(returnKey(publication))) {
+        onResult(
+          new OmnibusError(
+            'NotFound',
+            `RabbitMQ returned the message: no queue is bound for routing key "${publication.routingKey}" on ${exchangeLabel(publication.exchange)}`,
+            { driver: this.driverName },
+          ),
+        );
+      } else onResult(undefined);
+    };
+    try {
+      return channel.publish(
+        publication.exchange,
+        publication.routingKey,
+        publication.content,
+        publication.options,
+        onConfirm,
+      );
+    } catch (error) {
+      // amqplib throws synchronously once the channel is closed.
+      onResult(this.#confirmError(channel, error));
+      return true;
+    }
+  }
+
+  async close(): Promise<void> {
+    const channel = this.#channel;
+    this.#channel = undefined;
+    if (channel !== undefined) await channel.close().catch(() => undefined);
+  }
+
+  #getChannel(): Promise<ConfirmChannel> {
+    if (this.#channel !== undefined) return Promise.resolve(this.#channel);
+    this.#opening ??= this.#open().finally(() => {
+      this.#opening = undefined;
+    });
+    return this.#opening;
+  }
+
+  async #open(): Promise<ConfirmChannel> {
+    const connection = await this.connection.get();
+    const channel = await connection.createConfirmChannel();
+    channel.on('error', (error: Error) => this.#closeReason.set(channel, error));
+    channel.on('return', (message: Message) => {
+      const key = returnKey({
+        exchange: message.fields.exchange,
+        routingKey: message.fields.routingKey,
+        options: { messageId: message.properties.messageId },
+      });
+      this.#returned.set(key, (this.#returned.get(key) ?? 0) + 1);
+    });
+    channel.on('close', () => {
+      if (this.#channel === channel) this.#channel = undefined;
+      for (const listener of this.#channelClosedListeners) listener(this.#closeReason.get(channel));
+    });
+    this.#channel = channel;
+    return channel;
+  }
+
+  #takeReturn(key: string): boolean {
+    const count = this.#returned.get(key);
+    if (count === undefined) return false;
+    if (count <= 1) this.#returned.delete(key);
+    else this.#returned.set(key, count - 1);
+    return true;
+  }
+
+  #confirmError(channel: ConfirmChannel, error: unknown): OmnibusError {
+    // A channel the broker closed says why (404: the exchange is gone); otherwise the
+    // connection dropped and the message may or may not have been taken: retryable.
+    const cause = this.#closeReason.get(channel) ?? error;
+    const classification = classifyError(cause) ?? {
+      code: 'Unavailable' as const,
+      retryable: true,
+    };
+    const text = cause instanceof Error ? cause.message : String(cause);
+    const unconfirmed = /nacked/.test(text)
+      ? 'the broker nacked the message'
+      : `the message was not confirmed: ${text}`;
+    return new OmnibusError(classification.code, `publish failed, ${unconfirmed}`, {
+      retryable: classification.retryable,
+      driver: this.driverName,
+      cause,
+    });
+  }
+}
+
+function returnKey(
+  publication: Pick<Publication, 'exchange' | 'routingKey'> & { options: { messageId?: unknown } },
+): string {
+  return `${publication.exchange}\u0000${publication.routingKey}\u0000${String(publication.options.messageId ?? '')}`;
+}
+
+function exchangeLabel(exchange: string): string {
+  return exchange === '' ? 'the default exchange' : `exchange "${exchange}"`;
+}
+
+function waitForDrain(channel: ConfirmChannel): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      channel.off('drain', done);
+      channel.off('close', done);
+      resolve();
+    };
+    channel.on('drain', done);
+    channel.on('close', done);
+  });
+}
