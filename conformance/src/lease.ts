@@ -73,10 +73,12 @@ export function registerLeaseTests(suite: Suite): void {
         await simulateWork(lease * 2.5);
         expect(competitorInbox.of(id), 'the held message went to another consumer').toHaveLength(0);
         expect(await message.ack()).toBe('acked');
+        // The holder leaves first, so the sentinel can only go to the competitor.
+        await iterator.return?.();
+        await holder.stop();
         const sentinel = await t.bus.producer<string>(topic).send('after');
         await competitorInbox.waitForIds([sentinel]);
         expect(competitorInbox.of(id)).toHaveLength(0);
-        await iterator.return?.();
       },
       5_000,
     );
