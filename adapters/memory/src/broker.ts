@@ -1,4 +1,10 @@
-import type { DriverStats, OutgoingMessage, ReceivedMessage, StoredDeadLetter, SubscriptionSpec } from '@omnibus/core/driver';
+import type {
+  DriverStats,
+  OutgoingMessage,
+  ReceivedMessage,
+  StoredDeadLetter,
+  SubscriptionSpec,
+} from '@omnibus/core/driver';
 import { Deque } from './deque.js';
 
 /** A message as one subscription holds it: shared bytes, per-subscription delivery state. */
@@ -47,7 +53,10 @@ export class SubscriptionState {
   private readonly broker: MemoryBroker;
   private readonly ready = new Deque<Entry>();
   private readonly inFlight = new Set<Entry>();
-  private readonly delayed = new Map<Entry, { timer: ReturnType<typeof setTimeout>; dueAt: number }>();
+  private readonly delayed = new Map<
+    Entry,
+    { timer: ReturnType<typeof setTimeout>; dueAt: number }
+  >();
   private readonly deadLetters = new Deque<DeadLetterEntry>();
   /** Keys with a message outstanding → later messages of that key, in send order. */
   private readonly keyBacklog = new Map<string, Deque<Entry>>();
@@ -283,7 +292,11 @@ export class SubscriptionState {
   }
 
   stats(): DriverStats {
-    return { waiting: this.ready.length, inFlight: this.inFlight.size, deadLettered: this.deadLetters.length };
+    return {
+      waiting: this.ready.length,
+      inFlight: this.inFlight.size,
+      deadLettered: this.deadLetters.length,
+    };
   }
 
   peekDeadLetters(limit: number): StoredDeadLetter[] {
@@ -315,7 +328,10 @@ export class SubscriptionState {
     let moved = 0;
     while (moved < limit && this.deadLetters.length > 0) {
       const { entry } = this.deadLetters.shift()!;
-      this.enqueue({ ...entry, attempt: 0, delivery: 0, leaseExpiresAt: 0, holder: undefined }, undefined);
+      this.enqueue(
+        { ...entry, attempt: 0, delivery: 0, leaseExpiresAt: 0, holder: undefined },
+        undefined,
+      );
       moved++;
     }
     if (moved > 0) this.broker.changed();
@@ -428,7 +444,8 @@ export class MemoryBroker {
   }
 
   dispose(): void {
-    for (const subscriptions of this.topics.values()) for (const state of subscriptions.values()) state.dispose();
+    for (const subscriptions of this.topics.values())
+      for (const state of subscriptions.values()) state.dispose();
     this.topics.clear();
   }
 }

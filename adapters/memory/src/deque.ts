@@ -43,7 +43,8 @@ export class Deque<T> {
 
   /** Items front to back, without removing them. */
   *[Symbol.iterator](): IterableIterator<T> {
-    for (let index = 0; index < this.size; index++) yield this.items[(this.head + index) % this.items.length] as T;
+    for (let index = 0; index < this.size; index++)
+      yield this.items[(this.head + index) % this.items.length] as T;
   }
 
   clear(): void {
@@ -54,7 +55,8 @@ export class Deque<T> {
 
   private grow(): void {
     const next = new Array<T | undefined>(this.items.length * 2);
-    for (let index = 0; index < this.size; index++) next[index] = this.items[(this.head + index) % this.items.length];
+    for (let index = 0; index < this.size; index++)
+      next[index] = this.items[(this.head + index) % this.items.length];
     this.items = next;
     this.head = 0;
   }

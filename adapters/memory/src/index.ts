@@ -38,9 +38,9 @@ export const MEMORY_CAPABILITIES: Capabilities = Object.freeze({
 // On globalThis, so every copy of this package loaded in a process (dist and source, ESM and a
 // bundled copy) shares one registry: `memory://NAME` must mean the same broker everywhere.
 const REGISTRY = Symbol.for('omnibus.memory.brokers');
-const namedBrokers: Map<string, MemoryBroker> = ((globalThis as Record<symbol, unknown>)[REGISTRY] as
-  | Map<string, MemoryBroker>
-  | undefined) ?? new Map<string, MemoryBroker>();
+const namedBrokers: Map<string, MemoryBroker> =
+  ((globalThis as Record<symbol, unknown>)[REGISTRY] as Map<string, MemoryBroker> | undefined) ??
+  new Map<string, MemoryBroker>();
 (globalThis as Record<symbol, unknown>)[REGISTRY] = namedBrokers;
 
 /** Creates an in-memory driver: `connect(memory())`, or `connect(memory({ name: 'shared' }))`. */
@@ -60,13 +60,18 @@ export function memory(options: MemoryOptions = {}): DriverV1 {
   function existing(spec: SubscriptionSpec): SubscriptionState {
     const state = broker.subscription(spec);
     if (state === undefined) {
-      throw new OmnibusError('NotFound', `subscription "${spec.subscription}" on topic "${spec.topic}" does not exist`, { driver: 'memory' });
+      throw new OmnibusError(
+        'NotFound',
+        `subscription "${spec.subscription}" on topic "${spec.topic}" does not exist`,
+        { driver: 'memory' },
+      );
     }
     return state;
   }
 
   function assertOpen(): void {
-    if (closed) throw new OmnibusError('Closed', 'the memory driver is closed', { driver: 'memory' });
+    if (closed)
+      throw new OmnibusError('Closed', 'the memory driver is closed', { driver: 'memory' });
   }
 
   return {
@@ -137,7 +142,10 @@ class MemorySubscription implements DriverSubscription {
   }
 
   receive(request: ReceiveRequest) {
-    if (this.closed) return Promise.reject(new OmnibusError('Closed', 'the memory subscription is closed', { driver: 'memory' }));
+    if (this.closed)
+      return Promise.reject(
+        new OmnibusError('Closed', 'the memory subscription is closed', { driver: 'memory' }),
+      );
     return this.state.receive(request.maxMessages, this, request.signal);
   }
   async ack(handles: readonly unknown[]) {

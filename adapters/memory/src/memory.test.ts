@@ -61,7 +61,11 @@ describe('memory broker', () => {
 
     await vi.advanceTimersByTimeAsync(60_000);
     await bus.settled();
-    expect(handled.filter((entry) => (entry.body as { n: number }).n === 2).map((entry) => entry.attempt)).toEqual([1, 2]);
+    expect(
+      handled
+        .filter((entry) => (entry.body as { n: number }).n === 2)
+        .map((entry) => entry.attempt),
+    ).toEqual([1, 2]);
 
     await vi.advanceTimersByTimeAsync(10 * 60_000);
     await bus.settled();
@@ -79,7 +83,14 @@ describe('memory broker', () => {
     await bus.producer('orders').send('soup');
     // Reach around core (which renews leases) to take a message the way a crashed consumer would.
     const driver = (bus as unknown as { driver: ReturnType<typeof memory> }).driver;
-    const spec = { topic: 'orders', subscription: 'kitchen', maxAttempts: 5, deadLetter: true, ackDeadlineMs: 1_000, ordering: true };
+    const spec = {
+      topic: 'orders',
+      subscription: 'kitchen',
+      maxAttempts: 5,
+      deadLetter: true,
+      ackDeadlineMs: 1_000,
+      ordering: true,
+    };
     const crashed = await driver.subscribe(spec, { maxOutstanding: 1 });
     const [taken] = await crashed.receive({ maxMessages: 1, signal: new AbortController().signal });
     expect(taken?.attempt).toBe(1);
@@ -101,7 +112,14 @@ describe('memory broker', () => {
     const survivor = await connect('memory://release-on-close');
     await survivor.consumer('orders', 'kitchen').ready();
     await survivor.producer('orders').send('pie');
-    const spec = { topic: 'orders', subscription: 'kitchen', maxAttempts: 5, deadLetter: true, ackDeadlineMs: 60_000, ordering: true };
+    const spec = {
+      topic: 'orders',
+      subscription: 'kitchen',
+      maxAttempts: 5,
+      deadLetter: true,
+      ackDeadlineMs: 60_000,
+      ordering: true,
+    };
     const session = await crashing.subscribe(spec, { maxOutstanding: 1 });
     const [taken] = await session.receive({ maxMessages: 1, signal: new AbortController().signal });
     expect(taken?.attempt).toBe(1);
@@ -130,7 +148,10 @@ describe('memory broker', () => {
   });
 });
 
-async function collect(iterator: AsyncIterableIterator<Message>, count: number): Promise<Message[]> {
+async function collect(
+  iterator: AsyncIterableIterator<Message>,
+  count: number,
+): Promise<Message[]> {
   const messages: Message[] = [];
   for await (const message of iterator) {
     messages.push(message);
