@@ -1,0 +1,172 @@
+import type { OutgoingMessage, ReceivedMessage, StoredDeadLetter } from '@omnibus/core/driver';
+
+/**
+ * How a message is laid out in a stream entry. The body is the `body` field, the codec's bytes
+ * alone; Omnibus metadata rides in `omnibus-*` fields; every other field is a user attribute. So a
+ * plain client's `XADD orders * body '{"item":"x"}' source web` is consumed as body + attribute
+ * `source`, and a plain `XREAD` of what Omnibus sent sees the body and the attributes as fields.
+ */
+export const FIELD = {
+  body: 'body',
+  id: 'omnibus-id',
+  /** MIME type of the body; absent means `application/json`. */
+  contentType: 'omnibus-type',
+  publishedAt: 'omnibus-ts',
+  orderingKey: 'omnibus-key',
+  traceparent: 'omnibus-trace',
+  /** Deliveries that already ended before this entry was written (nack, redrive); 0 when absent. */
+  attempt: 'omnibus-attempt',
+  deadLetterReason: 'omnibus-dead-letter-reason',
+  deadLetterAttempts: 'omnibus-dead-letter-attempts',
+  deadLetteredAt: 'omnibus-dead-lettered-at',
+  sourceTopic: 'omnibus-source-topic',
+  sourceSubscription: 'omnibus-source-subscription',
+} as const;
+
+/** A user attribute named like the body field is stored under this prefix instead. */
+const ESCAPED_ATTRIBUTE = 'omnibus-attr-';
+const OMNIBUS = 'omnibus-';
+const DEFAULT_CONTENT_TYPE = 'application/json';
+
+/** Stream entry fields (name, value, name, value…) of an outgoing message. */
+export function encodeFields(message: OutgoingMessage): (string | Buffer)[] {
+  const body = message.body;
+  const fields: (string | Buffer)[] = [
+    FIELD.body,
+    Buffer.from(body.buffer, body.byteOffset, body.byteLength),
+    FIELD.id,
+    message.id,
+    FIELD.publishedAt,
+    String(message.publishedAt),
+  ];
+  // JSON is what an entry without a type means (as for a plain client's entries): saying so on
+  // every message would cost two more fields per entry on the hottest path.
+  if (message.contentType !== DEFAULT_CONTENT_TYPE)
+    fields.push(FIELD.contentType, message.contentType);
+  if (message.orderingKey !== undefined) fields.push(FIELD.orderingKey, message.orderingKey);
+  if (message.traceparent !== undefined) fields.push(FIELD.traceparent, message.traceparent);
+  for (const name in message.attributes) {
+    fields.push(name === FIELD.body ? ESCAPED_ATTRIBUTE + name : name, message.attributes[name]!);
+  }
+  return fields;
+}
+
+/** What a stream entry says, before it becomes a received message or a dead letter. */
+export interface DecodedEntry {
+  id: string;
+  body: Uint8Array;
+  attributes: Record<string, string>;
+  contentType: string | undefined;
+  publishedAt: number;
+  orderingKey: string | undefined;
+  traceparent: string | undefined;
+  /** Other `omnibus-*` fields (dead-letter metadata), when there are any. */
+  meta: Record<string, string> | undefined;
+}
+
+const EMPTY = new Uint8Array(0);
+
+/** Decodes entry fields read as buffers. `streamId` stands in for a missing id and publish time. */
+export function decodeEntry(
+  streamId: string,
+  fields: readonly Buffer[],
+  start = 0,
+  end = fields.length,
+): DecodedEntry {
+  const entry: DecodedEntry = {
+    id: streamId,
+    body: EMPTY,
+    attributes: {},
+    contentType: undefined,
+    publishedAt: Number.NaN,
+    orderingKey: undefined,
+    traceparent: undefined,
+    meta: undefined,
+  };
+  for (let index = start; index + 1 < end; index += 2) {
+    const rawName = fields[index]!;
+    const value = fields[index + 1]!;
+    // Field names and Omnibus metadata are ASCII: latin1 decodes them faster than UTF-8.
+    const name = rawName.toString('latin1');
+    if (name === FIELD.body) {
+      entry.body = new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
+    } else if (!name.startsWith(OMNIBUS)) {
+      entry.attributes[rawName.toString()] = value.toString();
+    } else if (name === FIELD.id) {
+      entry.id = value.toString('latin1');
+    } else if (name === FIELD.contentType) {
+      entry.contentType = value.toString('latin1');
+    } else if (name === FIELD.publishedAt) {
+      entry.publishedAt = Number(value.toString('latin1'));
+    } else if (name === FIELD.orderingKey) {
+      entry.orderingKey = value.toString();
+    } else if (name === FIELD.traceparent) {
+      entry.traceparent = value.toString('latin1');
+    } else if (name.startsWith(ESCAPED_ATTRIBUTE)) {
+      entry.attributes[rawName.toString().slice(ESCAPED_ATTRIBUTE.length)] = value.toString();
+    } else {
+      entry.meta ??= {};
+      entry.meta[name] = value.toString();
+    }
+  }
+  if (!Number.isFinite(entry.publishedAt)) entry.publishedAt = streamIdTime(streamId);
+  return entry;
+}
+
+/** Milliseconds part of a stream id (`1700000000000-0`): when the entry was added. */
+export function streamIdTime(streamId: string): number {
+  const dash = streamId.indexOf('-');
+  return Number(dash === -1 ? streamId : streamId.slice(0, dash));
+}
+
+/** What the driver needs to settle a delivery. */
+export interface DeliveryHandle {
+  /** 0: the topic stream, 1: the subscription's retry stream. */
+  readonly stream: 0 | 1;
+  readonly id: string;
+  /** Delivery count of this entry when it was handed out (XPENDING), to spot a stale holder. */
+  readonly deliveries: number;
+}
+
+/** `msg.native`: the stream entry as Redis holds it. */
+export interface RedisNativeMessage {
+  readonly stream: string;
+  readonly id: string;
+  /** Field names and values, alternating, as Redis returned them. */
+  readonly fields: readonly Buffer[];
+}
+
+export function toReceivedMessage(
+  entry: DecodedEntry,
+  attempt: number,
+  handle: DeliveryHandle,
+  native: RedisNativeMessage,
+): ReceivedMessage {
+  return {
+    id: entry.id,
+    body: entry.body,
+    attributes: entry.attributes,
+    contentType: entry.contentType,
+    publishedAt: entry.publishedAt,
+    orderingKey: entry.orderingKey,
+    traceparent: entry.traceparent,
+    attempt,
+    handle,
+    native,
+  };
+}
+
+export function toDeadLetter(entry: DecodedEntry, native: RedisNativeMessage): StoredDeadLetter {
+  return {
+    id: entry.id,
+    body: entry.body,
+    attributes: entry.attributes,
+    contentType: entry.contentType,
+    publishedAt: entry.publishedAt,
+    orderingKey: entry.orderingKey,
+    attempts: Number(entry.meta?.[FIELD.deadLetterAttempts] ?? 0),
+    reason: entry.meta?.[FIELD.deadLetterReason] ?? '',
+    deadLetteredAt: Number(entry.meta?.[FIELD.deadLetteredAt] ?? streamIdTime(native.id)),
+    native,
+  };
+}

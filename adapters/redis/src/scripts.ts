@@ -1,0 +1,504 @@
+import { createHash } from 'node:crypto';
+import type { Cluster, Redis } from 'ioredis';
+import { watchConnection } from './connection-watch.js';
+
+/**
+ * The server-side half of the adapter. Every step that must not be split by a crash (move a
+ * scheduled message into a stream, dead-letter, redrive, release) is one Lua script, so Redis runs
+ * it atomically. All keys a script touches share one hash tag (`{topic}`), so every script also
+ * runs on Redis Cluster.
+ *
+ * Scripts read the clock with `TIME` (Redis ≥ 5 replicates effects, not scripts), so delays never
+ * depend on the clocks of the machines running consumers.
+ */
+
+/** A Lua script with its SHA1, run by EVALSHA with a fallback to EVAL on `NOSCRIPT`. */
+export interface Script {
+  readonly name: string;
+  readonly source: string;
+  readonly sha: string;
+}
+
+function script(name: string, body: string): Script {
+  const source = `${COMMON}\n${body}`;
+  return { name, source, sha: createHash('sha1').update(source).digest('hex') };
+}
+
+type Client = Redis | Cluster;
+type Argument = string | number | Buffer;
+
+/** Runs `script`; loads it on the node (EVAL) when that node does not know it yet. */
+export async function runScript(
+  client: Client,
+  script: Script,
+  keys: readonly string[],
+  args: readonly Argument[],
+): Promise<unknown> {
+  const watch = watchConnection(client);
+  try {
+    return await watch.run(client.callBuffer('EVALSHA', script.sha, keys.length, ...keys, ...args));
+  } catch (error) {
+    if (!isNoScript(error)) throw error;
+    return watch.run(client.callBuffer('EVAL', script.source, keys.length, ...keys, ...args));
+  }
+}
+
+function isNoScript(error: unknown): boolean {
+  return error instanceof Error && error.message.startsWith('NOSCRIPT');
+}
+
+// Helpers shared by every script. Field names are the ones documented in fields.ts.
+const COMMON = `
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
+-- Stream ids compare by (ms, seq); ms stays below 2^53, exact in Lua numbers.
+local function split_id(id)
+  local dash = string.find(id, '-', 1, true)
+  return tonumber(string.sub(id, 1, dash - 1)), tonumber(string.sub(id, dash + 1))
+end
+
+local function id_less(a, b)
+  local ams, aseq = split_id(a)
+  local bms, bseq = split_id(b)
+  if ams ~= bms then return ams < bms end
+  return aseq < bseq
+end
+
+local function xadd(stream, maxlen, fields)
+  if maxlen > 0 then
+    return redis.call('XADD', stream, 'MAXLEN', '~', maxlen, '*', unpack(fields))
+  end
+  return redis.call('XADD', stream, '*', unpack(fields))
+end
+
+-- Copies an entry's fields for re-publishing: drops the carried attempt and dead-letter metadata,
+-- and pins id and publish time for entries a plain client wrote without them.
+local function carry_fields(id, fields)
+  local out = {}
+  local has_id, has_ts = false, false
+  for i = 1, #fields, 2 do
+    local name = fields[i]
+    if name == 'omnibus-id' then has_id = true end
+    if name == 'omnibus-ts' then has_ts = true end
+    if name ~= 'omnibus-attempt' and string.sub(name, 1, 20) ~= 'omnibus-dead-letter-' and string.sub(name, 1, 15) ~= 'omnibus-source-' then
+      out[#out + 1] = name
+      out[#out + 1] = fields[i + 1]
+    end
+  end
+  if not has_id then
+    out[#out + 1] = 'omnibus-id'
+    out[#out + 1] = id
+  end
+  if not has_ts then
+    out[#out + 1] = 'omnibus-ts'
+    local ms = split_id(id)
+    out[#out + 1] = string.format('%d', ms)
+  end
+  return out
+end
+
+local function entry_fields(stream, id)
+  local found = redis.call('XRANGE', stream, id, id)
+  if #found == 0 then return nil end
+  return found[1][2]
+end
+
+-- The pending entry of id, if it is still held by consumer with the same delivery count:
+-- a holder whose lease expired (someone else reclaimed it) must not settle it any more.
+local function still_held(stream, group, consumer, id, deliveries)
+  local ok, pending = pcall(redis.call, 'XPENDING', stream, group, id, id, 1)
+  if not ok or #pending == 0 then return false end
+  local entry = pending[1]
+  return entry[2] == consumer and (deliveries == 0 or tonumber(entry[4]) == deliveries)
+end
+
+local function dead_letter(source, dlq, group, id, fields, reason, attempts, topic, subscription, maxlen)
+  local out = carry_fields(id, fields)
+  out[#out + 1] = 'omnibus-dead-letter-reason'
+  out[#out + 1] = reason
+  out[#out + 1] = 'omnibus-dead-letter-attempts'
+  out[#out + 1] = tostring(attempts)
+  out[#out + 1] = 'omnibus-dead-lettered-at'
+  out[#out + 1] = string.format('%d', now_ms())
+  out[#out + 1] = 'omnibus-source-topic'
+  out[#out + 1] = topic
+  out[#out + 1] = 'omnibus-source-subscription'
+  out[#out + 1] = subscription
+  xadd(dlq, maxlen, out)
+  redis.call('XACK', source, group, id)
+end
+
+local function carried_attempt(fields)
+  for i = 1, #fields, 2 do
+    if fields[i] == 'omnibus-attempt' then return tonumber(fields[i + 1]) or 0 end
+  end
+  return 0
+end
+
+-- Moves due members of a scheduled set into their stream. A member is cmsgpack({nonce, fields...}).
+local function move_due(zset, stream, now, limit, maxlen)
+  local due = redis.call('ZRANGEBYSCORE', zset, '-inf', now, 'LIMIT', 0, limit)
+  for _, member in ipairs(due) do
+    local packed = cmsgpack.unpack(member)
+    local fields = {}
+    for i = 2, #packed do fields[#fields + 1] = packed[i] end
+    xadd(stream, maxlen, fields)
+    redis.call('ZREM', zset, member)
+  end
+  return #due
+end
+
+local function next_due(zset, now)
+  local first = redis.call('ZRANGE', zset, 0, 0, 'WITHSCORES')
+  if #first == 0 then return -1 end
+  local wait = tonumber(first[2]) - now
+  if wait < 0 then return 0 end
+  return wait
+end
+`;
+
+/**
+ * A consumer's periodic maintenance, one round trip: move due scheduled messages into their
+ * streams, then reclaim entries idle past the lease (their consumer died) with XAUTOCLAIM, reading
+ * each one's delivery count from the pending list. An entry whose count would pass maxAttempts goes
+ * to the DLQ here instead (the adapter's native dead-lettering). New entries are not read here: a
+ * plain XREADGROUP does that, without Lua's cost per entry.
+ * KEYS: topic, retry, delayed, retryDelayed, dlq.
+ * ARGV: group, consumer, count, minIdle, topicCursor, retryCursor, maxAttempts (0: no limit),
+ * topic, subscription, maxlen.
+ * Returns {topicCursor, retryCursor, nextDueMs (-1: none), n, then n × (streamIndex, id, attempt,
+ * deliveries, fieldCount, fields...)}.
+ */
+export const MAINTAIN = script(
+  'maintain',
+  `
+local group, consumer, count = ARGV[1], ARGV[2], tonumber(ARGV[3])
+local min_idle = tonumber(ARGV[4])
+local cursors = { ARGV[5], ARGV[6] }
+local max_attempts = tonumber(ARGV[7])
+local topic, subscription, maxlen = ARGV[8], ARGV[9], tonumber(ARGV[10])
+local streams = { KEYS[1], KEYS[2] }
+local now = now_ms()
+
+move_due(KEYS[3], KEYS[1], now, 100, maxlen)
+move_due(KEYS[4], KEYS[2], now, 100, maxlen)
+
+local reply = { '', '', -1, 0 }
+local taken = 0
+for index = 1, 2 do
+  if taken < count then
+    local claimed = redis.call('XAUTOCLAIM', streams[index], group, consumer, min_idle, cursors[index], 'COUNT', count - taken)
+    cursors[index] = claimed[1]
+    for _, entry in ipairs(claimed[2]) do
+      if type(entry) == 'table' and type(entry[2]) == 'table' then
+        local id, fields = entry[1], entry[2]
+        local pending = redis.call('XPENDING', streams[index], group, id, id, 1)
+        local deliveries = 1
+        if #pending > 0 then deliveries = tonumber(pending[1][4]) end
+        local attempt = carried_attempt(fields) + deliveries
+        if max_attempts > 0 and attempt > max_attempts then
+          dead_letter(streams[index], KEYS[5], group, id, fields,
+            'delivered ' .. attempt .. ' times, over maxAttempts ' .. max_attempts ..
+            ': earlier deliveries were never settled (lease expired or consumer stopped)',
+            attempt, topic, subscription, maxlen)
+        else
+          reply[#reply + 1] = index - 1
+          reply[#reply + 1] = id
+          reply[#reply + 1] = attempt
+          reply[#reply + 1] = deliveries
+          reply[#reply + 1] = #fields
+          for i = 1, #fields do reply[#reply + 1] = fields[i] end
+          taken = taken + 1
+        end
+      end
+    end
+  end
+end
+
+local wait = next_due(KEYS[3], now)
+local retry_wait = next_due(KEYS[4], now)
+if wait < 0 or (retry_wait >= 0 and retry_wait < wait) then wait = retry_wait end
+reply[1], reply[2], reply[3], reply[4] = cursors[1], cursors[2], wait, taken
+return reply
+`,
+);
+
+/**
+ * Releases one delivery for redelivery to this subscription only: copies the entry into the
+ * subscription's retry stream (or its retry schedule, for a delay) with the attempt carried, and
+ * acknowledges the original, atomically.
+ * KEYS: source, retry, retryDelayed. ARGV: group, consumer, id, deliveries, delayMs, attempt, nonce, maxlen.
+ * Returns 1 if released, 0 if the delivery is no longer held by this consumer.
+ */
+export const NACK = script(
+  'nack',
+  `
+local group, consumer, id = ARGV[1], ARGV[2], ARGV[3]
+local deliveries, delay, attempt = tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6]
+local nonce, maxlen = ARGV[7], tonumber(ARGV[8])
+if not still_held(KEYS[1], group, consumer, id, deliveries) then return 0 end
+local fields = entry_fields(KEYS[1], id)
+if fields == nil then
+  redis.call('XACK', KEYS[1], group, id)
+  return 0
+end
+local out = carry_fields(id, fields)
+out[#out + 1] = 'omnibus-attempt'
+out[#out + 1] = attempt
+if delay <= 0 then
+  xadd(KEYS[2], maxlen, out)
+else
+  local packed = { nonce }
+  for i = 1, #out do packed[#packed + 1] = out[i] end
+  redis.call('ZADD', KEYS[3], now_ms() + delay, cmsgpack.pack(packed))
+end
+redis.call('XACK', KEYS[1], group, id)
+return 1
+`,
+);
+
+/**
+ * Moves one delivery to the DLQ stream with its reason and attempts, and acknowledges it, atomically.
+ * KEYS: source, dlq. ARGV: group, consumer, id, deliveries, reason, attempts, topic, subscription, maxlen.
+ */
+export const DEAD_LETTER = script(
+  'dead-letter',
+  `
+local group, consumer, id = ARGV[1], ARGV[2], ARGV[3]
+if not still_held(KEYS[1], group, consumer, id, tonumber(ARGV[4])) then return 0 end
+local fields = entry_fields(KEYS[1], id)
+if fields == nil then
+  redis.call('XACK', KEYS[1], group, id)
+  return 0
+end
+dead_letter(KEYS[1], KEYS[2], group, id, fields, ARGV[5], ARGV[6], ARGV[7], ARGV[8], tonumber(ARGV[9]))
+return 1
+`,
+);
+
+/**
+ * Resets the idle time of deliveries still held by this consumer (XCLAIM … JUSTID does not count a
+ * delivery), which pushes their lease out.
+ * KEYS: stream. ARGV: group, consumer, idleMs, then pairs of (id, deliveries).
+ * Returns how many leases were extended.
+ */
+export const EXTEND = script(
+  'extend',
+  `
+local group, consumer, idle = ARGV[1], ARGV[2], ARGV[3]
+local extended = 0
+for i = 4, #ARGV, 2 do
+  local id = ARGV[i]
+  if still_held(KEYS[1], group, consumer, id, tonumber(ARGV[i + 1])) then
+    redis.call('XCLAIM', KEYS[1], group, consumer, 0, id, 'IDLE', idle, 'JUSTID')
+    extended = extended + 1
+  end
+end
+return extended
+`,
+);
+
+/**
+ * Publishes a batch in one round trip: each message is XADDed to the topic stream, or, with a
+ * delay, put in the topic's scheduled set scored by its due time on the server's clock. One script
+ * call per batch costs the client far less than one XADD per message (ioredis builds a command
+ * object per call), which is most of the publish cost.
+ * KEYS: stream, delayed. ARGV: maxlen, then per message: delayMs, nonce, fieldCount, fields...
+ * Returns how many messages were published.
+ */
+export const PUBLISH = script(
+  'publish',
+  `
+local maxlen = tonumber(ARGV[1])
+local now = nil
+local i, published = 2, 0
+while i <= #ARGV do
+  local delay, nonce, count = tonumber(ARGV[i]), ARGV[i + 1], tonumber(ARGV[i + 2])
+  local first = i + 3
+  if delay > 0 then
+    now = now or now_ms()
+    local packed = { nonce }
+    for j = first, first + count - 1 do packed[#packed + 1] = ARGV[j] end
+    redis.call('ZADD', KEYS[2], now + delay, cmsgpack.pack(packed))
+  elseif maxlen > 0 then
+    redis.call('XADD', KEYS[1], 'MAXLEN', '~', maxlen, '*', unpack(ARGV, first, first + count - 1))
+  else
+    redis.call('XADD', KEYS[1], '*', unpack(ARGV, first, first + count - 1))
+  end
+  published = published + 1
+  i = first + count
+end
+return published
+`,
+);
+
+/**
+ * Creates the subscription's consumer groups. On the topic stream at `$` (only later messages), or
+ * at 0 when `ARGV[2]` is `recover`: after NOGROUP the server lost its data, so everything the
+ * stream holds was sent after the subscription existed. The retry stream always starts at 0.
+ * KEYS: topic, retry. ARGV: group, mode.
+ */
+export const ENSURE_SUBSCRIPTION = script(
+  'ensure-subscription',
+  `
+-- ENTRIESREAD 0 at id 0 keeps XINFO's lag exact for a group that starts at the beginning.
+local function create(stream, id)
+  local ok, err
+  if id == '$' then
+    ok, err = pcall(redis.call, 'XGROUP', 'CREATE', stream, ARGV[1], '$', 'MKSTREAM')
+  else
+    ok, err = pcall(redis.call, 'XGROUP', 'CREATE', stream, ARGV[1], '0', 'MKSTREAM', 'ENTRIESREAD', 0)
+  end
+  if not ok then
+    local message = err['err'] or tostring(err)
+    if string.sub(message, 1, 9) ~= 'BUSYGROUP' then return redis.error_reply(message) end
+  end
+  return nil
+end
+local failure = create(KEYS[1], ARGV[2] == 'recover' and '0' or '$')
+if failure then return failure end
+failure = create(KEYS[2], '0')
+if failure then return failure end
+return 1
+`,
+);
+
+/** Creates an empty stream if none exists. KEYS: stream. */
+export const ENSURE_TOPIC = script(
+  'ensure-topic',
+  `
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  if redis.call('TYPE', KEYS[1])['ok'] ~= 'stream' then
+    return redis.error_reply('WRONGTYPE ' .. KEYS[1] .. ' holds a value that is not a stream')
+  end
+  return 0
+end
+redis.call('XGROUP', 'CREATE', KEYS[1], 'omnibus-init', '$', 'MKSTREAM')
+redis.call('XGROUP', 'DESTROY', KEYS[1], 'omnibus-init')
+return 1
+`,
+);
+
+/**
+ * Retention: trims every entry that all consumer groups have acknowledged, i.e. below the oldest
+ * entry any group still needs (its oldest pending entry, else the first after its last-delivered
+ * id). A stream with no group at all keeps nothing: no subscription can ever read those entries.
+ * Also forgets consumers that hold nothing and were idle for `ARGV[1]` ms.
+ * KEYS: stream. Returns how many entries were trimmed.
+ */
+export const TRIM = script(
+  'trim',
+  `
+local stale_ms = tonumber(ARGV[1])
+local ok, groups = pcall(redis.call, 'XINFO', 'GROUPS', KEYS[1])
+if not ok then return 0 end
+if #groups == 0 then
+  return redis.call('XTRIM', KEYS[1], 'MAXLEN', 0)
+end
+local floor = nil
+for _, info in ipairs(groups) do
+  local name, last, pending = nil, nil, 0
+  for i = 1, #info, 2 do
+    if info[i] == 'name' then name = info[i + 1] end
+    if info[i] == 'last-delivered-id' then last = info[i + 1] end
+    if info[i] == 'pending' then pending = tonumber(info[i + 1]) end
+  end
+  local needed
+  if pending > 0 then
+    needed = redis.call('XPENDING', KEYS[1], name)[2]
+  else
+    local ms, seq = split_id(last)
+    needed = string.format('%d-%d', ms, seq + 1)
+  end
+  if floor == nil or id_less(needed, floor) then floor = needed end
+  if stale_ms > 0 then
+    for _, consumer in ipairs(redis.call('XINFO', 'CONSUMERS', KEYS[1], name)) do
+      local cname, cpending, cidle = nil, 0, 0
+      for i = 1, #consumer, 2 do
+        if consumer[i] == 'name' then cname = consumer[i + 1] end
+        if consumer[i] == 'pending' then cpending = tonumber(consumer[i + 1]) end
+        if consumer[i] == 'idle' then cidle = tonumber(consumer[i + 1]) end
+      end
+      if cpending == 0 and cidle > stale_ms then redis.call('XGROUP', 'DELCONSUMER', KEYS[1], name, cname) end
+    end
+  end
+end
+return redis.call('XTRIM', KEYS[1], 'MINID', floor)
+`,
+);
+
+/**
+ * Counts for stats, in one consistent snapshot.
+ * KEYS: topic, retry, delayed, retryDelayed, dlq. ARGV: group.
+ * Returns {found (0/1), lag or -1 when Redis can't tell, pending, deadLettered}.
+ */
+export const STATS = script(
+  'stats',
+  `
+local function group_info(stream)
+  local ok, groups = pcall(redis.call, 'XINFO', 'GROUPS', stream)
+  if not ok then return nil end
+  for _, info in ipairs(groups) do
+    local fields = {}
+    for i = 1, #info, 2 do fields[info[i]] = info[i + 1] end
+    if fields['name'] == ARGV[1] then return fields end
+  end
+  return nil
+end
+local topic = group_info(KEYS[1])
+local retry = group_info(KEYS[2])
+if topic == nil or retry == nil then return { 0, -1, 0, 0 } end
+local now = now_ms()
+local lag = -1
+if type(topic['lag']) == 'number' and type(retry['lag']) == 'number' then
+  lag = topic['lag'] + retry['lag'] + redis.call('ZCOUNT', KEYS[3], '-inf', now) + redis.call('ZCOUNT', KEYS[4], '-inf', now)
+end
+return { 1, lag, tonumber(topic['pending']) + tonumber(retry['pending']), redis.call('XLEN', KEYS[5]) }
+`,
+);
+
+/**
+ * Moves up to `ARGV[1]` dead letters, oldest first, into the subscription's retry stream with the
+ * attempt count reset, deleting each from the DLQ in the same step.
+ * KEYS: dlq, retry. ARGV: limit, maxlen. Returns how many were moved.
+ */
+export const REDRIVE = script(
+  'redrive',
+  `
+local entries = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', tonumber(ARGV[1]))
+for _, entry in ipairs(entries) do
+  local out = carry_fields(entry[1], entry[2])
+  out[#out + 1] = 'omnibus-attempt'
+  out[#out + 1] = '0'
+  xadd(KEYS[2], tonumber(ARGV[2]), out)
+  redis.call('XDEL', KEYS[1], entry[1])
+end
+return #entries
+`,
+);
+
+/** Deletes the DLQ stream; returns how many entries it held. KEYS: dlq. */
+export const PURGE = script(
+  'purge',
+  `
+local count = redis.call('XLEN', KEYS[1])
+redis.call('DEL', KEYS[1])
+return count
+`,
+);
+
+/** Deletes the consumer if it holds no pending entry (deleting it would drop them). KEYS: topic, retry. ARGV: group, consumer. */
+export const FORGET_CONSUMER = script(
+  'forget-consumer',
+  `
+for _, stream in ipairs(KEYS) do
+  local ok, pending = pcall(redis.call, 'XPENDING', stream, ARGV[1], '-', '+', 1, ARGV[2])
+  if not ok or #pending > 0 then return 0 end
+end
+for _, stream in ipairs(KEYS) do redis.call('XGROUP', 'DELCONSUMER', stream, ARGV[1], ARGV[2]) end
+return 1
+`,
+);

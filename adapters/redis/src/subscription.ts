@@ -1,0 +1,574 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import type {
+  DeadLetterRequest,
+  DriverSubscription,
+  LeaseRequest,
+  NackRequest,
+  ReceivedMessage,
+  ReceiveRequest,
+  SubscriptionSpec,
+} from '@omnibus/core/driver';
+import type { Cluster, Redis } from 'ioredis';
+import { isNoGroup } from './classify-error.js';
+import { watchConnection } from './connection-watch.js';
+import { type DeliveryHandle, decodeEntry, toReceivedMessage } from './fields.js';
+import type { SubscriptionKeys } from './keys.js';
+import {
+  DEAD_LETTER,
+  ENSURE_SUBSCRIPTION,
+  EXTEND,
+  FORGET_CONSUMER,
+  MAINTAIN,
+  NACK,
+  runScript,
+  TRIM,
+} from './scripts.js';
+
+type Client = Redis | Cluster;
+
+/** Longest blocking read: `CLIENT UNBLOCK` ends it early whenever needed. */
+const LONG_BLOCK_MS = 5_000;
+
+/**
+ * The connection a session blocks on, and a connection to the same server to send `CLIENT UNBLOCK`
+ * on. On a Cluster both are plain connections to the master that owns the topic's hash slot.
+ */
+export interface BlockingConnection {
+  readonly connection: Redis;
+  control(): Redis | undefined;
+}
+
+/** What a session needs from its driver. */
+export interface SessionContext {
+  readonly client: Client;
+  readonly keys: SubscriptionKeys;
+  readonly spec: SubscriptionSpec;
+  /** How often maintenance runs (due scheduled messages, expired leases); the longest blocking read. */
+  readonly pollIntervalMs: number;
+  readonly trimIntervalMs: number;
+  readonly staleConsumerMs: number;
+  readonly maxLength: number;
+  /** Opens the connection this session blocks on. */
+  openBlockingConnection(): Promise<BlockingConnection>;
+  /** Called once the session closed. */
+  onClose(session: RedisSubscription): void;
+}
+
+/** A unique consumer name: host and pid for `XINFO CONSUMERS` readers, random for uniqueness. */
+function consumerName(): string {
+  return `${hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`;
+}
+
+/**
+ * One consuming session: a consumer (named per session) in the subscription's consumer group,
+ * reading the topic stream and the subscription's retry stream.
+ *
+ * New entries come from `XREADGROUP … BLOCK` on a connection of the session's own, so it never
+ * holds up the shared command connection. While a receive waits, the MAINTAIN script runs every
+ * `pollIntervalMs` (sooner when a scheduled message falls due) on the command connection: it moves
+ * due scheduled messages into the streams (their XADD wakes the blocked read by itself) and reclaims
+ * entries whose lease expired (then `CLIENT UNBLOCK` wakes the read to hand them out). So the read
+ * stays blocked for long stretches, keeping its place in Redis's FIFO of blocked consumers, and a
+ * stop wakes it at once. On a Cluster the blocking connection goes straight to the master owning
+ * the topic's slot, so that `CLIENT UNBLOCK` reaches the server the read blocks on.
+ */
+export class RedisSubscription implements DriverSubscription {
+  readonly consumer = consumerName();
+  private readonly context: SessionContext;
+  private readonly keys: SubscriptionKeys;
+  private readonly scriptKeys: string[];
+  private readonly streams: readonly [string, string];
+  private readonly maxAttempts: string;
+  private blocking: BlockingConnection | undefined;
+  private blockingId: number | undefined;
+  /** A blocking read still on the wire; its messages are released if nobody takes them. */
+  private pendingRead: Promise<void> | undefined;
+  private cursors: [string, string] = ['0-0', '0-0'];
+  private nextMaintenanceAt = 0;
+  private nextTrimAt = 0;
+  private closed = false;
+  /** Reclaimed by background maintenance, not handed out yet. */
+  private reclaimed: ReceivedMessage[] = [];
+  private maintaining: Promise<'recovered' | undefined> | undefined;
+  private maintenanceTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The blocking read on the wire, settled (never rejected) when it returns. */
+  private readInFlight: Promise<unknown> | undefined;
+  private waking = false;
+
+  constructor(context: SessionContext) {
+    this.context = context;
+    this.keys = context.keys;
+    this.streams = [context.keys.stream, context.keys.retry];
+    this.scriptKeys = [
+      context.keys.stream,
+      context.keys.retry,
+      context.keys.delayed,
+      context.keys.retryDelayed,
+      context.keys.deadLetters,
+    ];
+    const { maxAttempts, deadLetter } = context.spec;
+    this.maxAttempts = deadLetter && Number.isFinite(maxAttempts) ? String(maxAttempts) : '0';
+    this.nextTrimAt = Date.now() + context.trimIntervalMs;
+  }
+
+  async receive(request: ReceiveRequest): Promise<ReceivedMessage[]> {
+    const { signal } = request;
+    const count = Math.max(1, request.maxMessages);
+    try {
+      while (!signal.aborted && !this.closed) {
+        if (this.reclaimed.length > 0) return this.reclaimed.splice(0, count);
+        if (Date.now() >= this.nextMaintenanceAt || this.maintaining !== undefined) {
+          // The server lost the group (restart without persistence, or someone deleted it): the
+          // maintenance made it again; let core call receive once more.
+          if ((await this.maintenance(count)) === 'recovered') return [];
+          continue;
+        }
+        this.scheduleMaintenance(count);
+        const messages = await this.blockingRead(count, LONG_BLOCK_MS, signal);
+        if (messages.length > 0) return messages;
+      }
+      return [];
+    } finally {
+      if (this.maintenanceTimer !== undefined) clearTimeout(this.maintenanceTimer);
+      this.maintenanceTimer = undefined;
+      if ((signal.aborted || this.closed) && this.reclaimed.length > 0)
+        await this.release(this.reclaimed.splice(0));
+    }
+  }
+
+  /** Runs MAINTAIN once (joining a run in progress); reclaimed messages go to `this.reclaimed`. */
+  private maintenance(count: number): Promise<'recovered' | undefined> {
+    this.maintaining ??= (async (): Promise<'recovered' | undefined> => {
+      try {
+        this.reclaimed.push(...(await this.maintain(count)));
+        this.maybeTrim();
+        return undefined;
+      } catch (error) {
+        if (!isNoGroup(error)) throw error;
+        await this.recover();
+        return 'recovered';
+      } finally {
+        this.maintaining = undefined;
+      }
+    })();
+    return this.maintaining;
+  }
+
+  /** While a read blocks: maintenance in the background, waking the read when it reclaimed some. */
+  private scheduleMaintenance(count: number): void {
+    if (this.maintenanceTimer !== undefined) return;
+    this.maintenanceTimer = setTimeout(
+      () => {
+        this.maintenanceTimer = undefined;
+        if (this.closed) return;
+        this.maintenance(count).then(
+          (outcome) => {
+            if (outcome === 'recovered' || this.reclaimed.length > 0) this.wakeRead();
+            else if (this.readInFlight !== undefined) this.scheduleMaintenance(count);
+          },
+          // A failure (server unreachable) shows on the read as well; the next receive retries.
+          () => undefined,
+        );
+      },
+      Math.max(0, this.nextMaintenanceAt - Date.now()),
+    );
+  }
+
+  private async maintain(count: number): Promise<ReceivedMessage[]> {
+    const { spec, pollIntervalMs } = this.context;
+    const reply = (await runScript(this.context.client, MAINTAIN, this.scriptKeys, [
+      spec.subscription,
+      this.consumer,
+      count,
+      spec.ackDeadlineMs,
+      this.cursors[0],
+      this.cursors[1],
+      this.maxAttempts,
+      spec.topic,
+      spec.subscription,
+      this.context.maxLength,
+    ])) as unknown[];
+    this.cursors = [String(reply[0]), String(reply[1])];
+    const nextDueMs = Number(reply[2]);
+    const taken = Number(reply[3]);
+    const now = Date.now();
+    if (this.cursors[0] !== '0-0' || this.cursors[1] !== '0-0') {
+      // The reclaim scan has not wrapped around yet: continue it on the next receive.
+      this.nextMaintenanceAt = now;
+    } else {
+      this.nextMaintenanceAt =
+        now + (nextDueMs >= 0 ? Math.min(pollIntervalMs, Math.max(1, nextDueMs)) : pollIntervalMs);
+    }
+    const messages: ReceivedMessage[] = [];
+    let index = 4;
+    for (let n = 0; n < taken; n++) {
+      const stream = Number(reply[index]) === 1 ? 1 : 0;
+      const id = String(reply[index + 1]);
+      const attempt = Number(reply[index + 2]);
+      const deliveries = Number(reply[index + 3]);
+      const fieldCount = Number(reply[index + 4]);
+      const start = index + 5;
+      const fields = reply.slice(start, start + fieldCount) as Buffer[];
+      index = start + fieldCount;
+      messages.push(this.toMessage(stream, id, fields, attempt, deliveries));
+    }
+    return messages;
+  }
+
+  private toMessage(
+    stream: 0 | 1,
+    id: string,
+    fields: Buffer[],
+    attempt: number,
+    deliveries: number,
+  ): ReceivedMessage {
+    const handle: DeliveryHandle = { stream, id, deliveries };
+    return toReceivedMessage(decodeEntry(id, fields), attempt, handle, {
+      stream: this.streams[stream],
+      id,
+      fields,
+    });
+  }
+
+  /** `XREADGROUP … BLOCK` on the session's own connection; returns [] on timeout or abort. */
+  private async blockingRead(
+    count: number,
+    waitMs: number,
+    signal: AbortSignal,
+  ): Promise<ReceivedMessage[]> {
+    const { connection } = await this.blockingConnection();
+    const { subscription } = this.context.spec;
+    if (this.blockingId === undefined) {
+      // Sent ahead of the read on the same connection, so it is known before the read blocks.
+      connection.client('ID').then(
+        (id) => {
+          this.blockingId = typeof id === 'number' ? id : undefined;
+        },
+        () => undefined,
+      );
+    }
+    let settled = false;
+    const parsed = connection
+      .xreadgroupBuffer(
+        'GROUP',
+        subscription,
+        this.consumer,
+        'COUNT',
+        count,
+        'BLOCK',
+        Math.max(1, Math.ceil(waitMs)),
+        'STREAMS',
+        this.streams[0],
+        this.streams[1],
+        '>',
+        '>',
+      )
+      .then(
+        (reply) => {
+          settled = true;
+          return this.parseRead(reply as unknown);
+        },
+        (error: unknown) => {
+          settled = true;
+          throw error;
+        },
+      );
+    const inFlight = parsed.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.readInFlight = inFlight;
+    void inFlight.then(() => {
+      if (this.readInFlight === inFlight) this.readInFlight = undefined;
+    });
+    let onAbort: (() => void) | undefined;
+    const aborted = new Promise<'aborted'>((resolve) => {
+      onAbort = () => {
+        resolve('aborted');
+        this.wakeRead();
+      };
+      if (signal.aborted) onAbort();
+      else signal.addEventListener('abort', onAbort, { once: true });
+    });
+    let outcome: ReceivedMessage[] | 'aborted';
+    try {
+      outcome = await Promise.race([parsed, aborted]);
+    } catch (error) {
+      // A blocked reader whose stream or group is deleted gets UNBLOCKED/NOGROUP.
+      if (isNoGroup(error) || (error instanceof Error && error.message.startsWith('UNBLOCKED'))) {
+        await this.recover();
+        return [];
+      }
+      if (error instanceof Error && /^(MOVED|ASK) /.test(error.message)) {
+        this.dropBlockingConnection();
+        return [];
+      }
+      // A connection that gave up reconnecting is replaced on the next read.
+      if (connection.status === 'end') this.dropBlockingConnection();
+      if (signal.aborted || this.closed) return [];
+      throw error;
+    } finally {
+      if (onAbort !== undefined) signal.removeEventListener('abort', onAbort);
+    }
+    if (outcome !== 'aborted' && !signal.aborted && !this.closed) {
+      if (outcome.length <= count) return outcome;
+      // COUNT applies per stream: both streams had entries. Hand back the extras, uncounted.
+      await this.release(outcome.slice(count));
+      return outcome.slice(0, count);
+    }
+    if (outcome !== 'aborted') {
+      await this.release(outcome);
+      return [];
+    }
+    if (!settled) {
+      // The read is still on the wire: whatever it brings back was never handed out.
+      const late = parsed.then(
+        (messages) => this.release(messages),
+        () => undefined,
+      );
+      this.pendingRead = late;
+      void late.finally(() => {
+        if (this.pendingRead === late) this.pendingRead = undefined;
+      });
+    }
+    return [];
+  }
+
+  private parseRead(reply: unknown): ReceivedMessage[] {
+    if (!Array.isArray(reply)) return [];
+    const messages: ReceivedMessage[] = [];
+    for (const streamReply of reply as [Buffer, [Buffer, Buffer[]][]][]) {
+      const name = streamReply[0].toString();
+      const stream = name.endsWith(this.streams[1]) ? 1 : 0;
+      for (const [rawId, fields] of streamReply[1]) {
+        if (!Array.isArray(fields)) continue;
+        const id = rawId.toString();
+        // Only redeliveries (the retry stream) carry the attempts already used.
+        let carried = 0;
+        if (stream === 1) {
+          for (let index = 0; index + 1 < fields.length; index += 2) {
+            if (fields[index]!.toString('latin1') === 'omnibus-attempt') {
+              carried = Number(fields[index + 1]!.toString('latin1')) || 0;
+            }
+          }
+        }
+        messages.push(this.toMessage(stream, id, fields, carried + 1, 1));
+      }
+    }
+    return messages;
+  }
+
+  /**
+   * Ends the blocked read now (`CLIENT UNBLOCK`, which makes it return as if it timed out) instead
+   * of waiting out its block. Repeated until the read returns: an UNBLOCK that overtakes the read on
+   * its way to the server finds nothing to unblock.
+   */
+  private wakeRead(): void {
+    const read = this.readInFlight;
+    const blocking = this.blocking;
+    if (this.waking || read === undefined || blocking === undefined) return;
+    this.waking = true;
+    void (async () => {
+      try {
+        for (let tries = 0; tries < 500 && this.readInFlight === read; tries++) {
+          const id = this.blockingId;
+          const control = blocking.control();
+          if (id !== undefined && control !== undefined)
+            await control.client('UNBLOCK', id).catch(() => undefined);
+          await Promise.race([read, new Promise((resolve) => setTimeout(resolve, 10))]);
+        }
+      } finally {
+        this.waking = false;
+      }
+    })();
+  }
+
+  private async blockingConnection(): Promise<BlockingConnection> {
+    if (this.blocking === undefined) {
+      const blocking = await this.context.openBlockingConnection();
+      // A reconnected connection has a new client id.
+      blocking.connection.on('close', () => {
+        this.blockingId = undefined;
+      });
+      this.blocking = blocking;
+    }
+    return this.blocking;
+  }
+
+  /** After MOVED (the slot moved to another node): block on the new owner next time. */
+  private dropBlockingConnection(): void {
+    const blocking = this.blocking;
+    this.blocking = undefined;
+    this.blockingId = undefined;
+    blocking?.connection.disconnect();
+  }
+
+  /** Hands messages that were read but never returned back, without counting the delivery. */
+  private async release(messages: readonly ReceivedMessage[]): Promise<void> {
+    if (messages.length === 0) return;
+    await this.nack(
+      messages.map((message) => ({
+        handle: message.handle,
+        delayMs: 0,
+        attempt: message.attempt - 1,
+        message,
+      })),
+    );
+  }
+
+  private async recover(): Promise<void> {
+    this.cursors = ['0-0', '0-0'];
+    await runScript(
+      this.context.client,
+      ENSURE_SUBSCRIPTION,
+      [this.keys.stream, this.keys.retry],
+      [this.context.spec.subscription, 'recover'],
+    );
+  }
+
+  private maybeTrim(): void {
+    const { trimIntervalMs, staleConsumerMs } = this.context;
+    if (trimIntervalMs <= 0 || Date.now() < this.nextTrimAt) return;
+    this.nextTrimAt = Date.now() + trimIntervalMs;
+    for (const stream of this.streams) {
+      runScript(this.context.client, TRIM, [stream], [staleConsumerMs]).catch(() => undefined);
+    }
+  }
+
+  async ack(handles: readonly unknown[]): Promise<void> {
+    const ids: [string[], string[]] = [[], []];
+    for (const handle of handles) {
+      const { stream, id } = handle as DeliveryHandle;
+      ids[stream].push(id);
+    }
+    const { client, spec } = this.context;
+    const acks: Promise<unknown>[] = [];
+    for (const stream of [0, 1] as const) {
+      if (ids[stream].length > 0)
+        acks.push(
+          watchConnection(client).run(
+            client.xack(this.streams[stream], spec.subscription, ...ids[stream]),
+          ),
+        );
+    }
+    try {
+      await Promise.all(acks);
+    } catch (error) {
+      // NOGROUP: the server lost the group and the entries with it; there is nothing left to ack.
+      if (!isNoGroup(error)) throw error;
+    }
+  }
+
+  async nack(requests: readonly NackRequest[]): Promise<void> {
+    const { client, spec, maxLength } = this.context;
+    await settleEach(
+      requests.map((request) => {
+        const { stream, id, deliveries } = request.handle as DeliveryHandle;
+        return runScript(
+          client,
+          NACK,
+          [this.streams[stream], this.keys.retry, this.keys.retryDelayed],
+          [
+            spec.subscription,
+            this.consumer,
+            id,
+            deliveries,
+            Math.max(0, Math.ceil(request.delayMs)),
+            Math.max(0, request.attempt),
+            randomBytes(6).toString('base64url'),
+            maxLength,
+          ],
+        );
+      }),
+    );
+  }
+
+  async extendLease(requests: readonly LeaseRequest[]): Promise<void> {
+    const { client, spec } = this.context;
+    // XCLAIM's IDLE is how long ago the lease started: a lease of leaseMs ends at ackDeadline - idle.
+    const groups = new Map<string, { stream: 0 | 1; idle: number; args: (string | number)[] }>();
+    for (const request of requests) {
+      const { stream, id, deliveries } = request.handle as DeliveryHandle;
+      const idle = Math.max(0, spec.ackDeadlineMs - Math.ceil(request.leaseMs));
+      const key = `${stream}:${idle}`;
+      let group = groups.get(key);
+      if (group === undefined) {
+        group = { stream, idle, args: [] };
+        groups.set(key, group);
+      }
+      group.args.push(id, deliveries);
+    }
+    await settleEach(
+      [...groups.values()].map(({ stream, idle, args }) =>
+        runScript(
+          client,
+          EXTEND,
+          [this.streams[stream]],
+          [spec.subscription, this.consumer, idle, ...args],
+        ),
+      ),
+    );
+  }
+
+  async deadLetter(requests: readonly DeadLetterRequest[]): Promise<void> {
+    const { client, spec, maxLength } = this.context;
+    await settleEach(
+      requests.map((request) => {
+        const { stream, id, deliveries } = request.handle as DeliveryHandle;
+        return runScript(
+          client,
+          DEAD_LETTER,
+          [this.streams[stream], this.keys.deadLetters],
+          [
+            spec.subscription,
+            this.consumer,
+            id,
+            deliveries,
+            request.reason,
+            request.message.attempt,
+            spec.topic,
+            spec.subscription,
+            maxLength,
+          ],
+        );
+      }),
+    );
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.maintenanceTimer !== undefined) clearTimeout(this.maintenanceTimer);
+    this.wakeRead();
+    const blocking = this.blocking;
+    // CLIENT UNBLOCK ends it at once on standalone Redis; on a Cluster it lasts one slice at most.
+    if (this.readInFlight !== undefined) await this.readInFlight;
+    if (this.pendingRead !== undefined) await this.pendingRead;
+    if (this.maintaining !== undefined) await this.maintaining.catch(() => undefined);
+    if (this.reclaimed.length > 0)
+      await this.release(this.reclaimed.splice(0)).catch(() => undefined);
+    if (blocking !== undefined) {
+      this.blocking = undefined;
+      await blocking.connection.quit().catch(() => blocking.connection.disconnect());
+    }
+    // Leave no empty consumer behind in the group; one still holding leased messages stays until
+    // they are settled or reclaimed (the trim pass forgets it later).
+    const { client, spec } = this.context;
+    await runScript(
+      client,
+      FORGET_CONSUMER,
+      [this.keys.stream, this.keys.retry],
+      [spec.subscription, this.consumer],
+    ).catch(() => undefined);
+    this.context.onClose(this);
+  }
+}
+
+/** Waits for every operation; NOGROUP means the entries are gone with the group, so nothing is left to settle. */
+async function settleEach(operations: Promise<unknown>[]): Promise<void> {
+  const results = await Promise.allSettled(operations);
+  for (const result of results) {
+    if (result.status === 'rejected' && !isNoGroup(result.reason)) throw result.reason;
+  }
+}
