@@ -1,3 +1,4 @@
+import { retryDelay } from '@omnibus/core';
 import type {
   DeadLetterRequest,
   DriverSubscription,
@@ -329,13 +330,14 @@ export class ConsumerSession implements DriverSubscription {
           await this.#open();
           return;
         } catch {
-          const base = Math.min(
-            this.context.reconnectMaxDelayMs,
-            this.context.reconnectInitialDelayMs * 2 ** (attempt - 1),
+          const delay = retryDelay(
+            {
+              initialDelayMs: this.context.reconnectInitialDelayMs,
+              maxDelayMs: this.context.reconnectMaxDelayMs,
+            },
+            attempt,
           );
-          await new Promise((resolve) =>
-            setTimeout(resolve, base / 2 + Math.random() * (base / 2)),
-          );
+          await new Promise((resolve) => setTimeout(resolve, delay));
         }
       }
     })().finally(() => {

@@ -1,4 +1,4 @@
-import { ClosedError, OmnibusError } from '@omnibus/core';
+import { ClosedError, OmnibusError, retryDelay } from '@omnibus/core';
 import type { ChannelModel } from 'amqplib';
 import { classifyError } from './classify-error.js';
 
@@ -173,11 +173,7 @@ export class ReconnectingConnection {
   }
 
   #delay(attempt: number): number {
-    const base = Math.min(
-      this.settings.maxDelayMs,
-      this.settings.initialDelayMs * 2 ** (attempt - 1),
-    );
-    return base / 2 + Math.random() * (base / 2);
+    return retryDelay(this.settings, attempt);
   }
 
   #sleep(ms: number): Promise<void> {

@@ -1,3 +1,5 @@
+/** The one backoff formula (exponential, capped, equal jitter): adapters use it for reconnect loops. */
+export { type Backoff, retryDelay } from './backoff.js';
 export { BYTES_CONTENT_TYPE, JSON_CONTENT_TYPE } from './codec.js';
 export { ADAPTER_PACKAGES, connect } from './connect.js';
 export { CONSUMER_DEFAULTS } from './consumer.js';
