@@ -219,7 +219,9 @@ export function registerShutdownTests(suite: Suite): void {
       const buses = await Promise.all(range(5).map(() => t.connect()));
       // Settled at once, so a start that rejects while the closes run is never an unhandled rejection.
       const starts = Promise.allSettled(
-        buses.map((bus) => bus.consumer(topic, subscription, consumerOptions()).start(() => undefined)),
+        buses.map((bus) =>
+          bus.consumer(topic, subscription, consumerOptions()).start(() => undefined),
+        ),
       );
       await within(
         Promise.all(buses.map((bus) => bus.close())),
@@ -227,11 +229,7 @@ export function registerShutdownTests(suite: Suite): void {
         'closing five buses at once',
       );
       // A start racing its bus's close may resolve or reject Closed; it must not hang or leak a session.
-      const outcomes = await within(
-        starts,
-        t.timeoutMs,
-        'consumers starting on closing buses',
-      );
+      const outcomes = await within(starts, t.timeoutMs, 'consumers starting on closing buses');
       for (const outcome of outcomes) {
         if (outcome.status === 'rejected') {
           expect(
