@@ -7,7 +7,7 @@
  * codec, leases, ack-once, concurrency control), with no broker to hide it.
  */
 import type { BenchBody, BenchScenario, BenchSide } from '@omnibus/bench';
-import { jsonBodies, measure, RingBuffer } from '@omnibus/bench';
+import { jsonBodies, measure, RingBuffer, sendInBatches } from '@omnibus/bench';
 
 const BODY_BYTES = 100;
 const BATCH = 1000;
@@ -48,13 +48,7 @@ const omnibus: BenchSide = {
       });
       const producer = bus.producer<BenchBody>(TOPIC);
       const measurement = await measure(messages, async () => {
-        for (let start = 0; start < messages; start += BATCH) {
-          const end = Math.min(start + BATCH, messages);
-          const entries: { body: BenchBody }[] = new Array(end - start);
-          for (let index = start; index < end; index++)
-            entries[index - start] = { body: bodies[index]! };
-          await producer.sendBatch(entries);
-        }
+        await sendInBatches(producer, bodies, messages, BATCH);
         await done;
         await bus.settled();
       });

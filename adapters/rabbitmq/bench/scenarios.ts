@@ -7,7 +7,7 @@
  * ratio is what Omnibus costs on top of amqplib (headers, validation, ids, leases, ack-once).
  */
 import type { BenchBody, BenchModule, BenchScenario, BenchSide } from '@omnibus/bench';
-import { jsonBodies, measure, reachable } from '@omnibus/bench';
+import { jsonBodies, measure, reachable, sendInBatches } from '@omnibus/bench';
 import { connect as amqpConnect } from 'amqplib';
 
 const AMQP_URL = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
@@ -69,13 +69,7 @@ const omnibus: BenchSide = {
       });
       const producer = bus.producer<BenchBody>('orders');
       const measurement = await measure(messages, async () => {
-        for (let start = 0; start < messages; start += BATCH) {
-          const end = Math.min(start + BATCH, messages);
-          const entries: { body: BenchBody }[] = new Array(end - start);
-          for (let index = start; index < end; index++)
-            entries[index - start] = { body: bodies[index]! };
-          await producer.sendBatch(entries);
-        }
+        await sendInBatches(producer, bodies, messages, BATCH);
         await done;
       });
       await consumer.stop();

@@ -12,7 +12,7 @@
  *   usual Redis job queue, as a peer figure.
  */
 import type { BenchBody, BenchScenario, BenchSide } from '@omnibus/bench';
-import { jsonBodies, measure, reachable } from '@omnibus/bench';
+import { jsonBodies, measure, reachable, sendInBatches } from '@omnibus/bench';
 
 const URL_TEXT = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const BODY_BYTES = 100;
@@ -82,13 +82,7 @@ const omnibus: BenchSide = {
       });
       const producer = bus.producer<BenchBody>('bench');
       const measurement = await measure(messages, async () => {
-        for (let start = 0; start < messages; start += BATCH) {
-          const end = Math.min(start + BATCH, messages);
-          const entries: { body: BenchBody }[] = new Array(end - start);
-          for (let index = start; index < end; index++)
-            entries[index - start] = { body: bodies[index]! };
-          await producer.sendBatch(entries);
-        }
+        await sendInBatches(producer, bodies, messages, BATCH);
         await progress.done;
         // The last handler resolved; its ack is on its way: wait for the pending list to empty.
         for (;;) {

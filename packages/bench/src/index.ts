@@ -19,4 +19,5 @@ export type {
   Measurement,
   RunContext,
 } from './scenario.ts';
+export { type BatchSender, sendInBatches } from './send-in-batches.ts';
 export { median, percentile, ratio, throughput } from './statistics.ts';
