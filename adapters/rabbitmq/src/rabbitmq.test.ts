@@ -36,6 +36,10 @@ const hasRabbitmqctl =
     () => false,
   ));
 const NO_CLI = 'rabbitmqctl is not available here (needed to inject the fault)';
+if (reachable === true && !hasRabbitmqctl && process.env.OMNIBUS_REQUIRE_BROKERS === '1') {
+  // Without the CLI the restart case and the fault tests would skip: CI must run them.
+  throw new Error(`${NO_CLI} (OMNIBUS_REQUIRE_BROKERS=1)`);
+}
 if (reachable !== true && process.env.OMNIBUS_REQUIRE_BROKERS === '1') {
   throw new Error(`${reachable} (OMNIBUS_REQUIRE_BROKERS=1)`);
 }
