@@ -216,8 +216,9 @@ export interface DriverSubscription {
   /**
    * Releases messages for redelivery after `delayMs`, counting the ended attempt.
    * - memory: re-queues (delayed by a timer).
-   * - Redis: delay 0 → leave pending and let it be reclaimed at once; delay > 0 → add to the
-   *   scheduled set and `XACK`, in one script, so a crash neither loses nor doubles it.
+   * - Redis: one script copies the entry, with its attempt count, into this subscription's own
+   *   retry stream (delay 0) or retry sorted set (delay > 0) and `XACK`s the original, so other
+   *   groups never see it again and a crash neither loses nor doubles it.
    * - RabbitMQ: delay 0 → `basic.nack(requeue)`; delay > 0 → publish to a TTL queue that
    *   dead-letters back, with the attempt in a header, then ack.
    * - SQS: `ChangeMessageVisibility(delay)`. Pub/Sub: `modifyAckDeadline(delay)` (0 = nack).
