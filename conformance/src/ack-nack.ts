@@ -1,6 +1,13 @@
 import type { Message } from '@omnibus/core';
 import { describe, expect } from 'vitest';
-import { consumerOptions, expectOmnibusError, range, type Suite, sendAll } from './helpers.js';
+import {
+  consumerOptions,
+  expectOmnibusError,
+  pullOne,
+  range,
+  type Suite,
+  sendAll,
+} from './helpers.js';
 
 /** Settling: ack on success, nack and redelivery on failure, settle-once semantics. */
 export function registerAckNackTests(suite: Suite): void {
@@ -100,17 +107,8 @@ export function registerAckNackTests(suite: Suite): void {
       const { delayedDelivery } = t.capabilities;
       t.requires(delayedDelivery !== false, 'delayedDelivery');
       const delayMs = Math.min(1_000, delayedDelivery as number);
-      const topic = t.name('topic');
-      const consumer = t.bus.consumer<string>(
-        topic,
-        t.name('sub'),
-        consumerOptions({ concurrency: 1 }),
-      );
-      await consumer.ready();
-      const id = await t.bus.producer<string>(topic).send('later');
-      const iterator = consumer.messages();
-      const first = (await iterator.next()).value!;
-      expect(first.id).toBe(id);
+      const { iterator, message: first } = await pullOne(t, 'later');
+      const { id } = first;
       const nackedAt = Date.now();
       expect(await first.nack({ delayMs })).toBe('nacked');
       const second = (await iterator.next()).value!;
@@ -124,18 +122,7 @@ export function registerAckNackTests(suite: Suite): void {
     });
 
     suite.test('a second settle is a no-op that returns the first outcome (ack)', async (t) => {
-      const topic = t.name('topic');
-      const consumer = t.bus.consumer<string>(
-        topic,
-        t.name('sub'),
-        consumerOptions({ concurrency: 1 }),
-      );
-      await consumer.ready();
-      const producer = t.bus.producer<string>(topic);
-      const id = await producer.send('once');
-      const iterator = consumer.messages();
-      const message = (await iterator.next()).value!;
-      expect(message.id).toBe(id);
+      const { topic, consumer, producer, iterator, message } = await pullOne(t, 'once');
       expect(await message.ack()).toBe('acked');
       expect(await message.ack()).toBe('acked');
       expect(await message.nack()).toBe('acked');
@@ -266,17 +253,7 @@ export function registerAckNackTests(suite: Suite): void {
     suite.test(
       'settle arguments are checked (a rejected promise, not a throw), and a refused settle leaves the message unsettled',
       async (t) => {
-        const topic = t.name('topic');
-        const consumer = t.bus.consumer<string>(
-          topic,
-          t.name('sub'),
-          consumerOptions({ concurrency: 1 }),
-        );
-        await consumer.ready();
-        const id = await t.bus.producer<string>(topic).send('argue');
-        const iterator = consumer.messages();
-        const message = (await iterator.next()).value!;
-        expect(message.id).toBe(id);
+        const { iterator, message } = await pullOne(t, 'argue');
         // Called outside expectOmnibusError: a synchronous throw fails the test here.
         const refusedDeadLetter = message.deadLetter('');
         const refusedNegative = message.nack({ delayMs: -1 });

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Bus, Consumer, ConsumerOptions, Message, Producer } from '@omnibus/core';
 import { OmnibusError } from '@omnibus/core';
-import { it, type TestContext } from 'vitest';
+import { expect, it, type TestContext } from 'vitest';
 import type { ConformanceHarness, ConformanceOptions } from './harness.js';
 
 export type Capabilities = Bus['capabilities'];
@@ -354,6 +354,31 @@ export function createSuite(harness: ConformanceHarness, options: ConformanceOpt
 }
 
 /** Sends each body in turn; resolves with the ids. */
+/** What {@link pullOne} set up: the consumer, its open iterator, and the one message pulled. */
+export interface PulledOne<T> {
+  readonly topic: string;
+  readonly consumer: Consumer<T>;
+  readonly producer: Producer<T>;
+  readonly iterator: AsyncIterableIterator<Message<T>>;
+  readonly message: Message<T>;
+}
+
+/**
+ * A fresh topic with a `concurrency: 1` consumer, `body` sent after `ready()`, and that message
+ * pulled through `messages()` (its id checked against the one `send` returned).
+ */
+export async function pullOne<T>(t: TestKit, body: T): Promise<PulledOne<T>> {
+  const topic = t.name('topic');
+  const consumer = t.bus.consumer<T>(topic, t.name('sub'), consumerOptions({ concurrency: 1 }));
+  await consumer.ready();
+  const producer = t.bus.producer<T>(topic);
+  const id = await producer.send(body);
+  const iterator = consumer.messages();
+  const message = (await iterator.next()).value!;
+  expect(message.id).toBe(id);
+  return { topic, consumer, producer, iterator, message };
+}
+
 export async function sendAll<T>(producer: Producer<T>, bodies: readonly T[]): Promise<string[]> {
   const ids: string[] = [];
   for (const body of bodies) ids.push(await producer.send(body));

@@ -1,5 +1,11 @@
 import { describe, expect } from 'vitest';
-import { consumerOptions, expectOmnibusError, type Suite, simulateWork } from './helpers.js';
+import {
+  consumerOptions,
+  expectOmnibusError,
+  pullOne,
+  type Suite,
+  simulateWork,
+} from './helpers.js';
 
 /**
  * Leases. Every test here runs two consumers of one subscription on two buses (two "processes"),
@@ -86,16 +92,7 @@ export function registerLeaseTests(suite: Suite): void {
     suite.test(
       'extendLease rejects a lease longer than capabilities.ackDeadline.maxMs',
       async (t) => {
-        const topic = t.name('topic');
-        const consumer = t.bus.consumer<string>(
-          topic,
-          t.name('sub'),
-          consumerOptions({ concurrency: 1 }),
-        );
-        await consumer.ready();
-        await t.bus.producer<string>(topic).send('lease');
-        const iterator = consumer.messages();
-        const message = (await iterator.next()).value!;
+        const { iterator, message } = await pullOne(t, 'lease');
         await expectOmnibusError(
           () => message.extendLease(t.capabilities.ackDeadline.maxMs + 1),
           ['InvalidArgument'],
