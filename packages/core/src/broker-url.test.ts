@@ -62,7 +62,7 @@ describe('parseBrokerUrl refuses, saying why', () => {
     ['redis://tok#en@cache', /it has an "@" after the host/],
     [
       'redis://cache?prefix=1x',
-      /its prefix parameter is not valid: prefix "1x" breaks the portable rule/,
+      /its prefix parameter is not valid: prefix "1x" starts with "1" \(U\+0031\), not a letter; the portable rule/,
     ],
     [
       'redis://cache?prefix=googx',
