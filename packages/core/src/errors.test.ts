@@ -42,6 +42,10 @@ describe('OmnibusError', () => {
     const wrapped = toOmnibusError('boom', { name: 'x' }, 'ctx');
     expect(wrapped).toMatchObject({ code: 'Internal', retryable: false });
   });
+  it('wraps a thrown value that cannot even be turned into a string', () => {
+    const wrapped = toOmnibusError(Object.create(null), { name: 'x' }, 'ctx');
+    expect(wrapped.message).toBe('ctx: [object Object]');
+  });
   it('keeps an OmnibusError as it is', () => {
     const original = new OmnibusError('NotFound', 'gone');
     expect(toOmnibusError(original, { name: 'x' }, 'ctx')).toBe(original);

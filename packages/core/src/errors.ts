@@ -1,4 +1,4 @@
-/** The one error class Omnibus throws, its subclasses, and how a foreign error becomes one without its secrets. */
+/** OmnibusError and its subclasses, and how a foreign error becomes one without its secrets. */
 import type { ErrorClassification, ErrorCode } from './driver.js';
 import { isSecretKey, redact } from './redact.js';
 
@@ -109,13 +109,22 @@ export function toOmnibusError(
   } catch {
     classification = undefined;
   }
-  const nativeMessage = error instanceof Error ? error.message : String(error);
+  const nativeMessage = describe(error);
   const code = classification?.code ?? 'Internal';
   return new OmnibusError(code, `${context}: ${classification?.message ?? nativeMessage}`, {
     retryable: classification?.retryable ?? false,
     driver: driver.name,
     cause: error,
   });
+}
+
+// What a thrown value says about itself; `String()` throws for a null-prototype object.
+function describe(error: unknown): string {
+  try {
+    return error instanceof Error ? String(error.message) : String(error);
+  } catch {
+    return Object.prototype.toString.call(error);
+  }
 }
 
 /** Builds a `NotFound` error. */
