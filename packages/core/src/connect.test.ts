@@ -75,6 +75,7 @@ describe('connect never shows a secret from a URL', () => {
     (s, p) => `${s}://:${p}@`,
     (s, p) => `${s}://guest:${p}@broker.internal:port`,
     (s, p) => `${s}://guest:${p}@broker internal`,
+    (s, p) => `${s}://guest:${p}@[broker`,
     // A raw "/", "#" or "?" in the password, in place of its ":" or in front of the second half.
     ...['/', '#', '?'].flatMap((raw) => [
       (s: string, p: string) => `${s}://guest:${p.replace(/:|(?=w0rd)/, raw)}@broker.internal`,
