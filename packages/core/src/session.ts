@@ -8,10 +8,16 @@ import {
 } from './dead-letter-policy.js';
 import type { DriverSubscription, DriverV1, ReceivedMessage } from './driver.js';
 import { InvalidArgumentError, OmnibusError, toOmnibusError } from './errors.js';
-import { type MessageOwner, ReceivedEnvelope } from './message.js';
+import {
+  ACK,
+  type MessageOwner,
+  RELEASE,
+  ReceivedEnvelope,
+  type SettleRequest,
+} from './message.js';
 import { checkMilliseconds } from './rules.js';
 import type { Tracing } from './trace.js';
-import type { Handler, Outcome } from './types.js';
+import type { Handler } from './types.js';
 
 /** Resolved consumer settings a session runs with. */
 export interface SessionSettings<T> {
@@ -36,17 +42,6 @@ export interface SessionObserver {
   changed(): void;
 }
 
-/** How a message is being settled; `release` marks handing back a delivery no handler saw. */
-interface SettleDetail {
-  delayMs?: number;
-  reason?: string;
-  /** Attempts recorded with a dead letter; the delivery's attempt when absent. */
-  attempts?: number;
-  release?: boolean;
-}
-
-const RELEASE: SettleDetail = Object.freeze({ delayMs: 0, release: true });
-
 const RECEIVE_BACKOFF: Backoff = { initialDelayMs: 100, maxDelayMs: 5_000 };
 
 /**
@@ -58,7 +53,7 @@ const RECEIVE_BACKOFF: Backoff = { initialDelayMs: 100, maxDelayMs: 5_000 };
  * - A message is acked only after its handler resolved; stop() releases everything else.
  * - Messages sharing an ordering key run one at a time, in the order received.
  */
-export class Session<T> implements MessageOwner {
+export class Session<T> implements MessageOwner<T> {
   private readonly driver: DriverV1;
   private readonly subscription: DriverSubscription;
   private readonly settings: SessionSettings<T>;
@@ -166,7 +161,7 @@ export class Session<T> implements MessageOwner {
     const { received } = message;
     const expired = expiredBeforeDelivery(received.attempt, this.settings);
     if (expired !== undefined) {
-      this.settleQuietly(message, 'dead-lettered', expired);
+      this.settleQuietly(message, { outcome: 'dead-lettered', ...expired });
       return;
     }
     try {
@@ -222,12 +217,13 @@ export class Session<T> implements MessageOwner {
   /** A message that can never be handled: to the DLQ at once, without using up attempts. */
   private reject(message: ReceivedEnvelope<T>, reason: string): void {
     if (this.settings.deadLetter) {
-      this.settleQuietly(message, 'dead-lettered', { reason });
+      this.settleQuietly(message, { outcome: 'dead-lettered', reason });
     } else {
       this.settings.onError(
         new InvalidArgumentError(`message ${message.id}: ${reason}; no DLQ, retrying later`),
       );
-      this.settleQuietly(message, 'nacked', {
+      this.settleQuietly(message, {
+        outcome: 'nacked',
         delayMs: Math.min(this.settings.retry.maxDelayMs, this.settings.maxNackDelayMs),
       });
     }
@@ -281,7 +277,7 @@ export class Session<T> implements MessageOwner {
 
   private finish(message: ReceivedEnvelope<T>, succeeded: boolean, error: unknown): void {
     if (message.outcome === undefined) {
-      if (succeeded) this.settleQuietly(message, 'acked', {});
+      if (succeeded) this.settleQuietly(message, ACK);
       else this.fail(message, error);
     }
     this.running--;
@@ -295,14 +291,14 @@ export class Session<T> implements MessageOwner {
     const { attempt } = message.received;
     const verdict = afterHandlerFailure(attempt, error, this.settings);
     if (verdict !== undefined) {
-      this.settleQuietly(message, 'dead-lettered', verdict);
+      this.settleQuietly(message, { outcome: 'dead-lettered', ...verdict });
       return;
     }
     const delayMs = Math.min(
       retryDelay(this.settings.retry, attempt),
       this.settings.maxNackDelayMs,
     );
-    this.settleQuietly(message, 'nacked', { delayMs });
+    this.settleQuietly(message, { outcome: 'nacked', delayMs });
   }
 
   /**
@@ -316,7 +312,7 @@ export class Session<T> implements MessageOwner {
     if (queue === undefined) return;
     if (released) {
       this.keyQueues.delete(key);
-      for (const waiting of queue) this.settleQuietly(waiting, 'nacked', RELEASE);
+      for (const waiting of queue) this.settleQuietly(waiting, RELEASE);
       return;
     }
     const following = queue.shift();
@@ -329,70 +325,59 @@ export class Session<T> implements MessageOwner {
 
   // ---- settling --------------------------------------------------------------------------------
 
-  /** A settle the user asked for (`msg.ack()`, `nack()`, `deadLetter()`). */
-  settle(message: ReceivedEnvelope<T>, outcome: Outcome, detail: SettleDetail): Promise<Outcome> {
-    if (outcome === 'nacked' && message.settledBy === undefined) {
-      checkMilliseconds(detail.delayMs, 'nack delayMs', this.settings.maxNackDelayMs);
-      const verdict = afterExplicitNack(message.received.attempt, this.settings);
-      if (verdict !== undefined) {
-        outcome = 'dead-lettered';
-        detail = verdict;
-      }
-    }
-    const operation = this.startSettle(message, outcome, detail);
-    return operation.then(() => message.outcome ?? outcome);
-  }
-
-  /**
-   * Starts a settle and returns the broker operation; a message already settled returns its first
-   * operation. Bad arguments throw before anything changes, so the message can still be settled.
-   */
-  private startSettle(
+  checkSettle(
     message: ReceivedEnvelope<T>,
-    outcome: Outcome,
-    detail: SettleDetail,
-  ): Promise<unknown> {
-    if (message.settledBy !== undefined) return message.settledBy;
-    if (outcome === 'nacked') {
-      checkMilliseconds(detail.delayMs, 'nack delayMs', this.settings.maxNackDelayMs);
-    } else if (outcome === 'dead-lettered') {
+    request: SettleRequest,
+    byUser: boolean,
+  ): SettleRequest {
+    if (request.outcome === 'nacked') {
+      checkMilliseconds(request.delayMs, 'nack delayMs', this.settings.maxNackDelayMs);
+      // Only a nack the user asked for: core's own nacks (releases, failures) decide for themselves.
+      if (byUser) {
+        const verdict = afterExplicitNack(message.received.attempt, this.settings);
+        if (verdict !== undefined) return { outcome: 'dead-lettered', ...verdict };
+      }
+    } else if (request.outcome === 'dead-lettered') {
       if (!this.settings.deadLetter) {
         throw new InvalidArgumentError(
           'this consumer has deadLetter: false, so there is no DLQ to move the message to',
         );
       }
-      if (typeof detail.reason !== 'string' || detail.reason.length === 0) {
+      if (typeof request.reason !== 'string' || request.reason.length === 0) {
         throw new InvalidArgumentError('deadLetter(reason) needs a non-empty reason');
       }
     }
-    message.outcome = outcome;
+    return request;
+  }
+
+  startSettle(message: ReceivedEnvelope<T>, request: SettleRequest): Promise<unknown> {
     this.unsettled.delete(message);
     let operation: Promise<unknown>;
-    if (outcome === 'acked') {
+    if (request.outcome === 'acked') {
       operation = this.queueAck(message);
     } else {
       const { handle } = message.received;
-      const what = outcome === 'nacked' ? 'nack' : 'dead-letter';
+      const what = request.outcome === 'nacked' ? 'nack' : 'dead-letter';
       const { received } = message;
       operation = this.track(
         withRetries(
           () =>
-            outcome === 'nacked'
+            request.outcome === 'nacked'
               ? this.subscription.nack([
                   {
                     handle,
-                    delayMs: detail.delayMs ?? 0,
+                    delayMs: request.delayMs ?? 0,
                     attempt: received.attempt,
                     message: received,
-                    release: detail.release === true,
+                    release: request.release === true,
                   },
                 ])
               : this.subscription.deadLetter([
                   {
                     handle,
                     message: received,
-                    reason: detail.reason ?? '',
-                    attempts: detail.attempts ?? received.attempt,
+                    reason: request.reason ?? '',
+                    attempts: request.attempts ?? received.attempt,
                   },
                 ]),
           (error) => toOmnibusError(error, this.driver, `${what} of message ${message.id} failed`),
@@ -400,20 +385,15 @@ export class Session<T> implements MessageOwner {
         ),
       );
     }
-    message.settledBy = operation;
     this.wakeCapacity();
     this.drainWaiter?.();
     return operation;
   }
 
   /** Settles on core's own initiative; failures are reported through onError (by `track`). */
-  private settleQuietly(
-    message: ReceivedEnvelope<T>,
-    outcome: Outcome,
-    detail: SettleDetail,
-  ): void {
+  private settleQuietly(message: ReceivedEnvelope<T>, request: SettleRequest): void {
     try {
-      this.startSettle(message, outcome, detail);
+      message.settle(request, false);
     } catch (error) {
       this.settings.onError(toOmnibusError(error, this.driver, `settling message ${message.id}`));
     }
@@ -595,8 +575,8 @@ export class Session<T> implements MessageOwner {
 
   /** Hands messages back for redelivery now; `unstarted`: no handler saw them, so no attempt is used. */
   private release(messages: ReceivedEnvelope<T>[], unstarted: boolean): void {
-    const detail = unstarted ? RELEASE : { delayMs: 0 };
-    for (const message of messages) this.settleQuietly(message, 'nacked', detail);
+    const request: SettleRequest = unstarted ? RELEASE : { outcome: 'nacked', delayMs: 0 };
+    for (const message of messages) this.settleQuietly(message, request);
   }
 
   private releaseReceived(batch: ReceivedMessage[]): void {
