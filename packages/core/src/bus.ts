@@ -1,3 +1,4 @@
+// The portable Bus over one driver: names, memoised topology, producers, consumers, close.
 import { budget, withRetries } from './backoff.js';
 import {
   CONSUMER_DEFAULTS,

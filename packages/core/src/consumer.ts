@@ -1,3 +1,4 @@
+// Consumers: option checks and defaults, and the open/stop lifecycle around a consumer loop.
 import { budget, withRetries } from './backoff.js';
 import {
   ConsumerLoop,
@@ -22,6 +23,7 @@ export interface ConsumerContext extends LoopObserver {
   unregister(consumer: ConsumerImpl<unknown>): void;
 }
 
+/** The consumer options' defaults, as `bus.consumer()` fills them in. */
 export const CONSUMER_DEFAULTS = {
   concurrency: 10,
   maxAttempts: 5,
@@ -118,6 +120,10 @@ function defaultOnError(error: OmnibusError): void {
   console.warn(`[omnibus] ${error.code}: ${error.message}`);
 }
 
+/**
+ * A consumer: at most one consumer loop at a time, opened by `start()` (push) or `messages()`
+ * (pull); stopping and reopening gives a fresh loop over a fresh driver subscription.
+ */
 export class ConsumerImpl<T> implements Consumer<T> {
   readonly topic: string;
   readonly subscription: string;

@@ -1,3 +1,4 @@
+// Producers: check and encode what is sent, then hand it to the bus's publish batcher.
 import { budget } from './backoff.js';
 import { encodeBody } from './codec.js';
 import type { DriverV1, OutgoingMessage } from './driver.js';
@@ -78,6 +79,7 @@ export function prepareMessage(
   };
 }
 
+/** A producer for one topic; every check runs before anything is sent. */
 export class ProducerImpl<T> implements Producer<T> {
   readonly topic: string;
   private readonly finalTopic: string;
