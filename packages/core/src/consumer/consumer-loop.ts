@@ -204,43 +204,47 @@ export class ConsumerLoop<T> implements MessageOwner<T>, DispatchHost<T> {
 
   startSettle(message: ReceivedEnvelope<T>, request: SettleRequest): Promise<unknown> {
     this.unsettled.delete(message);
-    const { received } = message;
     const operation =
       request.outcome === 'acked'
-        ? this.acks.add(received.handle)
-        : this.track(
-            withRetries(
-              () =>
-                request.outcome === 'nacked'
-                  ? this.subscription.nack([
-                      {
-                        handle: received.handle,
-                        delayMs: request.delayMs ?? 0,
-                        attempt: received.attempt,
-                        message: received,
-                        release: request.release === true,
-                      },
-                    ])
-                  : this.subscription.deadLetter([
-                      {
-                        handle: received.handle,
-                        message: received,
-                        reason: request.reason ?? '',
-                        attempts: request.attempts ?? received.attempt,
-                      },
-                    ]),
-              (error) =>
-                toOmnibusError(
-                  error,
-                  this.driver,
-                  `${request.outcome === 'nacked' ? 'nack' : 'dead-letter'} of message ${message.id} failed`,
-                ),
-              budget(this.settings.operationTimeoutMs),
-            ),
-          );
+        ? this.acks.add(message.received.handle)
+        : this.track(this.nackOrDeadLetter(message, request));
     this.wakeCapacity();
     this.drainWaiter?.();
     return operation;
+  }
+
+  /** One nack or dead letter, tried again while retryable within `operationTimeoutMs`. */
+  private nackOrDeadLetter(message: ReceivedEnvelope<T>, request: SettleRequest): Promise<void> {
+    const { received } = message;
+    if (request.outcome === 'nacked') {
+      return withRetries(
+        () =>
+          this.subscription.nack([
+            {
+              handle: received.handle,
+              delayMs: request.delayMs ?? 0,
+              attempt: received.attempt,
+              message: received,
+              release: request.release === true,
+            },
+          ]),
+        (error) => toOmnibusError(error, this.driver, `nack of message ${message.id} failed`),
+        budget(this.settings.operationTimeoutMs),
+      );
+    }
+    return withRetries(
+      () =>
+        this.subscription.deadLetter([
+          {
+            handle: received.handle,
+            message: received,
+            reason: request.reason ?? '',
+            attempts: request.attempts ?? received.attempt,
+          },
+        ]),
+      (error) => toOmnibusError(error, this.driver, `dead-letter of message ${message.id} failed`),
+      budget(this.settings.operationTimeoutMs),
+    );
   }
 
   settleQuietly(message: ReceivedEnvelope<T>, request: SettleRequest): void {
@@ -294,6 +298,7 @@ export class ConsumerLoop<T> implements MessageOwner<T>, DispatchHost<T> {
     await this.loopDone;
 
     const unstarted = this.dispatch.withdrawUnstarted();
+    // In arrival order (the unsettled set's): brokers that requeue in call order keep it.
     this.release(
       [...this.unsettled].filter((message) => unstarted.has(message)),
       true,
