@@ -13,7 +13,7 @@ import { Cluster, type RedisOptions as IORedisOptions, Redis } from 'ioredis';
 import { classifyRedisError, scrubCredentials } from './classify-error.js';
 import { watchConnection } from './connection-watch.js';
 import { decodeEntry, encodeFields, toDeadLetter } from './fields.js';
-import { subscriptionKeys, topicKeys } from './keys.js';
+import { subscriptionKeys, type TopicKeys, topicKeys } from './keys.js';
 import {
   ENSURE_SUBSCRIPTION,
   ENSURE_TOPIC,
@@ -25,6 +25,7 @@ import {
   TRIM,
 } from './scripts.js';
 import { type BlockingConnection, RedisSubscription } from './subscription.js';
+import { checkSubscriptionSettings, encodeSubscriptionSettings } from './subscription-settings.js';
 
 /** Options of {@link redis}. */
 export interface RedisOptions {
@@ -110,6 +111,8 @@ export function redis(options: RedisOptions = {}): DriverV1 {
   const watch = watchConnection(client);
   const sessions = new Set<RedisSubscription>();
   const lastTopicTrim = new Map<string, number>();
+  /** Subscriptions this driver created: if the server loses one, this driver knows it existed. */
+  const ensured = new Set<string>();
   let closed = false;
   let closing: Promise<void> | undefined;
 
@@ -122,7 +125,8 @@ export function redis(options: RedisOptions = {}): DriverV1 {
   }
 
   /** Streams of topics without a consumer running still get trimmed, by their producers. */
-  function maybeTrimTopic(stream: string): void {
+  function maybeTrimTopic(keys: TopicKeys): void {
+    const { stream } = keys;
     if (trimIntervalMs <= 0) return;
     const now = Date.now();
     const last = lastTopicTrim.get(stream);
@@ -130,7 +134,9 @@ export function redis(options: RedisOptions = {}): DriverV1 {
     if (last === undefined && lastTopicTrim.size > 10_000) lastTopicTrim.clear();
     lastTopicTrim.set(stream, now);
     if (last === undefined) return;
-    runScript(client, TRIM, [stream], [0]).catch(() => undefined);
+    runScript(client, TRIM, [stream, keys.subscriptions], [staleConsumerMs, 'topic']).catch(
+      () => undefined,
+    );
   }
 
   async function guard<R>(operation: () => Promise<R>): Promise<R> {
@@ -183,18 +189,21 @@ export function redis(options: RedisOptions = {}): DriverV1 {
 
     ensureTopic: (topic) =>
       guard(async () => {
-        await runScript(client, ENSURE_TOPIC, [topicKeys(keyPrefix, topic).stream], []);
+        const keys = topicKeys(keyPrefix, topic);
+        await runScript(client, ENSURE_TOPIC, [keys.stream, keys.subscriptions], []);
       }),
 
     ensureSubscription: (spec) =>
       guard(async () => {
         const keys = keysOf(spec);
-        await runScript(
+        const stored = await runScript(
           client,
           ENSURE_SUBSCRIPTION,
-          [keys.stream, keys.retry],
-          [spec.subscription, 'create'],
+          [keys.stream, keys.retry, keys.subscriptions],
+          [spec.subscription, 'create', encodeSubscriptionSettings(spec)],
         );
+        checkSubscriptionSettings(spec, String(stored));
+        ensured.add(specKey(spec));
       }),
 
     publish: (topic, messages) =>
@@ -222,12 +231,26 @@ export function redis(options: RedisOptions = {}): DriverV1 {
         if (args.length > 1)
           calls.push(runScript(client, PUBLISH, [keys.stream, keys.delayed], args));
         await Promise.all(calls);
-        maybeTrimTopic(keys.stream);
+        maybeTrimTopic(keys);
       }),
 
     subscribe: (spec: SubscriptionSpec, _options: SubscribeOptions) =>
       guard(async (): Promise<DriverSubscription> => {
-        await readStats(spec);
+        try {
+          await readStats(spec);
+        } catch (error) {
+          // The server lost a group this driver created (restart without persistence): it existed,
+          // so it comes back at 0, as a consumer that meets NOGROUP recreates it.
+          if (!(OmnibusError.isInstance(error) && error.code === 'NotFound')) throw error;
+          if (!ensured.has(specKey(spec))) throw error;
+          const keys = keysOf(spec);
+          await runScript(
+            client,
+            ENSURE_SUBSCRIPTION,
+            [keys.stream, keys.retry, keys.subscriptions],
+            [spec.subscription, 'recover', encodeSubscriptionSettings(spec)],
+          );
+        }
         if (closed) {
           // A subscribe racing close() fails once the close is done, not halfway through it.
           await closing;
@@ -311,6 +334,10 @@ export function redis(options: RedisOptions = {}): DriverV1 {
     },
   };
   return driver;
+}
+
+function specKey(spec: SubscriptionSpec): string {
+  return `${spec.topic}\u0000${spec.subscription}`;
 }
 
 let nonceCounter = 0;

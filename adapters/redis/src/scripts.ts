@@ -336,21 +336,32 @@ return published
 );
 
 /**
- * Creates the subscription's consumer groups. On the topic stream at `$` (only later messages), or
- * at 0 when `ARGV[2]` is `recover`: after NOGROUP the server lost its data, so everything the
- * stream holds was sent after the subscription existed. The retry stream always starts at 0.
- * KEYS: topic, retry. ARGV: group, mode.
+ * Creates the subscription's consumer groups and registers the subscription with its settings in
+ * the topic's registry (see TRIM for why the registry exists).
+ *
+ * Where the topic group starts: at `$` (only later messages) for a subscription the registry has
+ * never seen on a topic whose registry is complete; at 0 otherwise. Mode `recover` (after NOGROUP),
+ * a registered subscription whose group is gone, or a topic whose registry is missing or incomplete
+ * all mean the server lost data, so everything the stream holds was sent after the subscription
+ * existed. The retry stream always starts at 0.
+ *
+ * A brand-new topic (neither stream nor registry) gets a complete registry. After a loss, the
+ * registry is rebuilt by whoever comes back and stays incomplete (`~lost-at`) until TRIM decides
+ * everyone had time to come back.
+ * KEYS: topic, retry, registry. ARGV: group, mode (`create` | `recover`), settings.
+ * Returns the settings the registry holds for the subscription (the first ones registered win).
  */
 export const ENSURE_SUBSCRIPTION = script(
   'ensure-subscription',
   `
+local group, mode, settings = ARGV[1], ARGV[2], ARGV[3]
 -- ENTRIESREAD 0 at id 0 keeps XINFO's lag exact for a group that starts at the beginning.
 local function create(stream, id)
   local ok, err
   if id == '$' then
-    ok, err = pcall(redis.call, 'XGROUP', 'CREATE', stream, ARGV[1], '$', 'MKSTREAM')
+    ok, err = pcall(redis.call, 'XGROUP', 'CREATE', stream, group, '$', 'MKSTREAM')
   else
-    ok, err = pcall(redis.call, 'XGROUP', 'CREATE', stream, ARGV[1], '0', 'MKSTREAM', 'ENTRIESREAD', 0)
+    ok, err = pcall(redis.call, 'XGROUP', 'CREATE', stream, group, '0', 'MKSTREAM', 'ENTRIESREAD', 0)
   end
   if not ok then
     local message = err['err'] or tostring(err)
@@ -358,15 +369,36 @@ local function create(stream, id)
   end
   return nil
 end
-local failure = create(KEYS[1], ARGV[2] == 'recover' and '0' or '$')
+local stream_existed = redis.call('EXISTS', KEYS[1]) == 1
+local registry_existed = redis.call('EXISTS', KEYS[3]) == 1
+local complete = redis.call('HEXISTS', KEYS[3], '~complete') == 1
+local registered = redis.call('HGET', KEYS[3], group)
+local start = '0'
+if mode ~= 'recover' then
+  if not stream_existed and not registry_existed then
+    redis.call('HSET', KEYS[3], '~complete', '1')
+    start = '$'
+  elseif complete and not registered then
+    start = '$'
+  end
+end
+if redis.call('HEXISTS', KEYS[3], '~complete') == 0 then
+  redis.call('HSETNX', KEYS[3], '~lost-at', string.format('%d', now_ms()))
+end
+local failure = create(KEYS[1], start)
 if failure then return failure end
 failure = create(KEYS[2], '0')
 if failure then return failure end
-return 1
+redis.call('HSETNX', KEYS[3], group, settings)
+return redis.call('HGET', KEYS[3], group)
 `,
 );
 
-/** Creates an empty stream if none exists. KEYS: stream. */
+/**
+ * Creates an empty stream if none exists. A topic created here is new, so its registry starts
+ * complete: it has no subscriptions yet. An existing stream's registry is left as it is.
+ * KEYS: stream, registry.
+ */
 export const ENSURE_TOPIC = script(
   'ensure-topic',
   `
@@ -378,25 +410,62 @@ if redis.call('EXISTS', KEYS[1]) == 1 then
 end
 redis.call('XGROUP', 'CREATE', KEYS[1], 'omnibus-init', '$', 'MKSTREAM')
 redis.call('XGROUP', 'DESTROY', KEYS[1], 'omnibus-init')
+if redis.call('EXISTS', KEYS[2]) == 0 then redis.call('HSET', KEYS[2], '~complete', '1') end
 return 1
 `,
 );
 
 /**
- * Retention: trims every entry that all consumer groups have acknowledged, i.e. below the oldest
- * entry any group still needs (its oldest pending entry, else the first after its last-delivered
- * id). A stream with no group at all keeps nothing: no subscription can ever read those entries.
+ * Retention: trims every entry that all subscriptions have acknowledged, i.e. below the oldest
+ * entry any of them still needs (a group's oldest pending entry, else the first after its
+ * last-delivered id). Never deletes what a subscription may still need:
+ * - A subscription in the registry whose group is missing (the server lost it, a consumer has not
+ *   recreated it yet) needs everything: nothing is trimmed.
+ * - A topic whose registry is missing or incomplete (the server lost its data: nobody knows which
+ *   subscriptions exist until their consumers come back) is not trimmed for `ARGV[1]` ms after the
+ *   loss was first seen; then the registry counts as complete again.
+ * - A retry stream (`ARGV[2]` = `retry`) without its group is not trimmed either.
+ * Only a topic whose complete registry lists no subscription and which has no group is emptied:
+ * no subscription could ever read its entries (a new one starts at the end).
  * Also forgets consumers that hold nothing and were idle for `ARGV[1]` ms.
- * KEYS: stream. Returns how many entries were trimmed.
+ * KEYS: stream, registry. ARGV: staleMs (0: never), kind (`topic` | `retry`).
+ * Returns how many entries were trimmed.
  */
 export const TRIM = script(
   'trim',
   `
-local stale_ms = tonumber(ARGV[1])
+local stale_ms, kind = tonumber(ARGV[1]), ARGV[2]
 local ok, groups = pcall(redis.call, 'XINFO', 'GROUPS', KEYS[1])
 if not ok then return 0 end
-if #groups == 0 then
-  return redis.call('XTRIM', KEYS[1], 'MAXLEN', 0)
+local names = {}
+for _, info in ipairs(groups) do
+  for i = 1, #info, 2 do
+    if info[i] == 'name' then names[info[i + 1]] = true end
+  end
+end
+if kind == 'topic' then
+  local registry = redis.call('HGETALL', KEYS[2])
+  local fields = {}
+  for i = 1, #registry, 2 do fields[registry[i]] = registry[i + 1] end
+  if fields['~complete'] == nil then
+    local now = now_ms()
+    local lost_at = tonumber(fields['~lost-at'])
+    if lost_at == nil then
+      redis.call('HSET', KEYS[2], '~lost-at', string.format('%d', now))
+      return 0
+    end
+    if stale_ms <= 0 or now - lost_at < stale_ms then return 0 end
+    redis.call('HSET', KEYS[2], '~complete', '1')
+    redis.call('HDEL', KEYS[2], '~lost-at')
+  end
+  for name, _ in pairs(fields) do
+    if string.sub(name, 1, 1) ~= '~' and not names[name] then return 0 end
+  end
+  if #groups == 0 then
+    return redis.call('XTRIM', KEYS[1], 'MAXLEN', 0)
+  end
+elseif #groups == 0 then
+  return 0
 end
 local floor = nil
 for _, info in ipairs(groups) do

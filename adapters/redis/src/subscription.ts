@@ -24,6 +24,7 @@ import {
   runScript,
   TRIM,
 } from './scripts.js';
+import { encodeSubscriptionSettings } from './subscription-settings.js';
 
 type Client = Redis | Cluster;
 
@@ -422,8 +423,8 @@ export class RedisSubscription implements DriverSubscription {
     await runScript(
       this.context.client,
       ENSURE_SUBSCRIPTION,
-      [this.keys.stream, this.keys.retry],
-      [this.context.spec.subscription, 'recover'],
+      [this.keys.stream, this.keys.retry, this.keys.subscriptions],
+      [this.context.spec.subscription, 'recover', encodeSubscriptionSettings(this.context.spec)],
     );
   }
 
@@ -431,9 +432,15 @@ export class RedisSubscription implements DriverSubscription {
     const { trimIntervalMs, staleConsumerMs } = this.context;
     if (trimIntervalMs <= 0 || Date.now() < this.nextTrimAt) return;
     this.nextTrimAt = Date.now() + trimIntervalMs;
-    for (const stream of this.streams) {
-      runScript(this.context.client, TRIM, [stream], [staleConsumerMs]).catch(() => undefined);
-    }
+    const kinds = ['topic', 'retry'] as const;
+    this.streams.forEach((stream, index) => {
+      runScript(
+        this.context.client,
+        TRIM,
+        [stream, this.keys.subscriptions],
+        [staleConsumerMs, kinds[index]!],
+      ).catch(() => undefined);
+    });
   }
 
   async ack(handles: readonly unknown[]): Promise<void> {
