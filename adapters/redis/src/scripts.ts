@@ -54,17 +54,42 @@ local function now_ms()
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 
--- Stream ids compare by (ms, seq); ms stays below 2^53, exact in Lua numbers.
+-- Stream ids compare by (ms, seq), each a decimal of up to 20 digits without leading zeros: compared
+-- as strings (length first), since Lua numbers lose precision above 2^53 and a plain client may
+-- XADD any explicit id.
 local function split_id(id)
   local dash = string.find(id, '-', 1, true)
-  return tonumber(string.sub(id, 1, dash - 1)), tonumber(string.sub(id, dash + 1))
+  return string.sub(id, 1, dash - 1), string.sub(id, dash + 1)
+end
+
+local function decimal_less(a, b)
+  if #a ~= #b then return #a < #b end
+  return a < b
 end
 
 local function id_less(a, b)
   local ams, aseq = split_id(a)
   local bms, bseq = split_id(b)
-  if ams ~= bms then return ams < bms end
-  return aseq < bseq
+  if ams ~= bms then return decimal_less(ams, bms) end
+  return decimal_less(aseq, bseq)
+end
+
+-- The smallest id after \`id\`; an id whose sequence is too large to add to exactly is returned as is
+-- (trimming then keeps one entry more).
+local function next_id(id)
+  local ms, seq = split_id(id)
+  if #seq > 15 then return id end
+  return ms .. '-' .. string.format('%d', tonumber(seq) + 1)
+end
+
+-- The checks fields.ts applies to what it reads, so a copy never turns a foreign value into one
+-- that looks like Omnibus wrote it.
+local function valid_token(value)
+  return #value >= 1 and #value <= 128 and not string.find(value, '[^\\33-\\126]')
+end
+
+local function valid_ms(value)
+  return #value >= 1 and #value <= 16 and not string.find(value, '[^0-9]')
 end
 
 local function xadd(stream, maxlen, fields)
@@ -81,9 +106,16 @@ local function carry_fields(id, fields)
   local has_id, has_ts = false, false
   for i = 1, #fields, 2 do
     local name = fields[i]
-    if name == 'omnibus-id' then has_id = true end
-    if name == 'omnibus-ts' then has_ts = true end
-    if name ~= 'omnibus-attempt' and string.sub(name, 1, 20) ~= 'omnibus-dead-letter-' and string.sub(name, 1, 15) ~= 'omnibus-source-' then
+    local value = fields[i + 1]
+    local keep = name ~= 'omnibus-attempt' and string.sub(name, 1, 20) ~= 'omnibus-dead-letter-' and string.sub(name, 1, 15) ~= 'omnibus-source-'
+    if name == 'omnibus-id' then
+      keep = not has_id and valid_token(value)
+      has_id = has_id or keep
+    elseif name == 'omnibus-ts' then
+      keep = not has_ts and valid_ms(value)
+      has_ts = has_ts or keep
+    end
+    if keep then
       out[#out + 1] = name
       out[#out + 1] = fields[i + 1]
     end
@@ -94,8 +126,7 @@ local function carry_fields(id, fields)
   end
   if not has_ts then
     out[#out + 1] = 'omnibus-ts'
-    local ms = split_id(id)
-    out[#out + 1] = string.format('%d', ms)
+    out[#out + 1] = (split_id(id))
   end
   return out
 end
@@ -131,11 +162,16 @@ local function dead_letter(source, dlq, group, id, fields, reason, attempts, top
   redis.call('XACK', source, group, id)
 end
 
+-- Attempts carried by an entry of a retry stream; what Omnibus would not have written counts as 0.
 local function carried_attempt(fields)
+  local carried = 0
   for i = 1, #fields, 2 do
-    if fields[i] == 'omnibus-attempt' then return tonumber(fields[i + 1]) or 0 end
+    if fields[i] == 'omnibus-attempt' then
+      local value = fields[i + 1]
+      if #value >= 1 and #value <= 6 and not string.find(value, '[^0-9]') then carried = tonumber(value) else carried = 0 end
+    end
   end
-  return 0
+  return carried
 end
 
 -- Moves due members of a scheduled set into their stream. A member is cmsgpack({nonce, fields...}).
@@ -198,7 +234,10 @@ for index = 1, 2 do
         local pending = redis.call('XPENDING', streams[index], group, id, id, 1)
         local deliveries = 1
         if #pending > 0 then deliveries = tonumber(pending[1][4]) end
-        local attempt = carried_attempt(fields) + deliveries
+        -- Only the retry stream carries attempts: Omnibus never writes them into a topic stream.
+        local carried = 0
+        if index == 2 then carried = carried_attempt(fields) end
+        local attempt = carried + deliveries
         if max_attempts > 0 and attempt > max_attempts then
           dead_letter(streams[index], KEYS[5], group, id, fields,
             'delivered ' .. attempt .. ' times, over maxAttempts ' .. max_attempts ..
@@ -479,8 +518,7 @@ for _, info in ipairs(groups) do
   if pending > 0 then
     needed = redis.call('XPENDING', KEYS[1], name)[2]
   else
-    local ms, seq = split_id(last)
-    needed = string.format('%d-%d', ms, seq + 1)
+    needed = next_id(last)
   end
   if floor == nil or id_less(needed, floor) then floor = needed end
   if stale_ms > 0 then

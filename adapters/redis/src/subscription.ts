@@ -12,7 +12,7 @@ import type {
 import type { Cluster, Redis } from 'ioredis';
 import { isNoGroup } from './classify-error.js';
 import { watchConnection } from './connection-watch.js';
-import { type DeliveryHandle, decodeEntry, toReceivedMessage } from './fields.js';
+import { carriedAttempt, type DeliveryHandle, decodeEntry, toReceivedMessage } from './fields.js';
 import type { SubscriptionKeys } from './keys.js';
 import {
   DEAD_LETTER,
@@ -350,7 +350,7 @@ export class RedisSubscription implements DriverSubscription {
         if (stream === 1) {
           for (let index = 0; index + 1 < fields.length; index += 2) {
             if (fields[index]!.toString('latin1') === 'omnibus-attempt') {
-              carried = Number(fields[index + 1]!.toString('latin1')) || 0;
+              carried = carriedAttempt(fields[index + 1]!.toString('latin1'));
             }
           }
         }
