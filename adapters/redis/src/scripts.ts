@@ -199,8 +199,9 @@ end
 /**
  * A consumer's periodic maintenance, one round trip: move due scheduled messages into their
  * streams, then reclaim entries idle past the lease (their consumer died) with XAUTOCLAIM, reading
- * each one's delivery count from the pending list. An entry whose count would pass maxAttempts goes
- * to the DLQ here instead (the adapter's native dead-lettering). New entries are not read here: a
+ * each one's delivery count from the pending list. The delivery after the last attempt is handed
+ * out (core dead-letters it, saying the lease expired); an entry past even that goes to the DLQ
+ * here instead (the adapter's native backstop, which never fires while core settles). New entries are not read here: a
  * plain XREADGROUP does that, without Lua's cost per entry.
  * KEYS: topic, retry, delayed, retryDelayed, dlq.
  * ARGV: group, consumer, count, minIdle, topicCursor, retryCursor, maxAttempts (0: no limit),
@@ -238,11 +239,14 @@ for index = 1, 2 do
         local carried = 0
         if index == 2 then carried = carried_attempt(fields) end
         local attempt = carried + deliveries
-        if max_attempts > 0 and attempt > max_attempts then
+        -- The delivery after the last attempt goes to core, which dead-letters it with the reason.
+        -- Only one more means core itself never settled that one (its consumer died too): the
+        -- backstop then records what core would have, the attempts a handler had.
+        if max_attempts > 0 and attempt > max_attempts + 1 then
           dead_letter(streams[index], KEYS[5], group, id, fields,
-            'delivered ' .. attempt .. ' times, over maxAttempts ' .. max_attempts ..
-            ': earlier deliveries were never settled (lease expired or consumer stopped)',
-            attempt, topic, subscription, maxlen)
+            'lease expired on attempt ' .. max_attempts .. ' of ' .. max_attempts ..
+            ': the delivery was never settled (the handler outlived ackDeadlineMs, or the consumer stopped or crashed holding it)',
+            max_attempts, topic, subscription, maxlen)
         else
           reply[#reply + 1] = index - 1
           reply[#reply + 1] = id

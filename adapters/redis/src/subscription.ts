@@ -405,15 +405,16 @@ export class RedisSubscription implements DriverSubscription {
     blocking?.connection.disconnect();
   }
 
-  /** Hands messages that were read but never returned back, without counting the delivery. */
+  /** Hands messages that were read but never returned back: a release, so not an attempt. */
   private async release(messages: readonly ReceivedMessage[]): Promise<void> {
     if (messages.length === 0) return;
     await this.nack(
       messages.map((message) => ({
         handle: message.handle,
         delayMs: 0,
-        attempt: message.attempt - 1,
+        attempt: message.attempt,
         message,
+        release: true,
       })),
     );
   }
@@ -482,7 +483,9 @@ export class RedisSubscription implements DriverSubscription {
             id,
             deliveries,
             Math.max(0, Math.ceil(request.delayMs)),
-            Math.max(0, request.attempt),
+            // The copy carries the attempts that ended; a release ended none, so its next delivery
+            // has the same attempt as this one.
+            Math.max(0, request.release === true ? request.attempt - 1 : request.attempt),
             randomBytes(6).toString('base64url'),
             maxLength,
           ],
@@ -533,7 +536,7 @@ export class RedisSubscription implements DriverSubscription {
             id,
             deliveries,
             request.reason,
-            request.message.attempt,
+            request.attempts,
             spec.topic,
             spec.subscription,
             maxLength,
