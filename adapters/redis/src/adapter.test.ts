@@ -5,6 +5,7 @@ import type { SubscriptionSpec } from '@omnibus/core/driver';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { classifyRedisError, fromUrl, redis, subscriptionKeys, topicKeys } from './index.js';
+import { REDRIVE } from './scripts.js';
 import { deleteKeys, REDIS_URL, redisUnavailable } from './test-support/redis-server.js';
 
 const unavailable = await redisUnavailable();
@@ -244,6 +245,40 @@ suite('redis adapter', () => {
     expect(letter).toMatchObject({ id, attempts: 2 });
     expect(letter?.reason).toMatch(/^lease expired on attempt 2 of 2: /);
     (crashed.native as Redis).disconnect();
+  });
+
+  it('redrive moves only what the DLQ held when it began, even across batches', async () => {
+    const { bus, prefix: p } = await open();
+    const consumer = bus.consumer<number>('orders', 'kitchen', { concurrency: 50 });
+    await consumer.ready();
+    await consumer.start(async (message) => void (await message.deadLetter('refused')));
+    await bus
+      .producer<number>('orders')
+      .sendBatch(Array.from({ length: 501 }, (_, n) => ({ body: n })));
+    const dlq = bus.deadLetters('orders', 'kitchen');
+    await waitFor(async () => (await dlq.count()) === 501, 'all 501 in the DLQ');
+    await consumer.stop();
+    // A message dead-lettered again right after the first batch (500) moved: not part of this redrive.
+    const keys = subscriptionKeys('omnibus:', `${p}orders`, `${p}kitchen`);
+    const client = new Redis(REDIS_URL, { autoResendUnfulfilledCommands: false });
+    const call = client.callBuffer.bind(client);
+    let injected = false;
+    client.callBuffer = (async (...args: Parameters<typeof call>) => {
+      const reply = await call(...args);
+      if (!injected && args[1] === REDRIVE.sha) {
+        injected = true;
+        await admin.xadd(keys.deadLetters, '*', 'body', '1', 'omnibus-dead-letter-reason', 'again');
+      }
+      return reply;
+    }) as typeof client.callBuffer;
+    const other = await connect(redis({ client }), { prefix: p });
+    try {
+      expect(await other.deadLetters('orders', 'kitchen').redrive()).toBe(501);
+      expect(await dlq.count()).toBe(1);
+    } finally {
+      await other.close();
+      client.disconnect();
+    }
   });
 
   it('stats: waiting from the group lag, in flight from the pending list, dead letters from the DLQ stream', async () => {

@@ -306,11 +306,23 @@ export function redis(options: RedisOptions = {}): DriverV1 {
       guard(async () => {
         await readStats(spec);
         const keys = keysOf(spec);
+        // What was there when the call began: a message dead-lettered again while the redrive
+        // runs gets a newer id and stays for the next redrive.
+        const newest = (await watch.run(
+          client.xrevrange(keys.deadLetters, '+', '-', 'COUNT', 1),
+        )) as [string, string[]][];
+        const lastId = newest[0]?.[0];
+        if (lastId === undefined) return 0;
         let moved = 0;
         while (moved < limit) {
           const batch = Math.min(REDRIVE_BATCH, limit - moved);
           const count = Number(
-            await runScript(client, REDRIVE, [keys.deadLetters, keys.retry], [batch, maxLength]),
+            await runScript(
+              client,
+              REDRIVE,
+              [keys.deadLetters, keys.retry],
+              [batch, maxLength, lastId],
+            ),
           );
           moved += count;
           if (count < batch) break;

@@ -572,14 +572,15 @@ return { 1, lag, tonumber(topic['pending']) + tonumber(retry['pending']), redis.
 );
 
 /**
- * Moves up to `ARGV[1]` dead letters, oldest first, into the subscription's retry stream with the
- * attempt count reset, deleting each from the DLQ in the same step.
- * KEYS: dlq, retry. ARGV: limit, maxlen. Returns how many were moved.
+ * Moves up to `ARGV[1]` dead letters, oldest first and none after id `ARGV[3]` (the newest when the
+ * redrive began: one dead-lettered again meanwhile is not taken twice), into the subscription's
+ * retry stream with the attempt count reset, deleting each from the DLQ in the same step.
+ * KEYS: dlq, retry. ARGV: limit, maxlen, lastId. Returns how many were moved.
  */
 export const REDRIVE = script(
   'redrive',
   `
-local entries = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', tonumber(ARGV[1]))
+local entries = redis.call('XRANGE', KEYS[1], '-', ARGV[3], 'COUNT', tonumber(ARGV[1]))
 for _, entry in ipairs(entries) do
   local out = carry_fields(entry[1], entry[2])
   out[#out + 1] = 'omnibus-attempt'
