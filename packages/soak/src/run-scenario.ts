@@ -67,8 +67,9 @@ function planFor(scenario: ScenarioName, environment: SoakEnvironment): Plan {
   const base: Plan = { failureRate: 0, workMs: 0, inChild: false, faults: [] };
   const restart = async (run: Run) => {
     run.tally.fault(environment.persistent ? 'restart (persistent)' : 'restart (not persistent)');
+    run.faultBegins();
     await environment.restartBroker?.();
-    run.tally.faultEnded();
+    run.faultEnds();
     if (!environment.persistent) run.tally.wipedBefore(Date.now());
   };
   switch (scenario) {
@@ -77,9 +78,10 @@ function planFor(scenario: ScenarioName, environment: SoakEnvironment): Plan {
     case 'consumer-sigkill': {
       const killAndReplace = async (run: Run) => {
         run.tally.fault('SIGKILL consumer process');
+        run.faultBegins();
         await run.consumer?.kill();
         // The replacement's start-up is part of the recovery.
-        run.tally.faultEnded();
+        run.faultEnds();
         run.consumer = await run.startConsumer();
       };
       return {
@@ -94,8 +96,9 @@ function planFor(scenario: ScenarioName, environment: SoakEnvironment): Plan {
     case 'connection-kills': {
       const kill = async (run: Run) => {
         run.tally.fault('kill every client connection');
+        run.faultBegins();
         await environment.killConnections?.();
-        run.tally.faultEnded();
+        run.faultEnds();
       };
       return {
         ...base,
@@ -108,8 +111,9 @@ function planFor(scenario: ScenarioName, environment: SoakEnvironment): Plan {
     case 'stop-under-load': {
       const stopAndReplace = async (run: Run) => {
         run.tally.fault('consumer.stop() under load');
+        run.faultBegins();
         await run.consumer?.stop();
-        run.tally.faultEnded();
+        run.faultEnds();
         run.consumer = await run.startConsumer();
       };
       return {
@@ -127,8 +131,12 @@ function planFor(scenario: ScenarioName, environment: SoakEnvironment): Plan {
 /** The state of one scenario while it runs. */
 interface Run {
   readonly tally: Tally;
-  /** The producer sends no sequence number at or above this until the next fault begins. */
+  /** The producer sends no sequence number at or above this (see `faultBegins`/`faultEnds`). */
   sendLimit: number;
+  /** The fault `run.tally.fault()` just marked has begun: a few more sends may go during it. */
+  faultBegins(): void;
+  /** The fault is over: the producer may go on to the next fault's mark. */
+  faultEnds(): void;
   consumer: RunningConsumer | undefined;
   startConsumer(): Promise<RunningConsumer>;
 }
@@ -287,9 +295,21 @@ export async function runScenario(
     consumerOptions: CONSUMER_OPTIONS,
   };
   const marks = plan.faults.map((fault) => Math.floor(messages * fault.atFraction));
+  // Sends that go on while a fault is under way; the rest of the stream waits for its end, so
+  // that there are always messages sent after it to measure recovery with.
+  const duringFault = Math.max(BATCH, Math.floor(messages / 50));
+  let nextMark = 0;
   const run: Run = {
     tally,
     sendLimit: marks[0] ?? messages,
+    faultBegins() {
+      nextMark += 1;
+      run.sendLimit = Math.min(run.sendLimit + duringFault, marks[nextMark] ?? messages);
+    },
+    faultEnds() {
+      tally.faultEnded();
+      run.sendLimit = marks[nextMark] ?? messages;
+    },
     consumer: undefined,
     startConsumer: () =>
       plan.inChild
@@ -304,7 +324,7 @@ export async function runScenario(
     const producing = produce(producerBus, topic, run, deadline);
     producing.catch(() => undefined);
 
-    for (const [index, fault] of plan.faults.entries()) {
+    for (const fault of plan.faults) {
       // The producer holds at the mark; the fault strikes as soon as it gets there, while the
       // handlers still work through the backlog, and the rest of the stream follows it.
       await waitUntil(
@@ -315,8 +335,6 @@ export async function runScenario(
         Math.max(1, deadline - Date.now()),
         5,
       );
-      // Released as the fault begins (inject marks it first thing), so sends go on during it.
-      run.sendLimit = marks[index + 1] ?? messages;
       await fault.inject(run);
     }
     await producing;

@@ -9,7 +9,13 @@ describe('Tally', () => {
     tally.handled(0, 20);
     tally.deadLettered(1);
     expect(tally.complete()).toBe(false);
-    expect(tally.summary()).toMatchObject({ sent: 3, handled: 1, lost: 1, deadLettered: 1 });
+    expect(tally.summary()).toMatchObject({
+      sent: 3,
+      handled: 1,
+      lost: 1,
+      lostSample: [2],
+      deadLettered: 1,
+    });
   });
 
   it('counts a message handled twice once as duplicated, and is complete when all are accounted', () => {

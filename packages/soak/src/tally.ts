@@ -26,6 +26,8 @@ export interface TallySummary {
    * the broker's memory, which no client can prevent. Counted apart from `lost`.
    */
   readonly wiped: number;
+  /** The first few lost sequence numbers, to look for in the broker or the logs. */
+  readonly lostSample: readonly number[];
   /** Sequence numbers handled successfully more than once. */
   readonly duplicated: number;
   /** Distinct sequence numbers found in the dead-letter queue. */
@@ -138,9 +140,13 @@ export class Tally {
     let lost = 0;
     let wiped = 0;
     let duplicated = 0;
+    const lostSample: number[] = [];
     for (let seq = 0; seq < this.messages; seq += 1) {
       const state = this.outstanding(seq);
-      if (state === 'missing') lost += 1;
+      if (state === 'missing') {
+        lost += 1;
+        if (lostSample.length < 10) lostSample.push(seq);
+      }
       if (state === 'wiped') wiped += 1;
       if ((this.handledCount[seq] ?? 0) > 1) duplicated += 1;
     }
@@ -148,6 +154,7 @@ export class Tally {
       sent: this.resolved,
       handled: this.handledDistinct,
       lost,
+      lostSample,
       wiped,
       duplicated,
       deadLettered: this.deadLetteredSeqs.size,
