@@ -14,6 +14,11 @@ import { InvalidArgumentError, MessageTooLargeError } from './errors.js';
  * - Ordering keys and ids: SQS `MessageGroupId` / `MessageDeduplicationId` allow 128 printable
  *   ASCII characters.
  * - Size: SQS's 256 KiB counts body plus attribute names and values, so we count the same.
+ * - Leases and delays (the intersection over memory, Redis, RabbitMQ, SQS and Pub/Sub): Pub/Sub's
+ *   ack deadline is 10–600 s and `modifyAckDeadline` takes at most 600 s, which bounds the lease,
+ *   lease extensions and nack delays (SQS would allow 12 h); SQS `DelaySeconds` stops at 900 s,
+ *   which bounds a send's `delayMs`; SQS `maxReceiveCount` stops at 1,000, which bounds
+ *   `maxAttempts`; RabbitMQ's prefetch and every client's buffers bound `concurrency` at 1,000.
  */
 export const PORTABLE_RULES = {
   nameMinLength: 3,
@@ -25,6 +30,12 @@ export const PORTABLE_RULES = {
   orderingKeyMaxLength: 128,
   idMaxLength: 128,
   maxMessageBytes: 256 * 1024,
+  ackDeadlineMinMs: 10_000,
+  ackDeadlineMaxMs: 600_000,
+  maxNackDelayMs: 600_000,
+  maxSendDelayMs: 900_000,
+  maxAttempts: 1_000,
+  maxConcurrency: 1_000,
 } as const;
 
 /** Attribute name prefixes that belong to a broker or to Omnibus (compared case-insensitively). */
