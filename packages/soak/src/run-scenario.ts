@@ -38,7 +38,7 @@ export interface ScenarioSettings {
 const SUBSCRIPTION = 'workers';
 const BATCH = 50;
 const CONSUMER_OPTIONS = {
-  concurrency: 32,
+  concurrency: 16,
   maxAttempts: 5,
   // The portable minimum: a killed consumer's messages come back after 10 s.
   ackDeadlineMs: 10_000,
@@ -64,7 +64,9 @@ interface Plan {
 
 /** What the scenario does, given the broker it runs on. */
 function planFor(scenario: ScenarioName, environment: SoakEnvironment): Plan {
-  const base: Plan = { failureRate: 0, workMs: 0, inChild: false, faults: [] };
+  // 2 ms of work per message at concurrency 16 keeps the handlers slower than the producer, so
+  // each fault meets a consumer with a backlog (up to the producer's window) and work in flight.
+  const base: Plan = { failureRate: 0, workMs: 2, inChild: false, faults: [] };
   const restart = async (run: Run) => {
     run.tally.fault(environment.persistent ? 'restart (persistent)' : 'restart (not persistent)');
     run.faultBegins();
@@ -118,7 +120,6 @@ function planFor(scenario: ScenarioName, environment: SoakEnvironment): Plan {
       };
       return {
         ...base,
-        workMs: 2,
         faults: [
           { atFraction: 0.3, inject: stopAndReplace },
           { atFraction: 0.6, inject: stopAndReplace },
