@@ -1,22 +1,19 @@
 /** Retention never deletes what a subscription may still need, across restarts of a private non-persistent Redis. */
 import { randomBytes } from 'node:crypto';
 import { type Bus, connect } from '@omnibus/core';
+import {
+  type PrivateRedis,
+  privateBrokerUnavailable,
+  startPrivateRedis,
+} from '@omnibus/test-brokers';
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { redis, subscriptionKeys, topicKeys } from './index.js';
 import { runScript, TRIM } from './scripts.js';
-import { type PrivateRedis, startPrivateRedis } from './test-support/private-redis.js';
 
-const REQUIRE = process.env.OMNIBUS_REQUIRE_BROKERS === '1';
-
-let server: PrivateRedis | undefined;
-let unavailable: string | undefined;
-try {
-  server = await startPrivateRedis();
-} catch (error) {
-  unavailable = `could not start a private redis-server: ${(error as Error).message}`;
-  if (REQUIRE) throw new Error(`OMNIBUS_REQUIRE_BROKERS=1 but ${unavailable}`);
-}
+const unavailable = privateBrokerUnavailable('redis');
+const server: PrivateRedis | undefined =
+  unavailable === undefined ? await startPrivateRedis() : undefined;
 
 async function waitFor(
   condition: () => boolean | Promise<boolean>,
@@ -47,10 +44,6 @@ suite('a non-persistent Redis restarted mid-stream (private server)', () => {
     buses.push(bus);
     return bus;
   }
-
-  beforeAll(() => {
-    expect(server, unavailable).toBeDefined();
-  });
 
   it('loses none of the sends that resolved after the restart, on any subscription', async () => {
     const prefix = `r${randomBytes(4).toString('hex')}-`;
