@@ -38,6 +38,29 @@ describe('classifyRedisError (one lookup table)', () => {
     ['Connection is closed.', 'Unavailable', true],
     ['CLUSTERDOWN The cluster is down', 'Unavailable', true],
     ['WRONGTYPE Operation against a key holding the wrong kind of value', 'AlreadyExists', false],
+    ['MOVED 3999 127.0.0.1:6381', 'Config', false],
+    ['NOPROTO unsupported protocol version', 'Unsupported', false],
+    ["ERR unknown subcommand 'LAG'. Try XINFO HELP.", 'Unsupported', false],
+    ['Unknown RESP type 65 "A". Please report this.', 'Config', false],
+    ['Protocol error, got "H" as reply type byte', 'Config', false],
+    ['ERR invalid password', 'Unauthenticated', false],
+    [
+      'ERR AUTH <password> called without any password configured for the default user.',
+      'Config',
+      false,
+    ],
+    ['ERR DB index is out of range', 'Config', false],
+    ['ERR SELECT is not allowed in cluster mode', 'Config', false],
+    ['ERR This instance has cluster support disabled', 'Config', false],
+    ['ERR string exceeds maximum allowed size (proto-max-bulk-len)', 'MessageTooLarge', false],
+    [
+      'ERR The stream has exhausted the last possible ID, unable to add more items',
+      'Internal',
+      false,
+    ],
+    ['ERR value is not an integer or out of range', 'InvalidArgument', false],
+    ['Command timed out', 'Timeout', true],
+    ["READONLY You can't write against a read only replica.", 'Unavailable', true],
     [
       'ERR Error running script (call to f_x): @user_script:1: NOGROUP No such key',
       'NotFound',
@@ -52,6 +75,17 @@ describe('classifyRedisError (one lookup table)', () => {
       code: 'ECONNREFUSED',
     });
     expect(classifyRedisError(refused)).toMatchObject({ code: 'Unavailable', retryable: true });
+  });
+
+  it.each([
+    ['EPROTO', 'Config', false],
+    ['ERR_SSL_WRONG_VERSION_NUMBER', 'Config', false],
+    ['CERT_HAS_EXPIRED', 'Config', false],
+    ['DEPTH_ZERO_SELF_SIGNED_CERT', 'Config', false],
+    ['ECONNABORTED', 'Unavailable', true],
+  ])('Node error code %s → %s', (code, expected, retryable) => {
+    const error = Object.assign(new Error(`socket failed (${code})`), { code });
+    expect(classifyRedisError(error)).toMatchObject({ code: expected, retryable });
   });
 
   it('leaves unknown errors to core (Internal)', () => {

@@ -20,6 +20,7 @@ if (cluster !== undefined) {
   const harness = redisHarness({
     name: 'redis-cluster',
     admin,
+    cluster: true,
     createClient: (connectionName) => new Cluster(nodes, { redisOptions: { connectionName } }),
   });
   afterAll(async () => {

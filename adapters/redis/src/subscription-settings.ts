@@ -18,9 +18,10 @@ export function checkSubscriptionSettings(spec: SubscriptionSpec, stored: string
     const equals = part.indexOf('=');
     if (equals > 0) fields.set(part.slice(0, equals), part.slice(equals + 1));
   }
+  // deadLetter first: turning the DLQ off also makes maxAttempts Infinity, and the DLQ is the cause.
   const asked: [string, string][] = [
-    ['maxAttempts', String(spec.maxAttempts)],
     ['deadLetter', String(spec.deadLetter)],
+    ['maxAttempts', String(spec.maxAttempts)],
   ];
   for (const [name, value] of asked) {
     const existing = fields.get(name);
