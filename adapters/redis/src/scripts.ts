@@ -92,6 +92,18 @@ local function valid_ms(value)
   return #value >= 1 and #value <= 16 and not string.find(value, '[^0-9]')
 end
 
+-- Starts a topic's registry when it has none. \`lost\`: there is evidence the server lost data
+-- (a stream or a group existed without it), so new subscriptions start at 0 until it is complete.
+local function open_registry(registry, lost)
+  if redis.call('EXISTS', registry) == 1 then return end
+  local now = string.format('%d', now_ms())
+  if lost then
+    redis.call('HSET', registry, '~lost-at', now)
+  else
+    redis.call('HSET', registry, '~unsure-since', now)
+  end
+end
+
 local function xadd(stream, maxlen, fields)
   if maxlen > 0 then
     return redis.call('XADD', stream, 'MAXLEN', '~', maxlen, '*', unpack(fields))
@@ -380,17 +392,13 @@ return published
 
 /**
  * Creates the subscription's consumer groups and registers the subscription with its settings in
- * the topic's registry (see TRIM for why the registry exists).
+ * the topic's registry (see TRIM for what the registry is for).
  *
- * Where the topic group starts: at `$` (only later messages) for a subscription the registry has
- * never seen on a topic whose registry is complete; at 0 otherwise. Mode `recover` (after NOGROUP),
- * a registered subscription whose group is gone, or a topic whose registry is missing or incomplete
- * all mean the server lost data, so everything the stream holds was sent after the subscription
- * existed. The retry stream always starts at 0.
- *
- * A brand-new topic (neither stream nor registry) gets a complete registry. After a loss, the
- * registry is rebuilt by whoever comes back and stays incomplete (`~lost-at`) until TRIM decides
- * everyone had time to come back.
+ * Where the topic group starts: at 0 when the subscription may have existed before the server lost
+ * data (mode `recover` after NOGROUP, a registered subscription whose group is gone, a registry
+ * marked `~lost-at`, a stream without a registry): everything the stream holds was then sent after
+ * the subscription existed. Otherwise at `$`: a new subscription gets only later messages.
+ * The retry stream always starts at 0.
  * KEYS: topic, retry, registry. ARGV: group, mode (`create` | `recover`), settings.
  * Returns the settings the registry holds for the subscription (the first ones registered win).
  */
@@ -413,21 +421,14 @@ local function create(stream, id)
   return nil
 end
 local stream_existed = redis.call('EXISTS', KEYS[1]) == 1
-local registry_existed = redis.call('EXISTS', KEYS[3]) == 1
-local complete = redis.call('HEXISTS', KEYS[3], '~complete') == 1
-local registered = redis.call('HGET', KEYS[3], group)
-local start = '0'
-if mode ~= 'recover' then
-  if not stream_existed and not registry_existed then
-    redis.call('HSET', KEYS[3], '~complete', '1')
-    start = '$'
-  elseif complete and not registered then
-    start = '$'
-  end
-end
-if redis.call('HEXISTS', KEYS[3], '~complete') == 0 then
+open_registry(KEYS[3], stream_existed or mode == 'recover')
+if mode == 'recover' and redis.call('HEXISTS', KEYS[3], '~complete') == 0 then
   redis.call('HSETNX', KEYS[3], '~lost-at', string.format('%d', now_ms()))
 end
+local lost = redis.call('HEXISTS', KEYS[3], '~lost-at') == 1
+local registered = redis.call('HGET', KEYS[3], group)
+local start = '$'
+if mode == 'recover' or registered or lost then start = '0' end
 local failure = create(KEYS[1], start)
 if failure then return failure end
 failure = create(KEYS[2], '0')
@@ -438,8 +439,7 @@ return redis.call('HGET', KEYS[3], group)
 );
 
 /**
- * Creates an empty stream if none exists. A topic created here is new, so its registry starts
- * complete: it has no subscriptions yet. An existing stream's registry is left as it is.
+ * Creates an empty stream if none exists, and the topic's registry if it has none.
  * KEYS: stream, registry.
  */
 export const ENSURE_TOPIC = script(
@@ -449,11 +449,12 @@ if redis.call('EXISTS', KEYS[1]) == 1 then
   if redis.call('TYPE', KEYS[1])['ok'] ~= 'stream' then
     return redis.error_reply('WRONGTYPE ' .. KEYS[1] .. ' holds a value that is not a stream')
   end
+  open_registry(KEYS[2], true)
   return 0
 end
 redis.call('XGROUP', 'CREATE', KEYS[1], 'omnibus-init', '$', 'MKSTREAM')
 redis.call('XGROUP', 'DESTROY', KEYS[1], 'omnibus-init')
-if redis.call('EXISTS', KEYS[2]) == 0 then redis.call('HSET', KEYS[2], '~complete', '1') end
+open_registry(KEYS[2], false)
 return 1
 `,
 );
@@ -464,12 +465,13 @@ return 1
  * last-delivered id). Never deletes what a subscription may still need:
  * - A subscription in the registry whose group is missing (the server lost it, a consumer has not
  *   recreated it yet) needs everything: nothing is trimmed.
- * - A topic whose registry is missing or incomplete (the server lost its data: nobody knows which
- *   subscriptions exist until their consumers come back) is not trimmed for `ARGV[1]` ms after the
- *   loss was first seen; then the registry counts as complete again.
+ * - The registry itself is only trusted to list every subscription once it is `~complete`: it has
+ *   existed for `ARGV[1]` ms (staleConsumerMs), long enough for the consumers of any subscription
+ *   the server forgot to come back and register again. A registry can't tell a new topic from one
+ *   whose server lost its data before anyone returned, so every new registry waits the same.
  * - A retry stream (`ARGV[2]` = `retry`) without its group is not trimmed either.
- * Only a topic whose complete registry lists no subscription and which has no group is emptied:
- * no subscription could ever read its entries (a new one starts at the end).
+ * Only a topic with a complete registry listing no subscription and no group is emptied: no
+ * subscription could ever read its entries (a new one starts at the end).
  * Also forgets consumers that hold nothing and were idle for `ARGV[1]` ms.
  * KEYS: stream, registry. ARGV: staleMs (0: never), kind (`topic` | `retry`).
  * Returns how many entries were trimmed.
@@ -491,15 +493,17 @@ if kind == 'topic' then
   local fields = {}
   for i = 1, #registry, 2 do fields[registry[i]] = registry[i + 1] end
   if fields['~complete'] == nil then
-    local now = now_ms()
-    local lost_at = tonumber(fields['~lost-at'])
-    if lost_at == nil then
-      redis.call('HSET', KEYS[2], '~lost-at', string.format('%d', now))
+    if #registry == 0 then
+      -- A stream without a registry: the server lost its data (or the topic predates registries).
+      open_registry(KEYS[2], true)
       return 0
     end
-    if stale_ms <= 0 or now - lost_at < stale_ms then return 0 end
+    local since = tonumber(fields['~lost-at'] or fields['~unsure-since'])
+    if since == nil or stale_ms <= 0 or now_ms() - since < stale_ms then return 0 end
     redis.call('HSET', KEYS[2], '~complete', '1')
-    redis.call('HDEL', KEYS[2], '~lost-at')
+    redis.call('HDEL', KEYS[2], '~lost-at', '~unsure-since')
+    fields['~lost-at'] = nil
+    fields['~unsure-since'] = nil
   end
   for name, _ in pairs(fields) do
     if string.sub(name, 1, 1) ~= '~' and not names[name] then return 0 end
