@@ -96,6 +96,8 @@ export class RedisSubscription implements DriverSubscription {
   /** The blocking read on the wire, settled (never rejected) when it returns. */
   private readInFlight: Promise<unknown> | undefined;
   private waking = false;
+  /** A receive is running: reclaimed messages will be handed out by it. */
+  private receiving = false;
 
   constructor(context: SessionContext) {
     this.context = context;
@@ -116,6 +118,7 @@ export class RedisSubscription implements DriverSubscription {
   async receive(request: ReceiveRequest): Promise<ReceivedMessage[]> {
     const { signal } = request;
     const count = Math.max(1, request.maxMessages);
+    this.receiving = true;
     try {
       while (!signal.aborted && !this.closed) {
         if (this.reclaimed.length > 0) return this.reclaimed.splice(0, count);
@@ -131,6 +134,7 @@ export class RedisSubscription implements DriverSubscription {
       }
       return [];
     } finally {
+      this.receiving = false;
       if (this.maintenanceTimer !== undefined) clearTimeout(this.maintenanceTimer);
       this.maintenanceTimer = undefined;
       if ((signal.aborted || this.closed) && this.reclaimed.length > 0)
@@ -165,6 +169,14 @@ export class RedisSubscription implements DriverSubscription {
         if (this.closed) return;
         this.maintenance(count).then(
           (outcome) => {
+            if (!this.receiving) {
+              // The receive it ran for has returned, and core may not ask again before these
+              // leases run out (its slots are busy): held here, they would expire and be counted
+              // again without any handler having seen them. Hand them back, uncounted.
+              if (this.reclaimed.length > 0)
+                this.release(this.reclaimed.splice(0)).catch(() => undefined);
+              return;
+            }
             if (outcome === 'recovered' || this.reclaimed.length > 0) this.wakeRead();
             else if (this.readInFlight !== undefined) this.scheduleMaintenance(count);
           },
