@@ -222,12 +222,7 @@ async function produce(bus: Bus, topic: string, run: Run, deadline: number): Pro
     );
     // Flow control, not a condition: after a second without room it sends anyway, so the
     // producer keeps sending through an outage (and after a restart that wiped the backlog).
-    await waitUntil(
-      () => tally.sentCount - tally.handledCountDistinct < window,
-      'room',
-      1_000,
-      5,
-    ).catch(() => undefined);
+    await waitUntil(() => tally.backlog < window, 'room', 1_000, 5).catch(() => undefined);
     const seqs = Array.from(
       { length: Math.min(BATCH, tally.messages - first) },
       (_, index) => first + index,
