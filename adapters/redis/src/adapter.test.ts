@@ -1,3 +1,4 @@
+// The adapter's own behaviour on the shared Redis: plain-client interop, scheduling, trimming, reclaim, the backstop, redrive, stats, URLs.
 import { randomBytes } from 'node:crypto';
 import { inspect } from 'node:util';
 import { type Bus, connect, OmnibusError } from '@omnibus/core';

@@ -1,3 +1,4 @@
+// The one lookup table from Redis and ioredis errors to portable codes, and credential scrubbing.
 import type { ErrorClassification } from '@omnibus/core/driver';
 
 /*

@@ -1,3 +1,4 @@
+// The conformance suite against a 3-master Redis Cluster this file starts on loopback ports.
 import { runConformanceTests } from '@omnibus/conformance';
 import { Cluster } from 'ioredis';
 import { afterAll, it } from 'vitest';

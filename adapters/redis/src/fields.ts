@@ -1,3 +1,4 @@
+// How a message is laid out in a stream entry, and how an entry (anyone's) is read back.
 import { PORTABLE_RULES } from '@omnibus/core';
 import type { OutgoingMessage, ReceivedMessage, StoredDeadLetter } from '@omnibus/core/driver';
 

@@ -1,3 +1,4 @@
+// The Redis Streams driver: options, client set-up and bounds, and the DriverV1 methods.
 import { randomBytes } from 'node:crypto';
 import {
   ClosedError,

@@ -1,3 +1,4 @@
+// The Lua scripts that do every multi-step change atomically on the server.
 import { createHash } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
 import { watchConnection } from './connection-watch.js';

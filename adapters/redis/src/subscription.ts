@@ -1,3 +1,4 @@
+// One consuming session: blocking reads, maintenance (schedules, reclaim), settling.
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type {

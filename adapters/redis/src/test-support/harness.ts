@@ -1,3 +1,4 @@
+// The conformance harness on Redis: buses on one client each, a restart simulated for its own keys, bounded-failure hooks.
 import { randomBytes } from 'node:crypto';
 import type { ConformanceHarness } from '@omnibus/conformance';
 import { type Bus, connect } from '@omnibus/core';
