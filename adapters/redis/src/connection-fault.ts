@@ -65,8 +65,25 @@ export function notRespError(endpoint: string, cause: unknown): OmnibusError {
   );
 }
 
-/** Watches `client` for fatal connection errors; `where` (`host:port`) is named in messages. */
+const faults = new WeakMap<object, ConnectionFault>();
+
+/**
+ * Watches `client` for fatal connection errors; `where` (`host:port`) is named in messages. One
+ * watch per client, however many drivers share it, so listeners don't pile up on a user's client.
+ */
 export function watchConnectionFault(
+  client: Redis | Cluster,
+  where: Endpoint,
+  probeTimeoutMs: number,
+): ConnectionFault {
+  const existing = faults.get(client);
+  if (existing !== undefined) return existing;
+  const fault = createConnectionFault(client, where, probeTimeoutMs);
+  faults.set(client, fault);
+  return fault;
+}
+
+function createConnectionFault(
   client: Redis | Cluster,
   where: Endpoint,
   probeTimeoutMs: number,

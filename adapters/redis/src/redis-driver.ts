@@ -164,13 +164,17 @@ export function redis(options: RedisOptions = {}): DriverV1 {
     );
   }
 
-  async function guard<R>(operation: () => Promise<R>): Promise<R> {
+  /**
+   * Runs one driver call: bounded as a whole by `perCallMs` unless `bounded` is false (a call of
+   * many round trips bounds each of its own), closed and fatal errors made explicit.
+   */
+  async function guard<R>(operation: () => Promise<R>, bounded = true): Promise<R> {
     if (closed) {
       await closing;
       checkOpen();
     }
     try {
-      return await withinBound(operation(), perCallMs);
+      return await (bounded ? withinBound(operation(), perCallMs) : operation());
     } catch (error) {
       scrubCredentials(error);
       // Failed because the driver (and its connections) closed under it: that is what to report.
@@ -330,31 +334,36 @@ export function redis(options: RedisOptions = {}): DriverV1 {
 
     redriveDeadLetters: (spec, limit) =>
       guard(async () => {
-        await readStats(spec);
+        await withinBound(readStats(spec), perCallMs);
         const keys = keysOf(spec);
         // What was there when the call began: a message dead-lettered again while the redrive
         // runs gets a newer id and stays for the next redrive.
-        const newest = (await watch.run(
-          client.xrevrange(keys.deadLetters, '+', '-', 'COUNT', 1),
+        const newest = (await withinBound(
+          watch.run(client.xrevrange(keys.deadLetters, '+', '-', 'COUNT', 1)),
+          perCallMs,
         )) as [string, string[]][];
         const lastId = newest[0]?.[0];
         if (lastId === undefined) return 0;
         let moved = 0;
         while (moved < limit) {
           const batch = Math.min(REDRIVE_BATCH, limit - moved);
+          // A large DLQ takes many batches: each is bounded, the whole redrive is not.
           const count = Number(
-            await runScript(
-              client,
-              REDRIVE,
-              [keys.deadLetters, keys.retry],
-              [batch, maxLength, lastId],
+            await withinBound(
+              runScript(
+                client,
+                REDRIVE,
+                [keys.deadLetters, keys.retry],
+                [batch, maxLength, lastId],
+              ),
+              perCallMs,
             ),
           );
           moved += count;
           if (count < batch) break;
         }
         return moved;
-      }),
+      }, false),
 
     purgeDeadLetters: (spec) =>
       guard(async () => {
