@@ -241,4 +241,36 @@ suite('foreign entries (written by a plain client) never stall a subscription', 
       await driver.close();
     }
   });
+
+  it.each([
+    ['not msgpack at all', Buffer.from([0xc1, 0xff, 0x00])],
+    // cmsgpack of {nonce, 'body'}: an odd number of fields.
+    ['an odd number of fields', Buffer.from([0x92, 0xa1, 0x6e, 0xa4, 0x62, 0x6f, 0x64, 0x79])],
+    // cmsgpack of {nonce, 'body', 1}: a number where a field value belongs.
+    [
+      'a number as a field value',
+      Buffer.from([0x93, 0xa1, 0x6e, 0xa4, 0x62, 0x6f, 0x64, 0x79, 0x01]),
+    ],
+  ])(
+    'a scheduled-set member another client added (%s) is dead-lettered, and the rest flows',
+    async (_name, member) => {
+      const bus = await connect(redis({ url: REDIS_URL }), { prefix });
+      buses.push(bus);
+      const topic = `scheduled${member.length}`;
+      const consumer = bus.consumer<{ after?: boolean }>(topic, 'sub', {
+        onError: () => undefined,
+      });
+      await consumer.ready();
+      const handled: unknown[] = [];
+      await consumer.start((message) => void handled.push(message.body));
+      const keys = subscriptionKeys('omnibus:', `${prefix}${topic}`, `${prefix}sub`);
+      await admin.zadd(keys.delayed, 0, member);
+      await bus.producer<{ after: boolean }>(topic).send({ after: true }, { delayMs: 1 });
+      await waitFor(() => handled.length === 1, 'the valid delayed message');
+      const dead = bus.deadLetters(topic, 'sub');
+      await waitFor(async () => (await dead.count()) === 1, 'the foreign member in the DLQ');
+      expect(handled).toEqual([{ after: true }]);
+      expect(await admin.zcard(keys.delayed)).toBe(0);
+    },
+  );
 });

@@ -191,9 +191,19 @@ end
 local function move_due(zset, stream, now, limit, maxlen)
   local due = redis.call('ZRANGEBYSCORE', zset, '-inf', now, 'LIMIT', 0, limit)
   for _, member in ipairs(due) do
-    local packed = cmsgpack.unpack(member)
+    -- A member some other client added may not unpack, or not to name/value pairs of strings:
+    -- it goes into the stream as the body of an entry of its own (core dead-letters what it can't
+    -- decode) instead of failing this script, and with it every receive, forever.
+    local ok, packed = pcall(cmsgpack.unpack, member)
     local fields = {}
-    for i = 2, #packed do fields[#fields + 1] = packed[i] end
+    local usable = ok and type(packed) == 'table' and #packed >= 3 and #packed % 2 == 1
+    if usable then
+      for i = 2, #packed do
+        if type(packed[i]) ~= 'string' then usable = false end
+        fields[#fields + 1] = packed[i]
+      end
+    end
+    if not usable then fields = { 'body', member } end
     xadd(stream, maxlen, fields)
     redis.call('ZREM', zset, member)
   end
