@@ -80,9 +80,12 @@ export interface RedisOptions {
   maxLength?: number;
   /**
    * Consumers (one per consuming session) that hold no message and were idle this long are
-   * removed from their group by the trim pass, in ms. Also how long, after Redis lost its data
-   * (a restart without persistence), trimming of a topic waits for its subscriptions' consumers to
-   * come back and recreate their groups (see README, Retention).
+   * removed from their group by the trim pass, in ms. Also how long a topic's subscription
+   * registry must exist before retention trusts it to list every subscription: a new topic, or
+   * one whose data Redis lost (a restart without persistence), is not trimmed until then, so the
+   * consumers of subscriptions Redis forgot can come back and recreate their groups (see README,
+   * Limits). 0: consumers are never removed and registries never trusted, so topics are never
+   * trimmed (retry streams still are).
    * @default 3600000
    */
   staleConsumerMs?: number;
