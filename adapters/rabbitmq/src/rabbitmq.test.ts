@@ -1,214 +1,70 @@
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { promisify } from 'node:util';
 import { runConformanceTests } from '@omnibus/conformance';
-import { type Bus, connect, type Message, OmnibusError } from '@omnibus/core';
+import { connect, type Message, OmnibusError } from '@omnibus/core';
 import { connect as amqpConnect, type ChannelModel } from 'amqplib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { classifyError, fromUrl, rabbitmq } from './index.js';
+import {
+  AMQP_URL,
+  connectBus,
+  deleteSharedTestObjects,
+  type PrivateRabbitMQ,
+  privateNodes,
+  sharedBroker,
+  startPrivateRabbitMQ,
+  testPrefix,
+  waitUntil,
+} from './testing/broker-fixture.js';
 import { delayBucket } from './topology.js';
 
 /*
- * Runs against the real broker (RabbitMQ 3.10 on 127.0.0.1:5672, guest/guest, or AMQP_URL): the
- * conformance suite, restart case included, then what is specific to RabbitMQ. Skipped with the
- * reason when the broker can't be reached, unless OMNIBUS_REQUIRE_BROKERS=1, which fails instead.
+ * The conformance suite, restart case included, on a private RabbitMQ node of this file's own
+ * (the restart hook stops and starts that node only); then what is specific to RabbitMQ, on the
+ * shared broker (127.0.0.1:5672 or AMQP_URL), touching only objects under this run's prefixes.
+ * Skipped with the reason when a broker is missing, unless OMNIBUS_REQUIRE_BROKERS=1.
  */
 
-const AMQP_URL = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
-const run = promisify(execFile);
+const node: PrivateRabbitMQ | undefined =
+  privateNodes === true ? await startPrivateRabbitMQ() : undefined;
+afterAll(async () => {
+  await node?.stop();
+}, 60_000);
 
-async function probe(): Promise<true | string> {
-  try {
-    const connection = await amqpConnect(AMQP_URL);
-    await connection.close();
-    return true;
-  } catch (error) {
-    return `RabbitMQ is not reachable at ${new URL(AMQP_URL).host}: ${(error as Error).message}`;
-  }
-}
-
-const reachable = await probe();
-/** Fault injection and clean-up need the broker's own CLI, present where the broker runs locally. */
-const hasRabbitmqctl =
-  reachable === true &&
-  (await run('rabbitmqctl', ['version'], { timeout: 30_000 }).then(
-    () => true,
-    () => false,
-  ));
-const NO_CLI = 'rabbitmqctl is not available here (needed to inject the fault)';
-if (reachable === true && !hasRabbitmqctl && process.env.OMNIBUS_REQUIRE_BROKERS === '1') {
-  // Without the CLI the restart case and the fault tests would skip: CI must run them.
-  throw new Error(`${NO_CLI} (OMNIBUS_REQUIRE_BROKERS=1)`);
-}
-if (reachable !== true && process.env.OMNIBUS_REQUIRE_BROKERS === '1') {
-  throw new Error(`${reachable} (OMNIBUS_REQUIRE_BROKERS=1)`);
-}
-
-/** Every prefix a test used, so what the tests declared can be deleted afterwards. */
-const prefixes = new Set<string>();
-
-function testPrefix(): string {
-  const prefix = `rt${randomBytes(4).toString('hex')}-`;
-  prefixes.add(prefix);
-  return prefix;
-}
-
-/** Through `fromUrl` from this source tree (`connect(url)` would load the package's built dist). */
-async function connectBus(prefix: string): Promise<Bus> {
-  prefixes.add(prefix);
-  return connect(fromUrl(new URL(AMQP_URL)), { prefix });
-}
-
-async function rabbitmqctl(...args: string[]): Promise<string> {
-  const { stdout } = await run('rabbitmqctl', args, { timeout: 60_000 });
-  return stdout;
-}
-
-async function waitForAmqp(timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      const connection = await amqpConnect(AMQP_URL);
-      await connection.close();
-      return;
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
-}
-
-/** Deletes every queue and exchange whose name starts with one of the tests' prefixes. */
-async function deleteTestObjects(): Promise<void> {
-  if (prefixes.size === 0) return;
-  if (!hasRabbitmqctl) {
-    console.warn(
-      `rabbitmqctl is not available: queues and exchanges of prefixes ${[...prefixes].join(', ')} were left on the broker`,
-    );
-    return;
-  }
-  const ours = (name: string) => [...prefixes].some((prefix) => name.startsWith(prefix));
-  const list = async (what: 'list_queues' | 'list_exchanges') =>
-    (await rabbitmqctl(what, '--quiet', '--no-table-headers', 'name'))
-      .split('\n')
-      .map((line) => line.trim())
-      .filter(ours);
-  const [queues, exchanges] = await Promise.all([list('list_queues'), list('list_exchanges')]);
-  const connection = await amqpConnect(AMQP_URL);
-  try {
-    const channel = await connection.createChannel();
-    for (const queue of queues) await channel.deleteQueue(queue);
-    for (const exchange of exchanges) await channel.deleteExchange(exchange);
-  } finally {
-    await connection.close();
-  }
-}
-
-function deferred<T = void>() {
-  let resolve!: (value: T) => void;
-  const promise = new Promise<T>((done) => {
-    resolve = done;
+if (node !== undefined) {
+  runConformanceTests({
+    name: 'rabbitmq',
+    connect: ({ prefix }) => connectBus(prefix, node.url),
+    restartBroker: () => node.restart(),
   });
-  return { promise, resolve };
+} else if (sharedBroker === true) {
+  // No private node here: the suite runs on the shared broker and skips its restart case, naming the hook.
+  runConformanceTests({ name: 'rabbitmq', connect: ({ prefix }) => connectBus(prefix) });
 }
 
-async function waitUntil(
-  condition: () => boolean | Promise<boolean>,
-  what: string,
-  timeoutMs = 15_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
-if (reachable !== true) {
+if (sharedBroker !== true) {
   describe('@omnibus/rabbitmq', () => {
-    it.skip(`skipped: ${reachable} (set OMNIBUS_REQUIRE_BROKERS=1 to fail instead)`, () =>
+    it.skip(`skipped: ${sharedBroker} (set OMNIBUS_REQUIRE_BROKERS=1 to fail instead)`, () =>
       undefined);
   });
 } else {
-  afterAll(deleteTestObjects, 120_000);
+  afterAll(deleteSharedTestObjects, 120_000);
 
-  runConformanceTests({
-    name: 'rabbitmq',
-    connect: ({ prefix }) => connectBus(prefix),
-    // Without rabbitmqctl the suite skips its restart case, naming the missing hook.
-    restartBroker: hasRabbitmqctl ? restartBroker : undefined,
-  });
-
-  async function restartBroker(): Promise<void> {
-    // stop_app/start_app restarts RabbitMQ inside the running Erlang node: every connection
-    // drops and the AMQP port closes, like a restart, in about a second instead of six.
-    await rabbitmqctl('stop_app');
-    await rabbitmqctl('start_app');
-    await waitForAmqp(30_000);
-  }
+  /** A passive declare on a connection of the test's own (a 404 closes the channel it ran on). */
+  const queueExists = async (queue: string): Promise<boolean> => {
+    const connection = await amqpConnect(AMQP_URL);
+    try {
+      const channel = await connection.createChannel();
+      channel.on('error', () => undefined);
+      return await channel.checkQueue(queue).then(
+        () => true,
+        () => false,
+      );
+    } finally {
+      await connection.close();
+    }
+  };
 
   describe('rabbitmq adapter', () => {
-    it('survives close_all_connections with sends in flight: each resolves after its confirm or rejects Unavailable, and nothing confirmed is lost', async (context) => {
-      if (!hasRabbitmqctl) context.skip(NO_CLI);
-      const bus = await connectBus(testPrefix());
-      try {
-        const consumer = bus.consumer<number>('orders', 'kitchen', {
-          concurrency: 20,
-          retry: { initialDelayMs: 10, maxDelayMs: 50 },
-        });
-        await consumer.ready();
-        const received = new Set<string>();
-        await consumer.start((message) => {
-          received.add(message.id);
-        });
-        const producer = bus.producer<number>('orders');
-        const confirmed: string[] = [];
-        const failures: OmnibusError[] = [];
-        let sequence = 0;
-        const sender = async (until: Promise<void>) => {
-          let stop = false;
-          void until.then(() => {
-            stop = true;
-          });
-          while (!stop) {
-            try {
-              confirmed.push(await producer.send(sequence++));
-            } catch (error) {
-              if (!OmnibusError.isInstance(error)) throw error;
-              failures.push(error);
-              await new Promise((resolve) => setTimeout(resolve, 20));
-            }
-          }
-        };
-        const done = deferred();
-        const senders = Promise.all([
-          sender(done.promise),
-          sender(done.promise),
-          sender(done.promise),
-        ]);
-        await waitUntil(() => confirmed.length >= 50, '50 confirmed sends before the fault');
-        const atFault = confirmed.length;
-        await rabbitmqctl('close_all_connections', 'omnibus reconnection test');
-        await waitUntil(
-          () => confirmed.length >= atFault + 100,
-          '100 more confirmed sends after the fault',
-        );
-        done.resolve();
-        await senders;
-        for (const failure of failures) {
-          expect(failure.code, failure.message).toBe('Unavailable');
-          expect(failure.retryable).toBe(true);
-        }
-        await waitUntil(
-          () => confirmed.every((id) => received.has(id)),
-          'every confirmed message to be delivered',
-        );
-        await consumer.stop();
-      } finally {
-        await bus.close();
-      }
-    }, 60_000);
-
     it('rejects a subscription redeclared with other settings with AlreadyExists naming the argument, and keeps working', async () => {
       const prefix = testPrefix();
       const bus = await connectBus(prefix);
@@ -350,9 +206,7 @@ if (reachable !== true) {
         expect(second!.attempt).toBe(2);
         expect(second!.publishedAt.getTime()).toBe(first!.publishedAt.getTime());
         const delayQueue = `${prefix}orders.${prefix}kitchen.delay.${delayBucket(300, 2)}`;
-        expect(await rabbitmqctl('list_queues', '--quiet', '--no-table-headers', 'name')).toContain(
-          delayQueue,
-        );
+        expect(await queueExists(delayQueue)).toBe(true);
 
         const sentAt = Date.now();
         const delayed = await producer.send('later', { delayMs: 400 });
