@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { createServer as createHttpServer } from 'node:http';
 import { runConformanceTests } from '@omnibus/conformance';
 import { connect, type Message, OmnibusError } from '@omnibus/core';
 import { connect as amqpConnect, type ChannelModel } from 'amqplib';
@@ -10,11 +11,13 @@ import {
   deleteSharedTestObjects,
   type PrivateRabbitMQ,
   privateNodes,
+  rejectionOf,
   sharedBroker,
   startPrivateRabbitMQ,
   testPrefix,
   waitUntil,
 } from './testing/broker-fixture.js';
+import { freePort } from './testing/private-rabbitmq.js';
 import { delayBucket } from './topology.js';
 
 /*
@@ -30,15 +33,49 @@ afterAll(async () => {
   await node?.stop();
 }, 60_000);
 
+/** An endpoint that answers in another protocol (HTTP), for the wrong-protocol case. */
+const http = createHttpServer((_request, response) => response.end('not AMQP'));
+const httpPort = await new Promise<number>((resolve) =>
+  http.listen(0, '127.0.0.1', () => resolve((http.address() as { port: number }).port)),
+);
+afterAll(() => new Promise((resolve) => http.close(resolve)));
+
+/** The hooks every adapter can offer for bounded failure (contract D). */
+const boundedFailureHooks = {
+  connectUnreachable: async (options: { prefix: string; operationTimeoutMs: number }) =>
+    connect(
+      rabbitmq({
+        url: `amqp://guest:guest@127.0.0.1:${await freePort()}`,
+        operationTimeoutMs: options.operationTimeoutMs,
+      }),
+      { prefix: options.prefix },
+    ),
+  connectWrongProtocol: async (options: { prefix: string; operationTimeoutMs: number }) =>
+    connect(
+      rabbitmq({
+        url: `amqp://guest:guest@127.0.0.1:${httpPort}`,
+        operationTimeoutMs: options.operationTimeoutMs,
+      }),
+      { prefix: options.prefix },
+    ),
+};
+
 if (node !== undefined) {
-  runConformanceTests({
+  const harness = {
     name: 'rabbitmq',
-    connect: ({ prefix }) => connectBus(prefix, node.url),
+    connect: ({ prefix }: { prefix: string }) => connectBus(prefix, node.url),
     restartBroker: () => node.restart(),
-  });
+    ...boundedFailureHooks,
+  };
+  runConformanceTests(harness);
 } else if (sharedBroker === true) {
   // No private node here: the suite runs on the shared broker and skips its restart case, naming the hook.
-  runConformanceTests({ name: 'rabbitmq', connect: ({ prefix }) => connectBus(prefix) });
+  const harness = {
+    name: 'rabbitmq',
+    connect: ({ prefix }: { prefix: string }) => connectBus(prefix),
+    ...boundedFailureHooks,
+  };
+  runConformanceTests(harness);
 }
 
 if (sharedBroker !== true) {
@@ -340,6 +377,128 @@ if (sharedBroker !== true) {
         retryable: true,
       });
       expect(classifyError(new Error('something else'))).toBeUndefined();
+    });
+
+    it('classifies what can never succeed as not retryable, and outages as retryable', () => {
+      const withCode = (message: string, code?: number | string) =>
+        Object.assign(new Error(message), code === undefined ? {} : { code });
+      const table: [Error, string, boolean][] = [
+        // A missing vhost: amqplib hides the 530 inside "got <ConnectionClose>".
+        [
+          withCode('Expected ConnectionOpenOk; got <ConnectionClose channel:0>'),
+          'PermissionDenied',
+          false,
+        ],
+        [
+          withCode(
+            'Handshake terminated by server: 530 (NOT-ALLOWED) with message "NOT_ALLOWED - vhost x not found"',
+          ),
+          'PermissionDenied',
+          false,
+        ],
+        [
+          withCode(
+            'Handshake terminated by server: 403 (ACCESS-REFUSED) with message "ACCESS_REFUSED - Login was refused"',
+          ),
+          'Unauthenticated',
+          false,
+        ],
+        [withCode('wrong version number', 'ERR_SSL_WRONG_VERSION_NUMBER'), 'Config', false],
+        [withCode('Frame size 1345270062 exceeds maxFrameSize 67108864'), 'Config', false],
+        [
+          new RangeError(
+            'Encoded field table (headers or arguments) exceeds the 65536 byte encoding buffer',
+          ),
+          'MessageTooLarge',
+          false,
+        ],
+        [
+          new TypeError("Field 'messageId' is the wrong type; must be a string (up to 255 chars)"),
+          'InvalidArgument',
+          false,
+        ],
+        [
+          withCode('Channel closed by server: 406 (PRECONDITION-FAILED) with message "x"', 406),
+          'InvalidArgument',
+          false,
+        ],
+        [withCode('Connection closed: 311 (CONTENT-TOO-LARGE)', 311), 'MessageTooLarge', false],
+        [withCode('Connection closed: 320 (CONNECTION-FORCED)', 320), 'Unavailable', true],
+        [withCode('Connection closed: 541 (INTERNAL-ERROR)', 541), 'Unavailable', true],
+        [withCode('connect ETIMEDOUT'), 'Unavailable', true],
+        [withCode('Socket closed abruptly during opening handshake'), 'Unavailable', true],
+        [withCode('read ECONNRESET', 'ECONNRESET'), 'Unavailable', true],
+      ];
+      for (const [error, code, retryable] of table) {
+        expect(classifyError(error), error.message).toMatchObject({ code, retryable });
+      }
+    });
+
+    it('rejects a message whose headers exceed the negotiated frame size before any I/O: MessageTooLarge, not retryable, the connection stays up', async () => {
+      const url = new URL(AMQP_URL);
+      url.searchParams.set('frameMax', '4096');
+      const bus = await connect(fromUrl(url), { prefix: testPrefix() });
+      try {
+        const producer = bus.producer<string>('orders');
+        await producer.send('small');
+        const connectionBefore = (bus.native as { publishConnection: unknown }).publishConnection;
+        const attributes: Record<string, string> = {};
+        for (let index = 0; index < 8; index++) attributes[`big${index}`] = 'x'.repeat(1000);
+        const error = (await rejectionOf(
+          producer.send('big headers', { attributes }),
+        )) as OmnibusError;
+        expect(OmnibusError.isInstance(error), String(error)).toBe(true);
+        expect(error.code, error.message).toBe('MessageTooLarge');
+        expect(error.retryable).toBe(false);
+        expect(error.message).toMatch(/frame size \(frame_max\) of 4096 bytes/);
+        await producer.send('small again');
+        // The broker never saw the oversized frame, so it never dropped the connection.
+        expect((bus.native as { publishConnection: unknown }).publishConnection).toBe(
+          connectionBefore,
+        );
+      } finally {
+        await bus.close();
+      }
+    });
+
+    it('many publishes waiting for a full socket buffer share one drain listener (no MaxListenersExceededWarning)', async () => {
+      const warnings: Error[] = [];
+      const onWarning = (warning: Error) => {
+        if (warning.name === 'MaxListenersExceededWarning') warnings.push(warning);
+      };
+      process.on('warning', onWarning);
+      const driver = rabbitmq({ url: AMQP_URL });
+      const topic = `${testPrefix()}orders`;
+      try {
+        await driver.ensureTopic(topic);
+        const message = (index: number, size: number) => ({
+          id: `m${index}`,
+          body: Buffer.alloc(size, 1),
+          attributes: {},
+          contentType: 'application/octet-stream',
+          publishedAt: Date.now(),
+        });
+        await driver.publish(topic, [message(0, 10)]);
+        // Three batches written in one go overflow amqplib's channel buffers (1024 frames each
+        // side of a PassThrough); the calls made in the same tick then wait for its drain.
+        await Promise.all([
+          ...Array.from({ length: 3 }, (_, batch) =>
+            driver.publish(
+              topic,
+              Array.from({ length: 1000 }, (_, index) => message(batch * 1000 + index + 1, 10)),
+            ),
+          ),
+          ...Array.from({ length: 30 }, (_, index) =>
+            driver.publish(topic, [message(index + 3001, 10)]),
+          ),
+        ]);
+        // Warnings are emitted on the next tick.
+        await new Promise((resolve) => setImmediate(resolve));
+        expect(warnings.map((warning) => warning.message)).toEqual([]);
+      } finally {
+        process.off('warning', onWarning);
+        await driver.close();
+      }
     });
   });
 }
