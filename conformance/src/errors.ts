@@ -46,6 +46,33 @@ export function registerErrorTests(suite: Suite): void {
       );
     });
 
+    suite.test(
+      'a consumer asking other dead-letter settings than its subscription has rejects AlreadyExists',
+      async (t) => {
+        const topic = t.name('topic');
+        const subscription = t.name('sub');
+        await t.bus.consumer(topic, subscription, consumerOptions({ maxAttempts: 3 })).ready();
+        const other = await t.connect();
+        for (const [bus, where] of [
+          [t.bus, 'the same bus'],
+          [other, 'another bus'],
+        ] as const) {
+          const conflict = await expectOmnibusError(
+            () => bus.consumer(topic, subscription, consumerOptions({ maxAttempts: 4 })).ready(),
+            ['AlreadyExists'],
+            `maxAttempts 4 on ${where}, where the subscription has 3`,
+          );
+          expect(conflict.message).toContain('maxAttempts');
+          await expectOmnibusError(
+            () => bus.consumer(topic, subscription, consumerOptions({ deadLetter: false })).ready(),
+            ['AlreadyExists'],
+            `deadLetter false on ${where}, where the subscription has a DLQ`,
+          );
+          await bus.consumer(topic, subscription, consumerOptions({ maxAttempts: 3 })).ready();
+        }
+      },
+    );
+
     suite.test('stats of a subscription never created reject NotFound', async (t) => {
       const topic = t.name('topic');
       await t.bus.consumer(topic, t.name('sub'), consumerOptions()).ready();

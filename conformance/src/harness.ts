@@ -13,12 +13,23 @@ export interface ConformanceHarness {
   connect(options: { prefix: string }): Promise<Bus>;
   /** Restarts (or disrupts) the broker; when present, the broker-restart case runs, else it is skipped naming the missing hook. */
   restartBroker?(): Promise<void>;
+  /**
+   * Connects (or builds a bus that will connect) to 127.0.0.1 at a port where nothing listens, with
+   * the adapter's `operationTimeoutMs` set to `options.operationTimeoutMs`. When present, the
+   * bounded-failure case runs, else it is skipped naming the missing hook (memory has no network).
+   */
+  connectUnreachable?(options: { prefix: string; operationTimeoutMs: number }): Promise<Bus>;
+  /**
+   * Connects to an endpoint that answers in another protocol (a Redis URL at RabbitMQ's port, an
+   * AMQP URL at Redis's), with `operationTimeoutMs` set. When present, the wrong-protocol case runs.
+   */
+  connectWrongProtocol?(options: { prefix: string; operationTimeoutMs: number }): Promise<Bus>;
 }
 
 /** Tuning of one conformance run. */
 export interface ConformanceOptions {
   /** Max ms to wait for any condition before failing. @default 15000 */
   timeoutMs?: number;
-  /** Lease used in lease tests. @default max(1000, capabilities.ackDeadline.minMs) */
+  /** Lease used in lease tests, in ms. @default max(10000, capabilities.ackDeadline.minMs) */
   ackDeadlineMs?: number;
 }

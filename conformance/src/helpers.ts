@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Bus, Consumer, ConsumerOptions, Message, Producer } from '@omnibus/core';
-import { OmnibusError } from '@omnibus/core';
+import { OmnibusError, PORTABLE_RULES } from '@omnibus/core';
 import { expect, it, type TestContext } from 'vitest';
 import type { ConformanceHarness, ConformanceOptions } from './harness.js';
 
@@ -227,7 +227,7 @@ export interface TestKit {
   readonly bus: Bus;
   readonly capabilities: Capabilities;
   readonly timeoutMs: number;
-  /** Lease for lease tests: the option, else max(1000, capabilities.ackDeadline.minMs), within maxMs. */
+  /** Lease for lease tests: the option, else the portable minimum (10 s) or the adapter's, within maxMs. */
   readonly ackDeadlineMs: number;
   /** Opens another bus on the same broker and prefix (another "process"); closed after the test. */
   connect(): Promise<Bus>;
@@ -287,7 +287,10 @@ export function createSuite(harness: ConformanceHarness, options: ConformanceOpt
     const bus = await openBus(prefix);
     const capabilities = bus.capabilities;
     const { minMs, maxMs } = capabilities.ackDeadline;
-    const ackDeadlineMs = Math.min(maxMs, options.ackDeadlineMs ?? Math.max(1_000, minMs));
+    const ackDeadlineMs = Math.min(
+      maxMs,
+      options.ackDeadlineMs ?? Math.max(PORTABLE_RULES.ackDeadlineMinMs, minMs),
+    );
     const counters = new Map<string, number>();
     return {
       harness,

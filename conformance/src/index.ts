@@ -35,7 +35,7 @@
  * - TestConcurrentSubscribe .... fanout › consumers sharing a subscription compete…; concurrency › runs at most concurrency (4)…
  * - TestConcurrentSubscribeMultipleTopics  send-receive › keeps topics apart
  * - TestResendOnError .......... ack-nack › a handler that throws gets the message again: attempt 2…
- * - TestNoAck .................. concurrency › runs at most concurrency (1)…; lease › a handler that runs 2.5× the lease keeps its message
+ * - TestNoAck .................. concurrency › runs at most concurrency (1)…; lease › a handler that runs 1.5× the lease keeps its message
  * - TestContinueAfterSubscribeClose  shutdown › stop() under load loses nothing…
  * - TestConcurrentClose ........ shutdown › closing buses while their consumers start loses nothing
  * - TestContinueAfterErrors .... ack-nack › a message that keeps failing does not hold up the others
@@ -62,12 +62,17 @@
  * maxAttempts, explicit dead-lettering, schema failures, redrive, purge, peek, lease extension, a
  * consumer that goes away mid-message, delayed delivery, ordering under failure, stop() under load,
  * stuck handlers at shutdown, the concurrency limit, the portable rule set, error codes, stats,
- * settle-once and `Unsupported` for every undeclared capability.
+ * settle-once and `Unsupported` for every undeclared capability; attempts that count only deliveries
+ * a handler got and dead letters that record the exact attempts and cause (`attempts`); a redrive
+ * that moves only what was there when it started; `AlreadyExists` for conflicting subscription
+ * settings; the portable option bounds; bounded, typed failure against an unreachable broker or an
+ * endpoint of another protocol (`unreachable`).
  *
  * @packageDocumentation
  */
 import { afterEach, describe } from 'vitest';
 import { registerAckNackTests } from './ack-nack.js';
+import { registerAttemptTests } from './attempts.js';
 import { registerConcurrencyTests } from './concurrency.js';
 import { registerDeadLetterTests } from './dead-letter.js';
 import { registerDelayedTests } from './delayed.js';
@@ -81,6 +86,7 @@ import { registerOrderingTests } from './ordering.js';
 import { registerSendReceiveTests } from './send-receive.js';
 import { registerShutdownTests } from './shutdown.js';
 import { registerStatsTests } from './stats.js';
+import { registerUnreachableTests } from './unreachable.js';
 import { registerValidationTests } from './validation.js';
 
 export type { ConformanceHarness, ConformanceOptions } from './harness.js';
@@ -96,11 +102,13 @@ export function runConformanceTests(
     registerSendReceiveTests(suite);
     registerAckNackTests(suite);
     registerDeadLetterTests(suite);
+    registerAttemptTests(suite);
     registerOrderingTests(suite);
     registerLeaseTests(suite);
     registerShutdownTests(suite);
     registerErrorTests(suite);
     registerFaultTests(suite);
+    registerUnreachableTests(suite);
     registerValidationTests(suite);
     registerDelayedTests(suite);
     registerStatsTests(suite);

@@ -1,4 +1,5 @@
 import type { Bus, ConsumerOptions, SendOptions } from '@omnibus/core';
+import { PORTABLE_RULES } from '@omnibus/core';
 import { describe, expect } from 'vitest';
 import {
   consumerOptions,
@@ -218,6 +219,11 @@ export function registerValidationTests(suite: Suite): void {
           { delayMs: 1.5 },
           delayedDelivery === false ? ['InvalidArgument', 'Unsupported'] : ['InvalidArgument'],
         ],
+        [
+          'a delay above the portable 15 minutes (SQS DelaySeconds ≤ 900)',
+          { delayMs: PORTABLE_RULES.maxSendDelayMs + 1 },
+          delayedDelivery === false ? ['InvalidArgument', 'Unsupported'] : ['InvalidArgument'],
+        ],
       ];
       for (const [what, options, codes] of cases) {
         await expectOmnibusError(
@@ -232,11 +238,21 @@ export function registerValidationTests(suite: Suite): void {
     suite.test('rejects bad consumer options with InvalidArgument', async (t) => {
       const topic = t.name('topic');
       const { maxMs } = t.capabilities.ackDeadline;
+      const portable = PORTABLE_RULES;
+      // Every adapter rejects what any of the five brokers would: memory is never more lenient.
       const cases: [string, ConsumerOptions][] = [
         ['concurrency 0', { concurrency: 0 }],
         ['fractional concurrency', { concurrency: 1.5 }],
+        ['concurrency above the portable bound', { concurrency: portable.maxConcurrency + 1 }],
         ['maxAttempts 0', { maxAttempts: 0 }],
+        ['maxAttempts above the portable bound', { maxAttempts: portable.maxAttempts + 1 }],
         ['ackDeadlineMs above capabilities.ackDeadline.maxMs', { ackDeadlineMs: maxMs + 1 }],
+        ['ackDeadlineMs 500 (below Pub/Sub’s 10 s)', { ackDeadlineMs: 500 }],
+        ['ackDeadlineMs one hour (above Pub/Sub’s 600 s)', { ackDeadlineMs: 3_600_000 }],
+        [
+          'retry.maxDelayMs above the portable nack delay',
+          { retry: { maxDelayMs: portable.maxNackDelayMs + 1 } },
+        ],
         [
           'retry.maxDelayMs below retry.initialDelayMs',
           { retry: { initialDelayMs: 100, maxDelayMs: 10 } },

@@ -1,3 +1,4 @@
+import { OmnibusError } from '@omnibus/core';
 import type {
   DriverStats,
   OutgoingMessage,
@@ -200,11 +201,13 @@ export class SubscriptionState {
     this.broker.changed();
   }
 
-  nack(handle: unknown, delayMs: number): void {
+  /** `release`: no handler saw this delivery, so it doesn't count as an attempt. */
+  nack(handle: unknown, delayMs: number, release: boolean): void {
     const entry = this.current(handle);
     if (entry === undefined) return;
     this.inFlight.delete(entry);
     entry.holder = undefined;
+    if (release) entry.attempt--;
     this.requeue(entry, delayMs);
     this.disarmLeaseTimerIfIdle();
     this.broker.changed();
@@ -215,12 +218,12 @@ export class SubscriptionState {
     if (entry !== undefined) entry.leaseExpiresAt = Date.now() + leaseMs;
   }
 
-  deadLetter(handle: unknown, reason: string): void {
+  deadLetter(handle: unknown, reason: string, attempts: number): void {
     const entry = this.current(handle);
     if (entry === undefined) return;
     this.inFlight.delete(entry);
     entry.holder = undefined;
-    this.deadLetters.push({ entry, attempts: entry.attempt, reason, deadLetteredAt: Date.now() });
+    this.deadLetters.push({ entry, attempts, reason, deadLetteredAt: Date.now() });
     this.release(entry);
     this.disarmLeaseTimerIfIdle();
     this.broker.changed();
@@ -390,6 +393,17 @@ export class MemoryBroker {
     if (state === undefined) {
       state = new SubscriptionState(this, spec);
       subscriptions.set(spec.subscription, state);
+      return state;
+    }
+    // Another bus on this broker created it: its dead-letter settings hold, as on a real broker.
+    for (const setting of ['deadLetter', 'maxAttempts'] as const) {
+      if (state.spec[setting] !== spec[setting]) {
+        throw new OmnibusError(
+          'AlreadyExists',
+          `subscription "${spec.subscription}" on topic "${spec.topic}" already exists with ${setting} ${String(state.spec[setting])}; this consumer asks ${String(spec[setting])}`,
+          { driver: 'memory' },
+        );
+      }
     }
     return state;
   }

@@ -20,8 +20,8 @@ export interface MemoryOptions {
 
 /**
  * What memory can do. Sizes and attributes follow the portable rules (which core enforces); the
- * lease range is the narrower of SQS's and Pub/Sub's maximum, with a low minimum for tests; delays
- * stop at SQS's 15 minutes, the strictest broker that has them.
+ * lease range is the portable one (Pub/Sub's 10–600 s ack deadline); delays stop at SQS's 15
+ * minutes, the strictest broker that has them.
  */
 export const MEMORY_CAPABILITIES: Capabilities = Object.freeze({
   fanout: true,
@@ -31,7 +31,7 @@ export const MEMORY_CAPABILITIES: Capabilities = Object.freeze({
   maxMessageBytes: 256 * 1024,
   maxBatchSize: 1_000,
   stats: Object.freeze({ waiting: true, inFlight: true, deadLettered: true }),
-  ackDeadline: Object.freeze({ minMs: 1, maxMs: 600_000 }),
+  ackDeadline: Object.freeze({ minMs: 10_000, maxMs: 600_000 }),
   leaseExtension: 'native',
 });
 
@@ -152,13 +152,15 @@ class MemorySubscription implements DriverSubscription {
     this.state.ack(handles);
   }
   async nack(requests: Parameters<DriverSubscription['nack']>[0]) {
-    for (const request of requests) this.state.nack(request.handle, request.delayMs);
+    for (const request of requests)
+      this.state.nack(request.handle, request.delayMs, request.release === true);
   }
   async extendLease(requests: Parameters<DriverSubscription['extendLease']>[0]) {
     for (const request of requests) this.state.extendLease(request.handle, request.leaseMs);
   }
   async deadLetter(requests: Parameters<DriverSubscription['deadLetter']>[0]) {
-    for (const request of requests) this.state.deadLetter(request.handle, request.reason);
+    for (const request of requests)
+      this.state.deadLetter(request.handle, request.reason, request.attempts);
   }
   async close() {
     if (this.closed) return;

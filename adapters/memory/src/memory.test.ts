@@ -78,7 +78,7 @@ describe('memory broker', () => {
   it('redelivers a message whose lease expired, counting the attempt, under fake timers', async () => {
     vi.useFakeTimers();
     const bus = await connect(memory());
-    const consumer = bus.consumer('orders', 'kitchen', { ackDeadlineMs: 1_000 });
+    const consumer = bus.consumer('orders', 'kitchen', { ackDeadlineMs: 10_000 });
     await consumer.ready();
     await bus.producer('orders').send('soup');
     // Reach around core (which renews leases) to take a message the way a crashed consumer would.
@@ -88,14 +88,14 @@ describe('memory broker', () => {
       subscription: 'kitchen',
       maxAttempts: 5,
       deadLetter: true,
-      ackDeadlineMs: 1_000,
+      ackDeadlineMs: 10_000,
       ordering: true,
     };
     const crashed = await driver.subscribe(spec, { maxOutstanding: 1 });
     const [taken] = await crashed.receive({ maxMessages: 1, signal: new AbortController().signal });
     expect(taken?.attempt).toBe(1);
     expect((await consumer.stats()).inFlight).toBe(1);
-    await vi.advanceTimersByTimeAsync(999);
+    await vi.advanceTimersByTimeAsync(9_999);
     expect((await consumer.stats()).waiting).toBe(0);
     await vi.advanceTimersByTimeAsync(1);
     expect(await consumer.stats()).toEqual({ waiting: 1, inFlight: 0, deadLettered: 0 });

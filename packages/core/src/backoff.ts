@@ -1,3 +1,6 @@
+// Backoff between tries, and the retry loop that bounds every driver call core makes by operationTimeoutMs.
+import { OmnibusError } from './errors.js';
+
 /** Resolved retry settings of a consumer. */
 export interface Backoff {
   readonly initialDelayMs: number;
@@ -36,30 +39,75 @@ export function pause(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
-/** Retry budget of one-shot operations (publish, ack, nack): a few quick tries, then give up. */
-export const OPERATION_RETRY: Backoff & { readonly attempts: number } = {
+/** Backoff between core's tries of one operation (publish, ack, nack, topology): quick, then capped. */
+export const OPERATION_RETRY: Backoff = {
   initialDelayMs: 100,
   maxDelayMs: 2_000,
-  attempts: 5,
 };
 
+/** What bounds one operation's tries. */
+export interface RetryBudget {
+  /** Epoch ms after which no try starts and a running one is abandoned (`Timeout`). */
+  readonly deadlineAt: number;
+  /** The user's `operationTimeoutMs`, named in the `Timeout` error. */
+  readonly timeoutMs: number;
+  readonly signal?: AbortSignal | undefined;
+}
+
+/** A budget starting now. */
+export function budget(timeoutMs: number, signal?: AbortSignal): RetryBudget {
+  return { deadlineAt: Date.now() + timeoutMs, timeoutMs, signal };
+}
+
 /**
- * Runs `operation`, calling it again while it fails with a retryable `OmnibusError`, up to
- * `OPERATION_RETRY.attempts` times. `wrap` turns whatever was thrown into an `OmnibusError`.
+ * Runs `operation`, calling it again while it fails with a retryable error and the budget allows
+ * the next try, so the whole call (retries included) ends by `budget.deadlineAt`: a try still
+ * running then is abandoned with a retryable `Timeout` (its late outcome is ignored; for a publish
+ * that is the documented "a rejected send may have been sent"). `wrap` turns whatever was thrown
+ * into an `OmnibusError`.
  */
 export async function withRetries<R>(
   operation: () => Promise<R>,
-  wrap: (error: unknown) => { retryable: boolean },
-  signal?: AbortSignal,
+  wrap: (error: unknown) => Error & { retryable: boolean },
+  budget: RetryBudget,
 ): Promise<R> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await operation();
+      return await raceDeadline(operation(), budget);
     } catch (error) {
       const wrapped = wrap(error);
-      if (!wrapped.retryable || attempt >= OPERATION_RETRY.attempts || signal?.aborted)
+      const delay = retryDelay(OPERATION_RETRY, attempt);
+      if (!wrapped.retryable || budget.signal?.aborted || Date.now() + delay >= budget.deadlineAt)
         throw wrapped;
-      await pause(retryDelay(OPERATION_RETRY, attempt), signal);
+      await pause(delay, budget.signal);
     }
   }
+}
+
+function raceDeadline<R>(running: Promise<R>, budget: RetryBudget): Promise<R> {
+  const remaining = budget.deadlineAt - Date.now();
+  return new Promise<R>((resolve, reject) => {
+    const timer = setTimeout(
+      () => {
+        reject(
+          new OmnibusError(
+            'Timeout',
+            `no answer from the broker within operationTimeoutMs (${budget.timeoutMs} ms)`,
+            { retryable: true },
+          ),
+        );
+      },
+      Math.max(0, remaining),
+    );
+    running.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error);
+      },
+    );
+  });
 }

@@ -1,3 +1,4 @@
+import { budget, withRetries } from './backoff.js';
 import {
   CONSUMER_DEFAULTS,
   type ConsumerContext,
@@ -6,7 +7,14 @@ import {
 } from './consumer.js';
 import { DeadLettersImpl } from './dead-letters.js';
 import type { Capabilities, DriverV1, SubscriptionSpec } from './driver.js';
-import { ClosedError, ConfigError, toOmnibusError, UnsupportedError } from './errors.js';
+import {
+  ClosedError,
+  ConfigError,
+  OmnibusError,
+  toOmnibusError,
+  UnsupportedError,
+} from './errors.js';
+import { DEFAULT_OPERATION_TIMEOUT_MS } from './operation-timeout.js';
 import { type ProducerContext, ProducerImpl, Publisher } from './producer.js';
 import { checkName, checkPrefix } from './rules.js';
 import type { Tracing } from './trace.js';
@@ -22,7 +30,10 @@ export class BusImpl implements Bus, ProducerContext, ConsumerContext {
   readonly publisher: Publisher;
   private readonly prefix: string;
   private readonly topics = new Map<string, Promise<void>>();
-  private readonly subscriptions = new Map<string, Promise<void>>();
+  private readonly subscriptions = new Map<
+    string,
+    { readonly spec: SubscriptionSpec; readonly ready: Promise<void> }
+  >();
   /** Final topic name → final subscription names seen, to refuse fan-out where it's unsupported. */
   private readonly subscriptionsByTopic = new Map<string, Set<string>>();
   private readonly consumers = new Set<ConsumerImpl<unknown>>();
@@ -50,6 +61,10 @@ export class BusImpl implements Bus, ProducerContext, ConsumerContext {
   }
   get adapter(): string {
     return this.driver.name;
+  }
+
+  get operationTimeoutMs(): number {
+    return this.driver.operationTimeoutMs ?? DEFAULT_OPERATION_TIMEOUT_MS;
   }
 
   assertOpen(): void {
@@ -103,9 +118,13 @@ export class BusImpl implements Bus, ProducerContext, ConsumerContext {
   topicReady(topic: string): Promise<void> {
     let ready = this.topics.get(topic);
     if (ready === undefined) {
-      ready = this.driver.ensureTopic(topic).catch((error: unknown) => {
+      ready = withRetries(
+        () => this.driver.ensureTopic(topic),
+        (error) => toOmnibusError(error, this.driver, `creating topic "${topic}" failed`),
+        budget(this.operationTimeoutMs),
+      ).catch((error: unknown) => {
         this.topics.delete(topic);
-        throw toOmnibusError(error, this.driver, `creating topic "${topic}" failed`);
+        throw error;
       });
       this.topics.set(topic, ready);
     }
@@ -114,30 +133,37 @@ export class BusImpl implements Bus, ProducerContext, ConsumerContext {
 
   subscriptionReady(spec: SubscriptionSpec): Promise<void> {
     const key = `${spec.topic}\u0000${spec.subscription}`;
-    let ready = this.subscriptions.get(key);
-    if (ready === undefined) {
-      const names = this.subscriptionsByTopic.get(spec.topic) ?? new Set<string>();
-      if (!this.driver.capabilities.fanout && names.size > 0 && !names.has(spec.subscription)) {
-        return Promise.reject(
-          new UnsupportedError(
-            `the ${this.driver.name} adapter does not declare the "fanout" capability: topic "${spec.topic}" already has subscription "${[...names][0]}"`,
-            { driver: this.driver.name },
-          ),
-        );
-      }
-      names.add(spec.subscription);
-      this.subscriptionsByTopic.set(spec.topic, names);
-      ready = this.driver.ensureSubscription(spec).catch((error: unknown) => {
-        this.subscriptions.delete(key);
-        names.delete(spec.subscription);
-        throw toOmnibusError(
+    const known = this.subscriptions.get(key);
+    if (known !== undefined) {
+      const conflict = conflictingSetting(known.spec, spec);
+      return conflict === undefined ? known.ready : Promise.reject(conflict);
+    }
+    const names = this.subscriptionsByTopic.get(spec.topic) ?? new Set<string>();
+    if (!this.driver.capabilities.fanout && names.size > 0 && !names.has(spec.subscription)) {
+      return Promise.reject(
+        new UnsupportedError(
+          `the ${this.driver.name} adapter does not declare the "fanout" capability: topic "${spec.topic}" already has subscription "${[...names][0]}"`,
+          { driver: this.driver.name },
+        ),
+      );
+    }
+    names.add(spec.subscription);
+    this.subscriptionsByTopic.set(spec.topic, names);
+    const ready = withRetries(
+      () => this.driver.ensureSubscription(spec),
+      (error) =>
+        toOmnibusError(
           error,
           this.driver,
           `creating subscription "${spec.subscription}" on topic "${spec.topic}" failed`,
-        );
-      });
-      this.subscriptions.set(key, ready);
-    }
+        ),
+      budget(this.operationTimeoutMs),
+    ).catch((error: unknown) => {
+      this.subscriptions.delete(key);
+      names.delete(spec.subscription);
+      throw error;
+    });
+    this.subscriptions.set(key, { spec, ready });
     return ready;
   }
 
@@ -195,4 +221,24 @@ export class BusImpl implements Bus, ProducerContext, ConsumerContext {
     })();
     return this.closing;
   }
+}
+
+/**
+ * A subscription's dead-letter settings are fixed when it is created (SQS redrive policy, Pub/Sub
+ * dead-letter policy, RabbitMQ queue arguments): a second consumer asking others gets
+ * `AlreadyExists` rather than silently running with the first one's.
+ */
+function conflictingSetting(
+  existing: SubscriptionSpec,
+  wanted: SubscriptionSpec,
+): OmnibusError | undefined {
+  for (const setting of ['deadLetter', 'maxAttempts'] as const) {
+    if (existing[setting] !== wanted[setting]) {
+      return new OmnibusError(
+        'AlreadyExists',
+        `subscription "${wanted.subscription}" on topic "${wanted.topic}" already exists with ${setting} ${String(existing[setting])}; this consumer asks ${String(wanted[setting])}`,
+      );
+    }
+  }
+  return undefined;
 }

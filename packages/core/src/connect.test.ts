@@ -1,6 +1,8 @@
+/** Tests for connect(): URL errors say what is wrong, before any adapter loads, and never show a secret. */
 import { describe, expect, it } from 'vitest';
 import { connect } from './connect.js';
 import { OmnibusError } from './errors.js';
+import { expectNowhere } from './test-support/error-exposure.js';
 
 async function failure(promise: Promise<unknown>): Promise<OmnibusError> {
   try {
@@ -25,13 +27,90 @@ describe('connect', () => {
     expect(error.code).toBe('Config');
     expect(error.message).toContain('npm install @omnibus/gcp-pubsub');
   });
-  it('never shows credentials from a bad URL', async () => {
-    const error = await failure(connect('amqp://guest:s3cret@[bad'));
+  it('rejects redis:/:pw@host (one slash) instead of connecting to the default Redis', async () => {
+    const error = await failure(connect('redis:/:pw-Secret9@cache.internal'));
+    expect(error).toMatchObject({ code: 'Config', retryable: false });
+    expect(error.message).toBe(
+      'broker URL "redis:/***@cache.internal": "redis:" must be followed by "//": redis://host[:port]',
+    );
+  });
+  it('checks a malformed URL before loading the adapter', async () => {
+    // @omnibus/sqs is not installed: a "npm install" message would mean the adapter was tried first.
+    const error = await failure(connect('sqs://?prefix=app'));
+    expect(error.message).toContain('it has no host');
+  });
+  it('rejects a bad ?prefix= with a Config error naming the parameter', async () => {
+    const error = await failure(connect('redis://cache.internal:6379?prefix=1-bad'));
     expect(error.code).toBe('Config');
-    expect(error.message).not.toContain('s3cret');
+    expect(error.message).toMatch(
+      /its prefix parameter is not valid: prefix "1-bad" starts with "1" \(U\+0031\), not a letter; the portable rule: at most 32 characters/,
+    );
+  });
+  it('says where the URL came from when it is OMNIBUS_URL', async () => {
+    const saved = process.env.OMNIBUS_URL;
+    process.env.OMNIBUS_URL = 'amqp//guest:guest-S3cret@rabbit';
+    try {
+      const error = await failure(connect());
+      expect(error.message).toMatch(/^OMNIBUS_URL "amqp\/\/\*\*\*@rabbit": the ":" after/);
+    } finally {
+      if (saved === undefined) delete process.env.OMNIBUS_URL;
+      else process.env.OMNIBUS_URL = saved;
+    }
   });
   it('refuses a driver of another specification version', async () => {
     const error = await failure(connect({ specificationVersion: 'v0' } as never));
     expect(error.code).toBe('Config');
+  });
+});
+
+describe('connect never shows a secret from a URL', () => {
+  const SCHEMES = ['memory', 'redis', 'rediss', 'amqp', 'amqps', 'sqs', 'gcppubsub', 'kafka'];
+  // Each password is checked by both halves: neither may show, whatever sits between them.
+  const PASSWORDS = ['pA55w0rdS3cret', 'pA55:w0rdS3cret', 'pA55%40w0rdS3cret', 'pA55%2Fw0rdS3cret'];
+  const MALFORMED: readonly ((scheme: string, password: string) => string)[] = [
+    (s, p) => `${s}//guest:${p}@broker.internal`,
+    (s, p) => `${s}:/guest:${p}@broker.internal`,
+    (s, p) => `${s}:/:${p}@broker.internal`,
+    (s, p) => `${s}:guest:${p}@broker.internal`,
+    (s, p) => `${s}://:${p}@`,
+    (s, p) => `${s}://guest:${p}@broker.internal:port`,
+    (s, p) => `${s}://guest:${p}@broker internal`,
+    (s, p) => `${s}://guest:${p}@[broker`,
+    // A raw "/", "#" or "?" in the password, in place of its ":" or in front of the second half.
+    ...['/', '#', '?'].flatMap((raw) => [
+      (s: string, p: string) => `${s}://guest:${p.replace(/:|(?=w0rd)/, raw)}@broker.internal`,
+      (s: string, p: string) => `${s}://${p.replace(/:|(?=w0rd)/, raw)}@broker.internal`,
+    ]),
+  ];
+  // Well-formed, and still refused: by core (a bad prefix) or for a missing or unknown adapter.
+  const WELL_FORMED: readonly ((scheme: string, password: string) => string)[] = [
+    (s, p) => `${s}://guest:${p}@broker.internal:6379/0?prefix=9bad`,
+    (s, p) => `${s}://${p}@broker.internal?prefix=a&prefix=b`,
+    (s, p) => `${s}://broker.internal/?password=${encodeURIComponent(p)}&prefix=9bad`,
+  ];
+  const cases = SCHEMES.flatMap((scheme) =>
+    [...MALFORMED, ...WELL_FORMED].flatMap((form) =>
+      PASSWORDS.map((password) => form(scheme, password)),
+    ),
+  );
+  it.each(SCHEMES)(
+    'for every %s: URL form, in message, stack, inspect, JSON and causes',
+    async (scheme) => {
+      for (const url of cases.filter((candidate) => candidate.startsWith(scheme))) {
+        const error = await failure(connect(url));
+        expect(error.code, url).toBe('Config');
+        expectNowhere(error, ['pA55', 'w0rdS3cret']);
+      }
+    },
+  );
+  it('for the missing adapters of well-formed URLs', async () => {
+    for (const url of [
+      'sqs://AKIA:pA55w0rdS3cret@eu-west-1',
+      'gcppubsub://tok:pA55w0rdS3cret@project',
+    ]) {
+      const error = await failure(connect(url));
+      expect(error.message).toContain('npm install');
+      expectNowhere(error, ['pA55', 'w0rdS3cret']);
+    }
   });
 });

@@ -1,6 +1,8 @@
+import { budget, withRetries } from './backoff.js';
 import type { DriverV1, SubscriptionSpec } from './driver.js';
 import { InvalidArgumentError, type OmnibusError, toOmnibusError } from './errors.js';
-import { checkMilliseconds } from './rules.js';
+import { DEFAULT_OPERATION_TIMEOUT_MS } from './operation-timeout.js';
+import { checkMilliseconds, PORTABLE_RULES } from './rules.js';
 import { Session, type SessionObserver, type SessionSettings } from './session.js';
 import type { Tracing } from './trace.js';
 import type { Consumer, ConsumerOptions, ConsumerStats, Handler, Message } from './types.js';
@@ -25,11 +27,22 @@ export const CONSUMER_DEFAULTS = {
   shutdownTimeoutMs: 30_000,
 } as const;
 
-function positiveInteger(value: unknown, name: string): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
-    throw new InvalidArgumentError(`${name} must be a whole number ≥ 1, got ${String(value)}`);
+function wholeNumber(value: unknown, name: string, max: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > max) {
+    throw new InvalidArgumentError(
+      `${name} must be a whole number from 1 to ${max} (the portable bound), got ${String(value)}`,
+    );
   }
   return value;
+}
+
+/** The lease range a consumer may ask for: the portable one, narrowed by the driver's. */
+export function leaseBounds(driver: DriverV1): { minMs: number; maxMs: number } {
+  const { minMs, maxMs } = driver.capabilities.ackDeadline;
+  return {
+    minMs: Math.max(minMs, PORTABLE_RULES.ackDeadlineMinMs),
+    maxMs: Math.min(maxMs, PORTABLE_RULES.ackDeadlineMaxMs),
+  };
 }
 
 /** Checks consumer options and fills defaults; throws `InvalidArgument` naming the option. */
@@ -39,29 +52,34 @@ export function resolveSettings<T>(
 ): SessionSettings<T> {
   if (typeof options !== 'object' || options === null)
     throw new InvalidArgumentError('consumer options must be an object');
-  const concurrency = positiveInteger(
+  const concurrency = wholeNumber(
     options.concurrency ?? CONSUMER_DEFAULTS.concurrency,
     'concurrency',
+    PORTABLE_RULES.maxConcurrency,
   );
   const deadLetter = options.deadLetter ?? CONSUMER_DEFAULTS.deadLetter;
   if (typeof deadLetter !== 'boolean')
     throw new InvalidArgumentError('deadLetter must be a boolean');
   const maxAttempts = deadLetter
-    ? positiveInteger(options.maxAttempts ?? CONSUMER_DEFAULTS.maxAttempts, 'maxAttempts')
+    ? wholeNumber(
+        options.maxAttempts ?? CONSUMER_DEFAULTS.maxAttempts,
+        'maxAttempts',
+        PORTABLE_RULES.maxAttempts,
+      )
     : Number.POSITIVE_INFINITY;
-  const { minMs, maxMs } = driver.capabilities.ackDeadline;
+  const { minMs, maxMs } = leaseBounds(driver);
   const ackDeadlineMs = options.ackDeadlineMs ?? CONSUMER_DEFAULTS.ackDeadlineMs;
   checkMilliseconds(ackDeadlineMs, 'ackDeadlineMs');
   if (ackDeadlineMs < minMs || ackDeadlineMs > maxMs) {
     throw new InvalidArgumentError(
-      `ackDeadlineMs must be between ${minMs} and ${maxMs} on the ${driver.name} adapter, got ${ackDeadlineMs}`,
+      `ackDeadlineMs must be from ${minMs} to ${maxMs} ms (the portable bound: Pub/Sub's ack deadline is 10–600 s), got ${ackDeadlineMs}`,
     );
   }
   const initialDelayMs = options.retry?.initialDelayMs ?? CONSUMER_DEFAULTS.retry.initialDelayMs;
   const maxDelayMs =
     options.retry?.maxDelayMs ?? Math.max(CONSUMER_DEFAULTS.retry.maxDelayMs, initialDelayMs);
-  checkMilliseconds(initialDelayMs, 'retry.initialDelayMs');
-  checkMilliseconds(maxDelayMs, 'retry.maxDelayMs');
+  checkMilliseconds(initialDelayMs, 'retry.initialDelayMs', PORTABLE_RULES.maxNackDelayMs);
+  checkMilliseconds(maxDelayMs, 'retry.maxDelayMs', PORTABLE_RULES.maxNackDelayMs);
   if (maxDelayMs < initialDelayMs)
     throw new InvalidArgumentError('retry.maxDelayMs must not be below retry.initialDelayMs');
   const shutdownTimeoutMs = options.shutdownTimeoutMs ?? CONSUMER_DEFAULTS.shutdownTimeoutMs;
@@ -75,6 +93,7 @@ export function resolveSettings<T>(
   const onError = options.onError ?? defaultOnError;
   if (typeof onError !== 'function') throw new InvalidArgumentError('onError must be a function');
   const delay = driver.capabilities.delayedDelivery;
+  const driverNackDelayMs = delay === false ? maxMs : Math.max(delay, maxMs);
   return {
     concurrency,
     maxAttempts,
@@ -83,7 +102,9 @@ export function resolveSettings<T>(
     retry: { initialDelayMs, maxDelayMs },
     schema,
     shutdownTimeoutMs,
-    maxNackDelayMs: delay === false ? maxMs : Math.max(delay, maxMs),
+    maxNackDelayMs: Math.min(driverNackDelayMs, PORTABLE_RULES.maxNackDelayMs),
+    maxLeaseMs: maxMs,
+    operationTimeoutMs: driver.operationTimeoutMs ?? DEFAULT_OPERATION_TIMEOUT_MS,
     onError,
   };
 }
@@ -248,17 +269,17 @@ export class ConsumerImpl<T> implements Consumer<T> {
   async stats(): Promise<ConsumerStats> {
     this.context.assertOpen();
     const { driver } = this.context;
-    try {
-      const stats = await driver.stats(this.spec);
-      const declared = driver.capabilities.stats;
-      return {
-        waiting: declared.waiting ? stats.waiting : undefined,
-        inFlight: declared.inFlight ? stats.inFlight : undefined,
-        deadLettered:
-          declared.deadLettered && this.spec.deadLetter ? stats.deadLettered : undefined,
-      };
-    } catch (error) {
-      throw toOmnibusError(error, driver, `stats of ${this.topic}/${this.subscription} failed`);
-    }
+    const stats = await withRetries(
+      () => driver.stats(this.spec),
+      (error) =>
+        toOmnibusError(error, driver, `stats of ${this.topic}/${this.subscription} failed`),
+      budget(this.settings.operationTimeoutMs),
+    );
+    const declared = driver.capabilities.stats;
+    return {
+      waiting: declared.waiting ? stats.waiting : undefined,
+      inFlight: declared.inFlight ? stats.inFlight : undefined,
+      deadLettered: declared.deadLettered && this.spec.deadLetter ? stats.deadLettered : undefined,
+    };
   }
 }

@@ -1,6 +1,9 @@
+// The portable DLQ admin (count, peek, redrive, purge) over one subscription's driver calls.
+import { budget, withRetries } from './backoff.js';
 import { decodeBody } from './codec.js';
 import type { DriverV1, StoredDeadLetter, SubscriptionSpec } from './driver.js';
 import { InvalidArgumentError, toOmnibusError } from './errors.js';
+import { DEFAULT_OPERATION_TIMEOUT_MS } from './operation-timeout.js';
 import type { DeadLetter, DeadLetters } from './types.js';
 
 export class DeadLettersImpl<T> implements DeadLetters<T> {
@@ -16,33 +19,51 @@ export class DeadLettersImpl<T> implements DeadLetters<T> {
     this.assertOpen = assertOpen;
   }
 
-  private async call<R>(what: string, operation: () => Promise<R>): Promise<R> {
+  /** `idempotent` calls are tried again within operationTimeoutMs; a redrive is not (it moves messages). */
+  private async call<R>(
+    what: string,
+    operation: () => Promise<R>,
+    idempotent: boolean,
+  ): Promise<R> {
     this.assertOpen();
+    const wrap = (error: unknown) =>
+      toOmnibusError(error, this.driver, `${what} of the DLQ of ${this.label} failed`);
+    if (idempotent) {
+      return withRetries(
+        operation,
+        wrap,
+        budget(this.driver.operationTimeoutMs ?? DEFAULT_OPERATION_TIMEOUT_MS),
+      );
+    }
     try {
       return await operation();
     } catch (error) {
-      throw toOmnibusError(error, this.driver, `${what} of the DLQ of ${this.label} failed`);
+      throw wrap(error);
     }
   }
 
   count(): Promise<number> {
-    return this.call('count', () => this.driver.countDeadLetters(this.spec));
+    return this.call('count', () => this.driver.countDeadLetters(this.spec), true);
   }
 
   async peek(limit = 10): Promise<DeadLetter<T>[]> {
     checkLimit(limit, 'peek(limit)');
-    const stored = await this.call('peek', () => this.driver.peekDeadLetters(this.spec, limit));
+    const stored = await this.call(
+      'peek',
+      () => this.driver.peekDeadLetters(this.spec, limit),
+      true,
+    );
     return stored.map(toDeadLetter<T>);
   }
 
   redrive(options: { limit?: number } = {}): Promise<number> {
     const limit = options.limit ?? Number.MAX_SAFE_INTEGER;
     checkLimit(limit, 'redrive limit');
-    return this.call('redrive', () => this.driver.redriveDeadLetters(this.spec, limit));
+    return this.call('redrive', () => this.driver.redriveDeadLetters(this.spec, limit), false);
   }
 
   purge(): Promise<number | undefined> {
-    return this.call('purge', () => this.driver.purgeDeadLetters(this.spec));
+    return this.call('purge', () => this.driver.purgeDeadLetters(this.spec), true);
   }
 }
 

@@ -145,14 +145,31 @@ export interface NackRequest {
   readonly attempt: number;
   /** The received message, for drivers that re-publish (delay queues, scheduled sets). */
   readonly message: ReceivedMessage;
+  /**
+   * True when no handler ever saw this delivery: `stop()`/`close()` handing back unstarted
+   * messages, successors of a nacked message released behind it (per-key ordering), or a batch a
+   * receive returned after its abort. A release **must not** count as an attempt: the next delivery
+   * of the message carries the same `attempt` as this one. Where the broker counts it anyway
+   * (RabbitMQ `x-delivery-count`, SQS `ApproximateReceiveCount`), the driver compensates and its
+   * README says how. `delayMs` is 0 for a release.
+   * - memory: re-queues without counting. Redis: the retry-stream copy keeps the attempt.
+   * - RabbitMQ: see the adapter README (compensation of `x-delivery-count`).
+   */
+  readonly release?: boolean | undefined;
 }
 
 /** A message to move into the subscription's DLQ. */
 export interface DeadLetterRequest {
   readonly handle: unknown;
   readonly message: ReceivedMessage;
-  /** Human-readable reason, stored with the dead letter. */
+  /** Human-readable reason, stored verbatim with the dead letter (core writes it; see `dead-letter-policy`). */
   readonly reason: string;
+  /**
+   * Attempts to record with the dead letter: deliveries a handler actually got. Drivers store this,
+   * not `message.attempt` (a delivery that arrives after its lease expired on the last attempt was
+   * never handled, so it is not counted).
+   */
+  readonly attempts: number;
 }
 
 /** A lease to extend. */
@@ -257,6 +274,15 @@ export interface DriverV1 {
   readonly capabilities: Capabilities;
   /** The underlying client, exposed as `bus.native`. */
   readonly native: unknown;
+  /**
+   * The longest one user call (send, ready, stats, a DLQ call, a settle) may take, core's retries
+   * included, when the broker can't be reached, in ms. Set by the adapter option and URL parameter
+   * `operationTimeoutMs` (every adapter uses that name). Core stops retrying once it has passed
+   * since the call began; every single driver call against an unreachable broker must fail on its
+   * own (`Unavailable` or `Timeout`, retryable) well within it, never waiting in an offline queue
+   * or a connect loop that outlives it. @default 15000 (when absent)
+   */
+  readonly operationTimeoutMs?: number | undefined;
   /** Creates the topic if it doesn't exist; idempotent. */
   ensureTopic(topic: string): Promise<void>;
   /**

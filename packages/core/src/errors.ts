@@ -1,4 +1,8 @@
+/** OmnibusError and its subclasses, and how a foreign error becomes one without its secrets. */
 import type { ErrorClassification, ErrorCode } from './driver.js';
+import { isSecretKey, redact } from './redact.js';
+
+export { redact } from './redact.js';
 
 const MARKER = Symbol.for('omnibus.error');
 
@@ -8,7 +12,10 @@ export interface OmnibusErrorOptions {
   retryable?: boolean;
   /** Adapter that raised it (`redis`, `memory`, …). */
   driver?: string | undefined;
-  /** The broker's own error. */
+  /**
+   * The broker's own error. What the error keeps is a redacted copy (see {@link sanitizeCause}):
+   * name, code, message, stack and other plain fields, with every credential taken out.
+   */
   cause?: unknown;
 }
 
@@ -23,7 +30,11 @@ export class OmnibusError extends Error {
   readonly driver: string | undefined;
 
   constructor(code: ErrorCode, message: string, options: OmnibusErrorOptions = {}) {
-    super(redact(message), options.cause === undefined ? undefined : { cause: options.cause });
+    // The stack's first line is built from this message, so redacting it here keeps it out of both.
+    super(
+      redact(message),
+      options.cause === undefined ? undefined : { cause: sanitizeCause(options.cause) },
+    );
     this.name = 'OmnibusError';
     this.code = code;
     this.retryable = options.retryable ?? false;
@@ -79,21 +90,6 @@ export class ClosedError extends OmnibusError {
   }
 }
 
-const URL_CREDENTIALS = /([a-z][a-z0-9+.-]*:\/\/)([^/\s:@]*)(:[^/\s@]*)?@/gi;
-const SECRET_PAIRS =
-  /\b(password|passwd|pwd|secret|token|access[_-]?key|secret[_-]?access[_-]?key|api[_-]?key|authorization)(["']?\s*[:=]\s*["']?)([^\s"'&,;]+)/gi;
-
-/** Removes credentials from text: user info in URLs and `password=…`-style pairs. */
-export function redact(text: string): string {
-  return text
-    .replace(
-      URL_CREDENTIALS,
-      (_match, scheme: string, user: string, password: string | undefined) =>
-        password === undefined ? `${scheme}${user ? '***' : ''}@` : `${scheme}${user}:***@`,
-    )
-    .replace(SECRET_PAIRS, (_match, key: string, separator: string) => `${key}${separator}***`);
-}
-
 /**
  * Wraps anything a driver threw into an `OmnibusError`: kept as is when it already is one,
  * otherwise classified by the driver's lookup table, else `Internal` and not retryable.
@@ -113,7 +109,7 @@ export function toOmnibusError(
   } catch {
     classification = undefined;
   }
-  const nativeMessage = error instanceof Error ? error.message : String(error);
+  const nativeMessage = describe(error);
   const code = classification?.code ?? 'Internal';
   return new OmnibusError(code, `${context}: ${classification?.message ?? nativeMessage}`, {
     retryable: classification?.retryable ?? false,
@@ -122,7 +118,171 @@ export function toOmnibusError(
   });
 }
 
+// What a thrown value says about itself; `String()` throws for a null-prototype object.
+function describe(error: unknown): string {
+  try {
+    return error instanceof Error ? String(error.message) : String(error);
+  } catch {
+    return Object.prototype.toString.call(error);
+  }
+}
+
 /** Builds a `NotFound` error. */
 export function notFound(what: string, driver?: string): OmnibusError {
   return new OmnibusError('NotFound', `${what} does not exist`, { driver });
+}
+
+const NATIVE_ERRORS = [
+  TypeError,
+  RangeError,
+  SyntaxError,
+  ReferenceError,
+  EvalError,
+  URIError,
+] as const;
+// A cause chain longer than this is cut: nothing useful is that deep, and it bounds the work.
+const MAX_CAUSE_DEPTH = 16;
+
+/**
+ * Returns what an `OmnibusError` keeps as its `cause`: a copy of the native error with every
+ * secret taken out, recursively through its own `cause`, AggregateError `errors` and any nested
+ * error, with a guard against cycles. An `OmnibusError` made here is already clean and is kept.
+ *
+ * Why a copy and not redacting the native error in place: the native object is not ours. A driver
+ * may still hold it (ioredis rejects every queued command with one error object) and a user's code
+ * may have thrown it, so rewriting its fields would change what they see; and in-place redaction can
+ * fail silently on frozen objects, read-only or accessor properties, and symbol-keyed fields that
+ * `util.inspect` prints. A copy holds exactly what we put in it: the name, the message, the stack,
+ * primitive fields such as `code`, `errno` or `input` (strings redacted), nested errors (copied the
+ * same way), and nothing else. Structured fields (an ioredis `command` with its `args`, request
+ * headers) are dropped, since a bare password in an argument list cannot be recognised by its text.
+ * The driver's `classifyError` sees the original before the copy is made, so nothing is lost there.
+ */
+export function sanitizeCause(cause: unknown): unknown {
+  try {
+    return sanitize(cause, new WeakMap(), 0);
+  } catch {
+    return new Error('[the cause could not be copied safely and was left out]');
+  }
+}
+
+function sanitize(value: unknown, seen: WeakMap<object, unknown>, depth: number): unknown {
+  if (typeof value === 'string') return redact(value);
+  if (typeof value === 'function') return undefined;
+  if (typeof value !== 'object' || value === null) return value;
+  if (value instanceof OmnibusError) return value;
+  if (seen.has(value)) return seen.get(value);
+  if (depth > MAX_CAUSE_DEPTH) return undefined;
+  if (!isErrorLike(value)) return sanitizeRecord(value, seen, depth);
+  const source = value as Error & Record<PropertyKey, unknown>;
+  const message = redact(String(read(source, 'message') ?? ''));
+  const copy = makeError(source, message, seen, depth);
+  seen.set(value, copy);
+  const name = read(source, 'name');
+  if (typeof name === 'string' && name !== copy.name) define(copy, 'name', redact(name), false);
+  const stack = read(source, 'stack');
+  define(
+    copy,
+    'stack',
+    typeof stack === 'string' ? redact(stack) : `${copy.name}: ${message}`,
+    false,
+  );
+  copyFields(source, copy, seen, depth, ['name', 'message', 'stack', 'errors']);
+  return copy;
+}
+
+/** A fresh error of the same built-in kind, so `instanceof TypeError` still holds. */
+function makeError(
+  source: Error,
+  message: string,
+  seen: WeakMap<object, unknown>,
+  depth: number,
+): Error {
+  if (source instanceof AggregateError) {
+    const inner = read(source, 'errors');
+    const errors: unknown[] = Array.isArray(inner) ? inner : [];
+    const copy = new AggregateError([], message);
+    seen.set(source, copy);
+    define(
+      copy,
+      'errors',
+      errors.map((error) => sanitize(error, seen, depth + 1)),
+      false,
+    );
+    return copy;
+  }
+  const Native = NATIVE_ERRORS.find((candidate) => source instanceof candidate) ?? Error;
+  return new Native(message);
+}
+
+/** Copies own data fields that are safe to show: primitives (redacted) and nested errors. */
+function copyFields(
+  source: object,
+  copy: object,
+  seen: WeakMap<object, unknown>,
+  depth: number,
+  skip: readonly string[],
+): void {
+  for (const key of Reflect.ownKeys(source)) {
+    if (typeof key === 'symbol') {
+      // The marker keeps a foreign copy of OmnibusError recognisable; other symbols may hold
+      // anything, `util.inspect.custom` included.
+      if (key === MARKER) define(copy, key, true, false);
+      continue;
+    }
+    if (skip.includes(key)) continue;
+    const descriptor = Object.getOwnPropertyDescriptor(source, key);
+    if (descriptor === undefined || !('value' in descriptor)) continue;
+    const safe =
+      key === 'cause'
+        ? sanitize(descriptor.value, seen, depth + 1)
+        : safeField(key, descriptor.value, seen, depth);
+    if (safe !== undefined) define(copy, key, safe, descriptor.enumerable ?? false);
+  }
+}
+
+function safeField(
+  key: string,
+  value: unknown,
+  seen: WeakMap<object, unknown>,
+  depth: number,
+): unknown {
+  if (typeof value === 'object' && value !== null) {
+    if (isErrorLike(value)) return sanitize(value, seen, depth + 1);
+    if (Array.isArray(value) && value.length > 0 && value.every(isErrorLike))
+      return value.map((inner) => sanitize(inner, seen, depth + 1));
+    return undefined;
+  }
+  if (typeof value === 'string') return isSecretKey(key) ? '***' : redact(value);
+  if (typeof value === 'function' || typeof value === 'symbol') return undefined;
+  return value;
+}
+
+/** A cause that is not an error (a rejected plain object): its primitive fields, redacted. */
+function sanitizeRecord(value: object, seen: WeakMap<object, unknown>, depth: number): unknown {
+  const copy: Record<string, unknown> = {};
+  seen.set(value, copy);
+  copyFields(value, copy, seen, depth, []);
+  return copy;
+}
+
+function isErrorLike(value: unknown): value is Error {
+  return (
+    value instanceof Error ||
+    Object.prototype.toString.call(value) === '[object Error]' ||
+    OmnibusError.isInstance(value)
+  );
+}
+
+/** Reads a property that may be a throwing getter on a foreign object. */
+function read(source: object, key: string): unknown {
+  try {
+    return (source as Record<string, unknown>)[key];
+  } catch {
+    return undefined;
+  }
+}
+
+function define(target: object, key: PropertyKey, value: unknown, enumerable: boolean): void {
+  Object.defineProperty(target, key, { value, enumerable, writable: true, configurable: true });
 }

@@ -15,5 +15,6 @@ export {
   toOmnibusError,
   UnsupportedError,
 } from './errors.js';
+export { DEFAULT_OPERATION_TIMEOUT_MS, readOperationTimeout } from './operation-timeout.js';
 export { PORTABLE_RULES, RESERVED_ATTRIBUTE_PREFIXES } from './rules.js';
 export type * from './types.js';

@@ -1,9 +1,15 @@
-import { withRetries } from './backoff.js';
+import { budget, type RetryBudget, withRetries } from './backoff.js';
 import { encodeBody } from './codec.js';
 import type { DriverV1, OutgoingMessage } from './driver.js';
 import { InvalidArgumentError, toOmnibusError, UnsupportedError } from './errors.js';
 import { newMessageId } from './ids.js';
-import { checkAttributes, checkMilliseconds, checkSize, checkToken } from './rules.js';
+import {
+  checkAttributes,
+  checkMilliseconds,
+  checkSize,
+  checkToken,
+  PORTABLE_RULES,
+} from './rules.js';
 import type { Tracing } from './trace.js';
 import type { BatchEntry, Producer, SendOptions } from './types.js';
 
@@ -15,6 +21,8 @@ export interface ProducerContext {
   /** Resolves once the topic exists (memoized per topic). */
   topicReady(topic: string): Promise<void>;
   readonly publisher: Publisher;
+  /** Bound of one send, retries included (the driver's `operationTimeoutMs`). */
+  readonly operationTimeoutMs: number;
 }
 
 const NO_ATTRIBUTES: Readonly<Record<string, string>> = Object.freeze({});
@@ -48,7 +56,11 @@ export function prepareMessage(
         { driver: driver.name },
       );
     }
-    checkMilliseconds(delayMs, 'delayMs', capabilities.delayedDelivery);
+    checkMilliseconds(
+      delayMs,
+      'delayMs',
+      Math.min(capabilities.delayedDelivery, PORTABLE_RULES.maxSendDelayMs),
+    );
   }
   const attributeBytes = checkAttributes(attributes);
   const encoded = encodeBody(body);
@@ -68,6 +80,7 @@ export function prepareMessage(
 /** One `send` or `sendBatch` call waiting for its messages to be confirmed. */
 interface Pending {
   readonly messages: readonly OutgoingMessage[];
+  readonly budget: RetryBudget;
   /** Driver batches still unconfirmed. */
   chunks: number;
   settled: boolean;
@@ -94,7 +107,7 @@ export class Publisher {
   }
 
   /** Resolves once the broker accepted every one of `messages`. */
-  publish(topic: string, messages: readonly OutgoingMessage[]): Promise<void> {
+  publish(topic: string, messages: readonly OutgoingMessage[], budget: RetryBudget): Promise<void> {
     let queue = this.queues.get(topic);
     if (queue === undefined) {
       queue = [];
@@ -107,7 +120,7 @@ export class Publisher {
       queueMicrotask(() => this.flush());
     }
     return new Promise<void>((resolve, reject) => {
-      group.push({ messages, chunks: 0, settled: false, resolve, reject });
+      group.push({ messages, budget, chunks: 0, settled: false, resolve, reject });
     });
   }
 
@@ -145,9 +158,15 @@ export class Publisher {
   }
 
   private send(topic: string, chunk: OutgoingMessage[], owners: Set<Pending>): void {
+    // Sends coalesced in one tick share a chunk; the earliest deadline among them bounds it.
+    let earliest: RetryBudget | undefined;
+    for (const owner of owners)
+      if (earliest === undefined || owner.budget.deadlineAt < earliest.deadlineAt)
+        earliest = owner.budget;
     const sending = withRetries(
       () => this.driver.publish(topic, chunk),
       (error) => toOmnibusError(error, this.driver, `publish to topic "${topic}" failed`),
+      earliest!,
     )
       .then(
         () => {
@@ -189,8 +208,9 @@ export class ProducerImpl<T> implements Producer<T> {
   async send(body: T, options?: SendOptions): Promise<string> {
     this.context.assertOpen();
     const message = prepareMessage(this.context.driver, this.context.tracing, body, options);
+    const bounded = budget(this.context.operationTimeoutMs);
     await this.context.topicReady(this.finalTopic);
-    await this.context.publisher.publish(this.finalTopic, [message]);
+    await this.context.publisher.publish(this.finalTopic, [message], bounded);
     return message.id;
   }
 
@@ -211,8 +231,9 @@ export class ProducerImpl<T> implements Producer<T> {
       }
     });
     if (messages.length === 0) return [];
+    const bounded = budget(this.context.operationTimeoutMs);
     await this.context.topicReady(this.finalTopic);
-    await this.context.publisher.publish(this.finalTopic, messages);
+    await this.context.publisher.publish(this.finalTopic, messages, bounded);
     return messages.map((message) => message.id);
   }
 }

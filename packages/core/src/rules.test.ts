@@ -1,3 +1,4 @@
+/** Tests for the portable rules: names, prefixes, attributes, ids, ordering keys and size. */
 import { describe, expect, it } from 'vitest';
 import { OmnibusError } from './errors.js';
 import {
@@ -32,6 +33,19 @@ describe('portable names', () => {
     ['unicode', 'bestellungen-ü'],
   ])('rejects a name with %s', (_why, name) => {
     expect(codeOf(() => checkName(name, 'subscription'))).toBe('InvalidArgument');
+  });
+  it.each([
+    ['ab', 'topic name "ab" is 2 characters long; the portable rule: 3–64 characters'],
+    ['1orders', 'topic name "1orders" starts with "1" (U+0031), not a letter'],
+    ['orders.eu', 'topic name "orders.eu" contains "." (U+002E) at index 6, which is not allowed'],
+    ['bestellungen-ü', 'contains "ü" (U+00FC) at index 13, which is not allowed'],
+    ['ord\u0000ers', 'contains the control character U+0000 at index 3, which is not allowed'],
+    [
+      'ord\ud800ers',
+      'contains a lone UTF-16 surrogate (U+D800) at index 3, which is not valid Unicode',
+    ],
+  ])('says how the name %j breaks the rule', (name, message) => {
+    expect(() => checkName(name, 'topic')).toThrow(message);
   });
   it('rejects a name that is not a string, naming the kind', () => {
     expect(() => checkName(42, 'topic')).toThrow(/topic name must be a string/);
@@ -71,6 +85,71 @@ describe('portable attributes', () => {
     ['value over 1024 bytes', { a: 'x'.repeat(1025) }],
   ])('rejects %s', (_why, attributes) => {
     expect(codeOf(() => checkAttributes(attributes))).toBe('InvalidArgument');
+  });
+  it.each([
+    [
+      'a lone high surrogate in a value',
+      { note: 'ab\ud800c' },
+      'attribute "note" value contains a lone UTF-16 surrogate (U+D800) at index 2, which is not valid Unicode',
+    ],
+    [
+      'a lone low surrogate at the end of a value',
+      { note: 'ab\udfff' },
+      'attribute "note" value contains a lone UTF-16 surrogate (U+DFFF) at index 2, which is not valid Unicode',
+    ],
+    [
+      'a NUL in a value',
+      { note: 'a\u0000' },
+      'attribute "note" value contains the control character U+0000 at index 1, which SQS rejects (of the controls only tab, line feed and carriage return are allowed)',
+    ],
+    [
+      'a bell after an emoji in a value',
+      { note: '😀\u0007' },
+      'attribute "note" value contains the control character U+0007 at index 2, which SQS rejects (of the controls only tab, line feed and carriage return are allowed)',
+    ],
+    [
+      'a noncharacter in a value',
+      { note: 'x\uffff' },
+      'attribute "note" value contains the noncharacter U+FFFF at index 1, which SQS rejects',
+    ],
+    ['an empty value', { note: '' }, 'attribute "note" value is empty, which SQS rejects'],
+    [
+      'a value over 1024 bytes',
+      { note: 'é'.repeat(513) },
+      'attribute "note" value is 1026 bytes of UTF-8; the limit is 1024 (Pub/Sub)',
+    ],
+    ['a null value', { note: null }, 'attribute "note" must be a string, got null'],
+    [
+      'a lone surrogate in a name',
+      { 'a\ud83d': 'v' },
+      'attribute name "a\\ud83d" contains a lone UTF-16 surrogate (U+D83D) at index 1, which is not valid Unicode',
+    ],
+    [
+      'an emoji in a name',
+      { 'a😀': 'v' },
+      'attribute name "a😀" contains "😀" (U+1F600) at index 1, which is not allowed',
+    ],
+    [
+      'a control character in a name',
+      { 'a\u0001b': 'v' },
+      'attribute name "a\\u0001b" contains the control character U+0001 at index 1, which is not allowed',
+    ],
+    [
+      'a space in a name',
+      { 'my key': 'v' },
+      'attribute name "my key" contains " " (U+0020) at index 2',
+    ],
+    ['an empty name', { '': 'v' }, 'attribute name "" is empty'],
+    ['a leading dot', { '.a': 'v' }, 'attribute name ".a" starts with "."'],
+    ['a trailing dot', { 'a.': 'v' }, 'attribute name "a." ends with "."'],
+    ['a double dot', { 'a..b': 'v' }, 'attribute name "a..b" contains ".."'],
+    ['a long name', { ['n'.repeat(129)]: 'v' }, 'is 129 characters long'],
+  ])('names the fault precisely: %s', (_why, attributes, message) => {
+    expect(() => checkAttributes(attributes)).toThrow(message);
+    expect(codeOf(() => checkAttributes(attributes))).toBe('InvalidArgument');
+  });
+  it('accepts tab, line feed, carriage return, DEL and valid surrogate pairs in values', () => {
+    expect(codeOf(() => checkAttributes({ note: 'a\tb\nc\rd\u007fe😀' }))).toBeUndefined();
   });
   it('rejects a non-object', () => {
     expect(codeOf(() => checkAttributes(['a']))).toBe('InvalidArgument');

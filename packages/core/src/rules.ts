@@ -14,6 +14,11 @@ import { InvalidArgumentError, MessageTooLargeError } from './errors.js';
  * - Ordering keys and ids: SQS `MessageGroupId` / `MessageDeduplicationId` allow 128 printable
  *   ASCII characters.
  * - Size: SQS's 256 KiB counts body plus attribute names and values, so we count the same.
+ * - Leases and delays (the intersection over memory, Redis, RabbitMQ, SQS and Pub/Sub): Pub/Sub's
+ *   ack deadline is 10–600 s and `modifyAckDeadline` takes at most 600 s, which bounds the lease,
+ *   lease extensions and nack delays (SQS would allow 12 h); SQS `DelaySeconds` stops at 900 s,
+ *   which bounds a send's `delayMs`; SQS `maxReceiveCount` stops at 1,000, which bounds
+ *   `maxAttempts`; RabbitMQ's prefetch and every client's buffers bound `concurrency` at 1,000.
  */
 export const PORTABLE_RULES = {
   nameMinLength: 3,
@@ -25,6 +30,12 @@ export const PORTABLE_RULES = {
   orderingKeyMaxLength: 128,
   idMaxLength: 128,
   maxMessageBytes: 256 * 1024,
+  ackDeadlineMinMs: 10_000,
+  ackDeadlineMaxMs: 600_000,
+  maxNackDelayMs: 600_000,
+  maxSendDelayMs: 900_000,
+  maxAttempts: 1_000,
+  maxConcurrency: 1_000,
 } as const;
 
 /** Attribute name prefixes that belong to a broker or to Omnibus (compared case-insensitively). */
@@ -53,8 +64,8 @@ export function checkName(name: unknown, kind: 'topic' | 'subscription'): assert
   const { nameMinLength: min, nameMaxLength: max } = PORTABLE_RULES;
   if (name.length < min || name.length > max || !NAME.test(name)) {
     throw new InvalidArgumentError(
-      `${kind} name ${JSON.stringify(truncate(name))} breaks the portable rule: ${min}–${max} characters, ` +
-        'a letter first, then letters, digits, "-" or "_"',
+      `${kind} name ${JSON.stringify(truncate(name))} ${identifierFault(name, min, max)}; the portable rule: ` +
+        `${min}–${max} characters, a letter first, then letters, digits, "-" or "_"`,
     );
   }
   if (name.toLowerCase().startsWith('goog')) {
@@ -70,10 +81,11 @@ export function checkPrefix(prefix: unknown): asserts prefix is string {
     throw new InvalidArgumentError(`prefix must be a string, got ${typeof prefix}`);
   }
   if (prefix === '') return;
-  if (prefix.length > PORTABLE_RULES.prefixMaxLength || !PREFIX.test(prefix)) {
+  const max = PORTABLE_RULES.prefixMaxLength;
+  if (prefix.length > max || !PREFIX.test(prefix)) {
     throw new InvalidArgumentError(
-      `prefix ${JSON.stringify(truncate(prefix))} breaks the portable rule: at most ${PORTABLE_RULES.prefixMaxLength} characters, ` +
-        'a letter first, then letters, digits, "-" or "_"',
+      `prefix ${JSON.stringify(truncate(prefix))} ${identifierFault(prefix, 1, max)}; the portable rule: ` +
+        `at most ${max} characters, a letter first, then letters, digits, "-" or "_"`,
     );
   }
   if (prefix.toLowerCase().startsWith('goog')) {
@@ -98,20 +110,23 @@ export function checkAttributes(attributes: unknown): number {
   let bytes = 0;
   for (const [name, value] of entries) {
     checkAttributeName(name);
+    const quoted = JSON.stringify(name);
     if (typeof value !== 'string') {
       throw new InvalidArgumentError(
-        `attribute "${name}" must be a string, got ${value === null ? 'null' : typeof value}`,
+        `attribute ${quoted} must be a string, got ${value === null ? 'null' : typeof value}`,
       );
+    }
+    if (value.length === 0) {
+      throw new InvalidArgumentError(`attribute ${quoted} value is empty, which SQS rejects`);
+    }
+    // The regex is the fast path; only a value that fails it is walked to say what is wrong.
+    if (!XML_CHARACTERS.test(value)) {
+      throw new InvalidArgumentError(`attribute ${quoted} value ${characterFault(value)}`);
     }
     const valueBytes = Buffer.byteLength(value, 'utf8');
-    if (valueBytes === 0 || valueBytes > PORTABLE_RULES.attributeValueMaxBytes) {
+    if (valueBytes > PORTABLE_RULES.attributeValueMaxBytes) {
       throw new InvalidArgumentError(
-        `attribute "${name}" value must be 1–${PORTABLE_RULES.attributeValueMaxBytes} bytes of UTF-8 (SQS rejects empty values), got ${valueBytes}`,
-      );
-    }
-    if (!XML_CHARACTERS.test(value)) {
-      throw new InvalidArgumentError(
-        `attribute "${name}" value contains a control character SQS rejects`,
+        `attribute ${quoted} value is ${valueBytes} bytes of UTF-8; the limit is ${PORTABLE_RULES.attributeValueMaxBytes} (Pub/Sub)`,
       );
     }
     bytes += Buffer.byteLength(name, 'utf8') + valueBytes;
@@ -120,18 +135,31 @@ export function checkAttributes(attributes: unknown): number {
 }
 
 function checkAttributeName(name: string): void {
-  const rule =
-    `1–${PORTABLE_RULES.attributeNameMaxLength} characters of letters, digits, "_", "-" and ".", ` +
-    'not starting with "." and without ".."';
+  const max = PORTABLE_RULES.attributeNameMaxLength;
   if (
     name.length === 0 ||
-    name.length > PORTABLE_RULES.attributeNameMaxLength ||
+    name.length > max ||
     !ATTRIBUTE_NAME.test(name) ||
     name.includes('..') ||
     name.endsWith('.')
   ) {
+    const rule =
+      `1–${max} characters of letters, digits, "_", "-" and ".", ` +
+      'not starting or ending with "." and without ".." (SQS)';
+    const fault =
+      name.length === 0
+        ? 'is empty'
+        : name.length > max
+          ? `is ${name.length} characters long`
+          : name.startsWith('.')
+            ? 'starts with "."'
+            : name.endsWith('.')
+              ? 'ends with "."'
+              : name.includes('..')
+                ? 'contains ".."'
+                : nameCharacterFault(name);
     throw new InvalidArgumentError(
-      `attribute name ${JSON.stringify(truncate(name))} breaks the portable rule: ${rule}`,
+      `attribute name ${JSON.stringify(truncate(name))} ${fault}; the portable rule: ${rule}`,
     );
   }
   const lower = name.toLowerCase();
@@ -141,6 +169,76 @@ function checkAttributeName(name: string): void {
       `attribute name "${name}" uses the reserved prefix "${reserved}"`,
     );
   }
+}
+
+/** Says which character of a value SQS would refuse (XML 1.0 characters only), and why. */
+function characterFault(value: string): string {
+  for (let index = 0; index < value.length; index++) {
+    const surrogate = surrogateAt(value, index);
+    if (surrogate === 'pair') {
+      index++;
+      continue;
+    }
+    if (surrogate === 'lone') return loneSurrogate(value, index);
+    const code = value.charCodeAt(index);
+    if (code < 0x20 && code !== 0x09 && code !== 0x0a && code !== 0x0d) {
+      return `contains the control character ${codePoint(code)} at index ${index}, which SQS rejects (of the controls only tab, line feed and carriage return are allowed)`;
+    }
+    if (code === 0xfffe || code === 0xffff) {
+      return `contains the noncharacter ${codePoint(code)} at index ${index}, which SQS rejects`;
+    }
+  }
+  return 'contains a character SQS rejects';
+}
+
+/** Says how a topic, subscription or prefix name breaks the rule: its length, its first character, or which character. */
+function identifierFault(name: string, min: number, max: number): string {
+  if (name.length < min || name.length > max) return `is ${name.length} characters long`;
+  const first = name.codePointAt(0) ?? 0;
+  if (!/[A-Za-z]/.test(name.charAt(0)) && surrogateAt(name, 0) !== 'lone') {
+    return `starts with ${describeCharacter(first)}, not a letter`;
+  }
+  return disallowedCharacter(name, /[A-Za-z0-9_-]/);
+}
+
+/** Says which character of an attribute name breaks the rule. */
+function nameCharacterFault(name: string): string {
+  return disallowedCharacter(name, /[A-Za-z0-9_.-]/);
+}
+
+/** Names the first character of `text` that `allowed` does not match, and where it is. */
+function disallowedCharacter(text: string, allowed: RegExp): string {
+  for (let index = 0; index < text.length; index++) {
+    const surrogate = surrogateAt(text, index);
+    if (surrogate === 'lone') return loneSurrogate(text, index);
+    if (surrogate === 'pair' || !allowed.test(text.charAt(index))) {
+      return `contains ${describeCharacter(text.codePointAt(index) ?? 0)} at index ${index}, which is not allowed`;
+    }
+  }
+  return 'breaks the rule';
+}
+
+function describeCharacter(code: number): string {
+  return code < 0x20 || (code >= 0x7f && code <= 0x9f)
+    ? `the control character ${codePoint(code)}`
+    : `${JSON.stringify(String.fromCodePoint(code))} (${codePoint(code)})`;
+}
+
+/** Whether the code unit at `index` is not a surrogate, starts a valid pair, or stands alone. */
+function surrogateAt(text: string, index: number): 'none' | 'pair' | 'lone' {
+  const code = text.charCodeAt(index);
+  if (code < 0xd800 || code > 0xdfff) return 'none';
+  const next = text.charCodeAt(index + 1);
+  return code <= 0xdbff && next >= 0xdc00 && next <= 0xdfff ? 'pair' : 'lone';
+}
+
+// A lone surrogate is not a character: UTF-8 cannot encode it, and brokers replace or refuse it.
+function loneSurrogate(text: string, index: number): string {
+  return `contains a lone UTF-16 surrogate (${codePoint(text.charCodeAt(index))}) at index ${index}, which is not valid Unicode`;
+}
+
+function codePoint(code: number): string {
+  return `U+${code.toString(16).toUpperCase().padStart(4, '0')}`;
 }
 
 /** Checks an ordering key or message id: 1–128 printable ASCII characters, no spaces. */

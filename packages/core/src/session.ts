@@ -1,6 +1,11 @@
 import type { StandardSchemaV1 } from '@standard-schema/spec';
-import { type Backoff, pause, retryDelay, withRetries } from './backoff.js';
+import { type Backoff, budget, pause, retryDelay, withRetries } from './backoff.js';
 import { decodeBody } from './codec.js';
+import {
+  afterExplicitNack,
+  afterHandlerFailure,
+  expiredBeforeDelivery,
+} from './dead-letter-policy.js';
 import type { DriverSubscription, DriverV1, ReceivedMessage } from './driver.js';
 import { InvalidArgumentError, OmnibusError, toOmnibusError } from './errors.js';
 import { type MessageOwner, ReceivedEnvelope } from './message.js';
@@ -17,8 +22,12 @@ export interface SessionSettings<T> {
   readonly retry: Backoff;
   readonly schema: StandardSchemaV1<unknown, T> | undefined;
   readonly shutdownTimeoutMs: number;
-  /** Longest delay a nack may ask for on this driver. */
+  /** Longest delay a nack may ask for: the portable bound, within the driver's. */
   readonly maxNackDelayMs: number;
+  /** Longest lease `extendLease` may ask for: the portable bound, within the driver's. */
+  readonly maxLeaseMs: number;
+  /** Bound of every broker call the session makes, retries included. */
+  readonly operationTimeoutMs: number;
   readonly onError: (error: OmnibusError) => void;
 }
 
@@ -26,6 +35,17 @@ export interface SessionSettings<T> {
 export interface SessionObserver {
   changed(): void;
 }
+
+/** How a message is being settled; `release` marks handing back a delivery no handler saw. */
+interface SettleDetail {
+  delayMs?: number;
+  reason?: string;
+  /** Attempts recorded with a dead letter; the delivery's attempt when absent. */
+  attempts?: number;
+  release?: boolean;
+}
+
+const RELEASE: SettleDetail = Object.freeze({ delayMs: 0, release: true });
 
 const RECEIVE_BACKOFF: Backoff = { initialDelayMs: 100, maxDelayMs: 5_000 };
 
@@ -144,12 +164,9 @@ export class Session<T> implements MessageOwner {
   private accept(message: ReceivedEnvelope<T>): void {
     this.unsettled.add(message);
     const { received } = message;
-    const { maxAttempts, deadLetter } = this.settings;
-    if (deadLetter && received.attempt > maxAttempts) {
-      // Delivered again after its last allowed attempt ended unsettled (lease expired, consumer died).
-      this.settleQuietly(message, 'dead-lettered', {
-        reason: `delivered ${received.attempt} times, over maxAttempts ${maxAttempts}: earlier deliveries were never settled (lease expired or consumer stopped)`,
-      });
+    const expired = expiredBeforeDelivery(received.attempt, this.settings);
+    if (expired !== undefined) {
+      this.settleQuietly(message, 'dead-lettered', expired);
       return;
     }
     try {
@@ -276,12 +293,9 @@ export class Session<T> implements MessageOwner {
 
   private fail(message: ReceivedEnvelope<T>, error: unknown): void {
     const { attempt } = message.received;
-    const { maxAttempts, deadLetter } = this.settings;
-    const description = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-    if (deadLetter && attempt >= maxAttempts) {
-      this.settleQuietly(message, 'dead-lettered', {
-        reason: `handler failed on attempt ${attempt} of ${maxAttempts}: ${description}`,
-      });
+    const verdict = afterHandlerFailure(attempt, error, this.settings);
+    if (verdict !== undefined) {
+      this.settleQuietly(message, 'dead-lettered', verdict);
       return;
     }
     const delayMs = Math.min(
@@ -302,7 +316,7 @@ export class Session<T> implements MessageOwner {
     if (queue === undefined) return;
     if (released) {
       this.keyQueues.delete(key);
-      for (const waiting of queue) this.settleQuietly(waiting, 'nacked', { delayMs: 0 });
+      for (const waiting of queue) this.settleQuietly(waiting, 'nacked', RELEASE);
       return;
     }
     const following = queue.shift();
@@ -315,14 +329,18 @@ export class Session<T> implements MessageOwner {
 
   // ---- settling --------------------------------------------------------------------------------
 
-  settle(
-    message: ReceivedEnvelope<T>,
-    outcome: Outcome,
-    detail: { delayMs?: number; reason?: string },
-  ): Promise<Outcome> {
-    const first = message.outcome;
+  /** A settle the user asked for (`msg.ack()`, `nack()`, `deadLetter()`). */
+  settle(message: ReceivedEnvelope<T>, outcome: Outcome, detail: SettleDetail): Promise<Outcome> {
+    if (outcome === 'nacked' && message.settledBy === undefined) {
+      checkMilliseconds(detail.delayMs, 'nack delayMs', this.settings.maxNackDelayMs);
+      const verdict = afterExplicitNack(message.received.attempt, this.settings);
+      if (verdict !== undefined) {
+        outcome = 'dead-lettered';
+        detail = verdict;
+      }
+    }
     const operation = this.startSettle(message, outcome, detail);
-    return operation.then(() => first ?? outcome);
+    return operation.then(() => message.outcome ?? outcome);
   }
 
   /**
@@ -332,7 +350,7 @@ export class Session<T> implements MessageOwner {
   private startSettle(
     message: ReceivedEnvelope<T>,
     outcome: Outcome,
-    detail: { delayMs?: number; reason?: string },
+    detail: SettleDetail,
   ): Promise<unknown> {
     if (message.settledBy !== undefined) return message.settledBy;
     if (outcome === 'nacked') {
@@ -355,6 +373,7 @@ export class Session<T> implements MessageOwner {
     } else {
       const { handle } = message.received;
       const what = outcome === 'nacked' ? 'nack' : 'dead-letter';
+      const { received } = message;
       operation = this.track(
         withRetries(
           () =>
@@ -363,14 +382,21 @@ export class Session<T> implements MessageOwner {
                   {
                     handle,
                     delayMs: detail.delayMs ?? 0,
-                    attempt: message.received.attempt,
-                    message: message.received,
+                    attempt: received.attempt,
+                    message: received,
+                    release: detail.release === true,
                   },
                 ])
               : this.subscription.deadLetter([
-                  { handle, message: message.received, reason: detail.reason ?? '' },
+                  {
+                    handle,
+                    message: received,
+                    reason: detail.reason ?? '',
+                    attempts: detail.attempts ?? received.attempt,
+                  },
                 ]),
           (error) => toOmnibusError(error, this.driver, `${what} of message ${message.id} failed`),
+          budget(this.settings.operationTimeoutMs),
         ),
       );
     }
@@ -384,7 +410,7 @@ export class Session<T> implements MessageOwner {
   private settleQuietly(
     message: ReceivedEnvelope<T>,
     outcome: Outcome,
-    detail: { delayMs?: number; reason?: string },
+    detail: SettleDetail,
   ): void {
     try {
       this.startSettle(message, outcome, detail);
@@ -423,6 +449,7 @@ export class Session<T> implements MessageOwner {
             () => this.subscription.ack(batch.map((queued) => queued.received.handle)),
             (error) =>
               toOmnibusError(error, this.driver, `ack of ${batch.length} message(s) failed`),
+            budget(this.settings.operationTimeoutMs),
           );
         }),
       );
@@ -431,7 +458,7 @@ export class Session<T> implements MessageOwner {
   }
 
   async extendLease(message: ReceivedEnvelope<T>, ms: number): Promise<void> {
-    checkMilliseconds(ms, 'extendLease ms', this.driver.capabilities.ackDeadline.maxMs);
+    checkMilliseconds(ms, 'extendLease ms', this.settings.maxLeaseMs);
     if (message.outcome !== undefined) return;
     message.leaseExpiresAt = Math.max(message.leaseExpiresAt, Date.now() + ms);
     if (this.driver.capabilities.leaseExtension === 'none') return;
@@ -439,6 +466,7 @@ export class Session<T> implements MessageOwner {
       () => this.subscription.extendLease([{ handle: message.received.handle, leaseMs: ms }]),
       (error) =>
         toOmnibusError(error, this.driver, `extending the lease of message ${message.id} failed`),
+      budget(this.settings.operationTimeoutMs),
     );
   }
 
@@ -521,7 +549,10 @@ export class Session<T> implements MessageOwner {
     }
     this.keyQueues.clear();
     this.readyHead = this.ready.length;
-    this.release([...this.unsettled].filter((message) => !started.has(message)));
+    this.release(
+      [...this.unsettled].filter((message) => !started.has(message)),
+      true,
+    );
 
     if (this.unsettled.size > 0 || this.running > 0) {
       await this.waitForHandlers(this.settings.shutdownTimeoutMs);
@@ -534,7 +565,7 @@ export class Session<T> implements MessageOwner {
           { driver: this.driver.name },
         ),
       );
-      this.release([...this.unsettled]);
+      this.release([...this.unsettled], false);
     }
     while (this.pendingSettles.size > 0) await Promise.allSettled([...this.pendingSettles]);
     if (this.leaseTimer !== undefined) clearInterval(this.leaseTimer);
@@ -562,8 +593,10 @@ export class Session<T> implements MessageOwner {
     });
   }
 
-  private release(messages: ReceivedEnvelope<T>[]): void {
-    for (const message of messages) this.settleQuietly(message, 'nacked', { delayMs: 0 });
+  /** Hands messages back for redelivery now; `unstarted`: no handler saw them, so no attempt is used. */
+  private release(messages: ReceivedEnvelope<T>[], unstarted: boolean): void {
+    const detail = unstarted ? RELEASE : { delayMs: 0 };
+    for (const message of messages) this.settleQuietly(message, 'nacked', detail);
   }
 
   private releaseReceived(batch: ReceivedMessage[]): void {
@@ -573,11 +606,13 @@ export class Session<T> implements MessageOwner {
       delayMs: 0,
       attempt: received.attempt,
       message: received,
+      release: true,
     }));
     this.track(
       withRetries(
         () => this.subscription.nack(requests),
         (error) => toOmnibusError(error, this.driver, 'releasing received messages failed'),
+        budget(this.settings.operationTimeoutMs),
       ),
     );
   }

@@ -1,0 +1,106 @@
+// Attempts count deliveries a handler got, and every dead letter records the exact count and the real cause.
+import { describe, expect } from 'vitest';
+import { consumerOptions, range, type Suite, sendAll, within } from './helpers.js';
+
+/**
+ * What `msg.attempt` and a dead letter's `attempts` and `reason` say, the same on every adapter:
+ * a delivery no handler saw (released by stop()) is not an attempt; an explicit nack on the last
+ * attempt dead-letters with "nacked", an unsettled last attempt with "lease expired", each with
+ * the attempts a handler really had (the handler-error reason is checked in `dead-letter`).
+ */
+export function registerAttemptTests(suite: Suite): void {
+  describe('attempts', () => {
+    suite.test(
+      'messages released by stop() before any handler saw them come back with the same attempt',
+      async (t) => {
+        const topic = t.name('topic');
+        const subscription = t.name('sub');
+        const first = t.bus.consumer<number>(
+          topic,
+          subscription,
+          consumerOptions({ concurrency: 8 }),
+        );
+        await first.ready();
+        const ids = await sendAll(t.bus.producer<number>(topic), range(6));
+        // Pull mode takes up to `concurrency` messages from the broker; only the first is yielded.
+        const iterator = first.messages();
+        const taken = (await iterator.next()).value!;
+        expect(taken.attempt).toBe(1);
+        await taken.ack();
+        await iterator.return?.();
+        await within(first.stop(), t.timeoutMs, 'stop() of the pulling consumer');
+        const second = t.bus.consumer<number>(topic, subscription, consumerOptions());
+        const inbox = t.inbox<number>();
+        await t.consume(second, inbox);
+        const rest = ids.filter((id) => id !== taken.id);
+        await inbox.waitForIds(rest);
+        expect(
+          inbox.deliveries.map((delivery) => `${delivery.body}: attempt ${delivery.attempt}`),
+          'a release is not an attempt',
+        ).toEqual(inbox.deliveries.map((delivery) => `${delivery.body}: attempt 1`));
+      },
+    );
+
+    suite.test(
+      'a handler that nacks every attempt is dead-lettered on the last one: attempts = maxAttempts, reason "nacked"',
+      async (t) => {
+        const topic = t.name('topic');
+        const maxAttempts = 3;
+        const consumer = t.bus.consumer<string>(
+          topic,
+          t.name('sub'),
+          consumerOptions({ maxAttempts }),
+        );
+        await consumer.ready();
+        const id = await t.bus.producer<string>(topic).send('never good enough');
+        const inbox = t.inbox<string>();
+        const outcomes: string[] = [];
+        await t.consume(consumer, inbox, async (message) => {
+          outcomes.push(await message.nack());
+        });
+        const dlq = t.bus.deadLetters<string>(topic, consumer.subscription);
+        await t.waitFor(async () => (await dlq.count()) === 1, 'the message in the DLQ');
+        expect(inbox.of(id).map((delivery) => delivery.attempt)).toEqual([1, 2, 3]);
+        expect(outcomes).toEqual(['nacked', 'nacked', 'dead-lettered']);
+        const [letter] = await dlq.peek();
+        expect(letter!.id).toBe(id);
+        expect(letter!.attempts).toBe(maxAttempts);
+        expect(letter!.reason).toBe(`nacked on attempt ${maxAttempts} of ${maxAttempts}`);
+      },
+    );
+
+    /**
+     * The last attempt ends unsettled: the holder's bus closes while it holds the message (as a
+     * crashed process would), so the next delivery is over maxAttempts and is not handled.
+     */
+    suite.test(
+      'a last attempt that was never settled is dead-lettered with reason "lease expired" and the attempts handled',
+      async (t) => {
+        const topic = t.name('topic');
+        const subscription = t.name('sub');
+        const crashing = await t.connect();
+        const options = consumerOptions<string>({
+          concurrency: 1,
+          maxAttempts: 1,
+          shutdownTimeoutMs: 100,
+        });
+        const holder = crashing.consumer<string>(topic, subscription, options);
+        const survivor = t.bus.consumer<string>(topic, subscription, options);
+        await Promise.all([holder.ready(), survivor.ready()]);
+        const id = await t.bus.producer<string>(topic).send('abandoned');
+        const taken = (await holder.messages().next()).value!;
+        expect(taken.id).toBe(id);
+        const inbox = t.inbox<string>();
+        await t.consume(survivor, inbox);
+        await within(crashing.close(), t.timeoutMs, 'closing the bus that holds the message');
+        const dlq = t.bus.deadLetters<string>(topic, subscription);
+        await t.waitFor(async () => (await dlq.count()) === 1, 'the message in the DLQ');
+        expect(inbox.of(id), 'a delivery over maxAttempts reached a handler').toHaveLength(0);
+        const [letter] = await dlq.peek();
+        expect(letter!.id).toBe(id);
+        expect(letter!.attempts).toBe(1);
+        expect(letter!.reason).toMatch(/^lease expired on attempt 1 of 1: /);
+      },
+    );
+  });
+}
