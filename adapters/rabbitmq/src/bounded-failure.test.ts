@@ -9,8 +9,13 @@ import {
 import { type Bus, connect, OmnibusError } from '@omnibus/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fromUrl, rabbitmq } from './index.js';
-import { AMQP_URL, rejectionOf, sharedBroker, testPrefix } from './testing/broker-fixture.js';
-import { freePort } from './testing/private-rabbitmq.js';
+import {
+  AMQP_URL,
+  freePort,
+  rejectionOf,
+  sharedBroker,
+  testPrefix,
+} from './testing/broker-fixture.js';
 
 /** Slack over operationTimeoutMs the conformance suite allows too. */
 const SLACK_MS = 1_500;

@@ -1,6 +1,4 @@
 // Fault cases (connections cut, broker restarts, consumer_timeout, outages) on private RabbitMQ nodes only.
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { OmnibusError } from '@omnibus/core';
 import type { OutgoingMessage } from '@omnibus/core/driver';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -9,6 +7,7 @@ import {
   connectBus,
   deferred,
   type PrivateRabbitMQ,
+  privateNodeControl,
   privateNodes,
   rejectionOf,
   startPrivateRabbitMQ,
@@ -32,16 +31,16 @@ afterAll(async () => {
   await node?.stop();
 }, 60_000);
 
-const run = promisify(execFile);
-
 /** `rabbitmqctl` on the private node only, by its node name. */
-async function controlNode(...args: string[]): Promise<string> {
-  return (await run('rabbitmqctl', ['-n', node!.nodeName, ...args], { timeout: 60_000 })).stdout;
-}
+const controlNode = node === undefined ? undefined : await privateNodeControl(node);
+// RabbitMQ 3.10 checks consumer_timeout on each channel tick, every 60 s by default: check every
+// second instead, so a timeout fires about consumer_timeout after the delivery (channels opened
+// from now on read it).
+await controlNode?.('eval', 'application:set_env(rabbit, channel_tick_interval, 1000).');
 
 /** The private node's OS process, to freeze it (SIGSTOP): connections stay open, nothing answers. */
 async function nodePid(): Promise<number> {
-  return Number(/(\d+)/.exec(await controlNode('eval', 'os:getpid().'))?.[1]);
+  return Number(/(\d+)/.exec(await controlNode!('eval', 'os:getpid().'))?.[1]);
 }
 
 /** Slack over operationTimeoutMs the conformance suite allows too. */
@@ -127,7 +126,7 @@ describe.skipIf(node === undefined)(
       try {
         await driver.ensureTopic(topic);
         await driver.publish(topic, [outgoing('before')]);
-        await controlNode('stop_app');
+        await controlNode!('stop_app');
         try {
           const startedAt = Date.now();
           const error = (await rejectionOf(
@@ -139,7 +138,7 @@ describe.skipIf(node === undefined)(
           expect(error.retryable).toBe(true);
           expect(elapsedMs).toBeLessThan(operationTimeoutMs + SLACK_MS);
         } finally {
-          await controlNode('start_app');
+          await controlNode!('start_app');
         }
         await waitUntil(
           () =>
@@ -181,5 +180,85 @@ describe.skipIf(node === undefined)(
         await driver.close();
       }
     }, 60_000);
+
+    it('concurrency 1, a handler slower than consumer_timeout: the redelivery waits on the broker, not behind the busy slot, and the message is handled, never dead-lettered', async () => {
+      const prefix = testPrefix();
+      const bus = await connectBus(prefix, node!.url);
+      const queue = `${prefix}orders.${prefix}kitchen`;
+      /** Channel pids of the consumers on the subscription queue, as the broker lists them. */
+      const consumerChannels = async () =>
+        (
+          await controlNode!(
+            'list_consumers',
+            '--quiet',
+            '--no-table-headers',
+            'queue_name',
+            'channel_pid',
+          )
+        )
+          .split('\n')
+          .map((line) => line.split('\t'))
+          .filter(([name]) => name === queue)
+          .map(([, channel]) => channel!);
+      try {
+        const consumer = bus.consumer<string>('orders', 'kitchen', {
+          concurrency: 1,
+          maxAttempts: 2,
+        });
+        await consumer.ready();
+        const attempts: number[] = [];
+        const handled = deferred();
+        let first = true;
+        let timedOut: string | undefined;
+        await consumer.start(async (message) => {
+          attempts.push(message.attempt);
+          if (!first) {
+            handled.resolve();
+            return;
+          }
+          first = false;
+          const [held] = await consumerChannels();
+          // The broker closes the channel of a delivery unacked past consumer_timeout.
+          await waitUntil(
+            async () => !(await consumerChannels()).includes(held!),
+            'consumer_timeout to close the consumer channel',
+            4 * CONSUMER_TIMEOUT_MS,
+          );
+          timedOut = held;
+          // Still busy for another consumer_timeout and its check interval: a redelivery buffered
+          // behind this slot would time out too (one more attempt burnt, here the last one). Only
+          // time can show that nothing happens, so this wait is bounded by time, and ends early if
+          // any consumer channel is closed again.
+          const others = await consumerChannels();
+          await waitUntil(
+            async () => {
+              const now = await consumerChannels();
+              return others.some((channel) => !now.includes(channel));
+            },
+            'a second consumer_timeout',
+            2 * CONSUMER_TIMEOUT_MS,
+          ).catch(() => undefined);
+        });
+        const id = await bus.producer<string>('orders').send('slow');
+        const dlq = bus.deadLetters<string>('orders', 'kitchen');
+        let handledAgain = false;
+        void handled.promise.then(() => {
+          handledAgain = true;
+        });
+        await waitUntil(
+          async () => handledAgain || (await dlq.count()) > 0,
+          'the second delivery to be handled (or the message to be dead-lettered)',
+          8 * CONSUMER_TIMEOUT_MS,
+        );
+        expect(timedOut).toBeDefined();
+        expect(await dlq.peek(), 'dead letters').toEqual([]);
+        expect(attempts, 'one timed-out attempt, then one that succeeds').toEqual([1, 2]);
+        await consumer.stop();
+        const stats = await consumer.stats();
+        expect(stats.waiting, `message ${id} acked`).toBe(0);
+      } finally {
+        await bus.close();
+      }
+    }, 120_000);
   },
 );

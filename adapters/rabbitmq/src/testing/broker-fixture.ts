@@ -1,13 +1,17 @@
 // What every RabbitMQ test file shares: which brokers it may use, unique names, clean-up by prefix, waiting on conditions.
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { realpathSync } from 'node:fs';
+import { readdir, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { type Bus, connect } from '@omnibus/core';
+import { freePorts, type PrivateRabbitMQ, privateBrokerUnavailable } from '@omnibus/test-brokers';
 import { connect as amqpConnect } from 'amqplib';
 import { fromUrl, type RabbitMQOptions, rabbitmq } from '../index.js';
-import { canStartPrivateRabbitMQ } from './private-rabbitmq.js';
 
-export { type PrivateRabbitMQ, startPrivateRabbitMQ } from './private-rabbitmq.js';
+export { type PrivateRabbitMQ, startPrivateRabbitMQ } from '@omnibus/test-brokers';
 
 const run = promisify(execFile);
 
@@ -35,12 +39,17 @@ export const sharedBroker = await probe(AMQP_URL);
 if (sharedBroker !== true && REQUIRE)
   throw new Error(`${sharedBroker} (OMNIBUS_REQUIRE_BROKERS=1)`);
 
-/** `true`, or why no private node can be started here (rabbitmq-server and rabbitmqctl are needed). */
-export const privateNodes: true | string = (await canStartPrivateRabbitMQ())
-  ? true
-  : 'rabbitmq-server/rabbitmqctl are not installed here: fault cases need a private RabbitMQ node';
-if (privateNodes !== true && REQUIRE)
-  throw new Error(`${privateNodes} (OMNIBUS_REQUIRE_BROKERS=1)`);
+/**
+ * `true`, or why no private node can be started here (rabbitmq-server is needed); throws instead
+ * under OMNIBUS_REQUIRE_BROKERS=1.
+ */
+export const privateNodes: true | string = privateBrokerUnavailable('rabbitmq') ?? true;
+
+/** A TCP port on 127.0.0.1 that nothing listens on right now. */
+export async function freePort(): Promise<number> {
+  const [port] = await freePorts(1);
+  return port!;
+}
 
 /** Prefixes used on the shared broker, deleted by {@link deleteSharedTestObjects}. */
 const sharedPrefixes = new Set<string>();
@@ -98,6 +107,32 @@ export async function deleteSharedTestObjects(): Promise<void> {
   } finally {
     await connection.close();
   }
+}
+
+/**
+ * `rabbitmqctl -n <node>` for a private node, for faults its interface doesn't offer (an outage
+ * held open with stop_app, the node's OS pid to freeze it). The node keeps its Erlang cookie in its
+ * own directory (found by the port in its config), so the CLI runs with that directory as HOME,
+ * from the real script rather than Debian's wrapper, which would switch to the shared node's user.
+ */
+export async function privateNodeControl(
+  node: PrivateRabbitMQ,
+): Promise<(...args: string[]) => Promise<string>> {
+  const { stdout } = await run('which', ['rabbitmqctl']);
+  const found = stdout.trim();
+  const real = realpathSync(found);
+  const ctl =
+    basename(real) === 'rabbitmq-script-wrapper' ? join(dirname(real), 'rabbitmqctl') : found;
+  let home: string | undefined;
+  for (const entry of await readdir(tmpdir())) {
+    if (!entry.startsWith('omnibus-rabbitmq-')) continue;
+    const config = await readFile(join(tmpdir(), entry, 'rabbitmq.conf'), 'utf8').catch(() => '');
+    if (config.includes(`127.0.0.1:${node.port}\n`)) home = join(tmpdir(), entry);
+  }
+  if (home === undefined) throw new Error(`no directory found for private node ${node.nodeName}`);
+  const env = { ...process.env, HOME: home };
+  return async (...args: string[]) =>
+    (await run(ctl, ['-n', node.nodeName, ...args], { env, cwd: home, timeout: 60_000 })).stdout;
 }
 
 export function deferred<T = void>() {
