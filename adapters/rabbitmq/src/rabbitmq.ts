@@ -1,4 +1,4 @@
-import { ClosedError, OmnibusError } from '@omnibus/core';
+import { ClosedError, DEFAULT_OPERATION_TIMEOUT_MS, OmnibusError } from '@omnibus/core';
 import type {
   Capabilities,
   DriverStats,
@@ -64,7 +64,7 @@ export interface RabbitMQOptions {
    * Past it the call rejects: `Unavailable` (retryable) when the broker can't be reached, `Config`
    * (not retryable) when the URL points at something that doesn't speak AMQP 0-9-1. Core stops
    * retrying once this much time has passed since the user's call began. Also the URL parameter
-   * `?operationTimeoutMs=`.
+   * `?operationTimeoutMs=`. A whole number from 100 to 3600000, else `Config`.
    * @default 15000
    */
   operationTimeoutMs?: number;
@@ -94,14 +94,15 @@ export interface RabbitMQNative {
 
 const NAME = 'rabbitmq';
 
-/** Default of {@link RabbitMQOptions.operationTimeoutMs}, the same on every adapter. */
-export const DEFAULT_OPERATION_TIMEOUT_MS = 15_000;
+/** Share of operationTimeoutMs one driver call may take on its own. */
+const CALL_SHARE = 0.8;
 
+/** The range core's `readOperationTimeout` accepts in a URL, the same for the option. */
 function checkOperationTimeout(ms: number): number {
-  if (!Number.isFinite(ms) || ms <= 0 || ms > 2_147_483_647) {
+  if (!(Number.isInteger(ms) && ms >= 100 && ms <= 3_600_000)) {
     throw new OmnibusError(
       'Config',
-      `operationTimeoutMs must be a positive number of milliseconds up to 2147483647, got ${String(ms)}`,
+      `operationTimeoutMs must be a whole number of milliseconds from 100 to 3600000, got ${String(ms)}`,
       { driver: NAME },
     );
   }
@@ -146,10 +147,13 @@ export function rabbitmq(options: RabbitMQOptions = {}): DriverV1 & {
   const operationTimeoutMs = checkOperationTimeout(
     options.operationTimeoutMs ?? options.unavailableTimeoutMs ?? DEFAULT_OPERATION_TIMEOUT_MS,
   );
+  // One driver call gets most of the bound, so its own, more precise error (Config for a wrong
+  // endpoint, Unavailable for an outage) reaches the user before core's deadline cuts it off.
+  const callTimeoutMs = Math.max(50, Math.floor(operationTimeoutMs * CALL_SHARE));
   const reconnect = {
     initialDelayMs: options.reconnect?.initialDelayMs ?? 100,
     maxDelayMs: options.reconnect?.maxDelayMs ?? 5_000,
-    operationTimeoutMs,
+    operationTimeoutMs: callTimeoutMs,
   };
   const delayDigits = Math.max(1, Math.floor(options.delayPrecisionDigits ?? 2));
   const url = brokerUrl(options.url, options.heartbeatSeconds ?? 10);
@@ -162,14 +166,14 @@ export function rabbitmq(options: RabbitMQOptions = {}): DriverV1 & {
           ...options.socketOptions,
           clientProperties: { connection_name: `${connectionName} (${role})` },
         },
-        timeoutMs: operationTimeoutMs,
+        timeoutMs: callTimeoutMs,
         diagnose: firstConnect,
         driverName: NAME,
       });
 
   const publishConnection = new ReconnectingConnection(open('publish'), reconnect, NAME);
   const consumeConnection = new ReconnectingConnection(open('consume'), reconnect, NAME);
-  const publisher = new Publisher(publishConnection, NAME, operationTimeoutMs);
+  const publisher = new Publisher(publishConnection, NAME, callTimeoutMs);
   const sessions = new Set<ConsumerSession>();
   /** Topic exchanges known to exist on the current connection. */
   const knownExchanges = new Set<string>();
@@ -202,7 +206,7 @@ export function rabbitmq(options: RabbitMQOptions = {}): DriverV1 & {
     while (channel !== undefined && closedChannels.has(channel)) channel = idleChannels.pop();
     if (channel === undefined) {
       const connection = await publishConnection.get();
-      const fresh = await bounded(connection.createChannel(), operationTimeoutMs);
+      const fresh = await bounded(connection.createChannel(), callTimeoutMs);
       fresh.on('error', () => undefined);
       fresh.on('close', () => closedChannels.add(fresh));
       channel = fresh;
@@ -211,7 +215,7 @@ export function rabbitmq(options: RabbitMQOptions = {}): DriverV1 & {
     try {
       // A broker that stopped answering (a half-dead connection) would hold the call until the
       // heartbeat notices; the channel is closed instead, so a late reply can't act on anything.
-      return await bounded(work(channel), operationTimeoutMs, () => {
+      return await bounded(work(channel), callTimeoutMs, () => {
         closedChannels.add(open);
         void open.close().catch(() => undefined);
       });
@@ -433,7 +437,7 @@ export function rabbitmq(options: RabbitMQOptions = {}): DriverV1 & {
         spec,
         Math.max(1, subscribeOptions.maxOutstanding),
       );
-      await bounded(session.start(), operationTimeoutMs, () => void session.destroy());
+      await bounded(session.start(), callTimeoutMs, () => void session.destroy());
       sessions.add(session);
       const close = session.close.bind(session);
       // The driver forgets a session once it is closed.
@@ -473,12 +477,15 @@ export function rabbitmq(options: RabbitMQOptions = {}): DriverV1 & {
 
     async redriveDeadLetters(spec: SubscriptionSpec, limit: number): Promise<number> {
       assertOpen();
-      if ((await deadLetterCount(spec)) === 0) return 0;
+      // Only what is there now: a redriven message that fails again is dead-lettered behind
+      // these (the DLQ is FIFO), and taking it again would loop for as long as it keeps failing.
+      const present = Math.min(limit, await deadLetterCount(spec));
+      if (present === 0) return 0;
       const queue = subscriptionQueue(spec.topic, spec.subscription);
       let moved = 0;
-      while (moved < limit) {
+      while (moved < present) {
         const batch = await withChannel(async (channel) => {
-          const messages = await takeDeadLetters(channel, spec, Math.min(100, limit - moved));
+          const messages = await takeDeadLetters(channel, spec, Math.min(100, present - moved));
           if (messages.length === 0) return 0;
           try {
             // Back to this subscription's queue only, through the default exchange; attempts start over.
@@ -543,7 +550,7 @@ function bounded<T>(work: Promise<T>, timeoutMs: number, onTimeout?: () => void)
       reject(
         new OmnibusError(
           'Unavailable',
-          `RabbitMQ did not answer within ${timeoutMs} ms (operationTimeoutMs)`,
+          `RabbitMQ did not answer within ${timeoutMs} ms (80 % of operationTimeoutMs)`,
           { retryable: true, driver: NAME },
         ),
       );

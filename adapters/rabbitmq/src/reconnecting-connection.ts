@@ -76,7 +76,7 @@ export class ReconnectingConnection {
           reject(
             new OmnibusError(
               'Unavailable',
-              `RabbitMQ unreachable for ${this.settings.operationTimeoutMs} ms (operationTimeoutMs); still reconnecting`,
+              `RabbitMQ unreachable for ${this.settings.operationTimeoutMs} ms (80 % of operationTimeoutMs); still reconnecting`,
               {
                 retryable: true,
                 driver: this.driverName,
