@@ -80,6 +80,7 @@ const RULES: readonly Rule[] = [
   // Raised by amqplib before anything is written: the same message can never be sent.
   [/exceeds the \d+ byte encoding buffer/, 'MessageTooLarge', false],
   [/^Field '\w+' is the wrong type|^content is not a buffer/, 'InvalidArgument', false],
+  ['ERR_OUT_OF_RANGE', 'InvalidArgument', false], // a header number amqplib can't encode
   [/connect ETIMEDOUT|no AMQP connection within/, 'Unavailable', true],
   // amqplib's own errors, raised without a reply code when a channel or the connection went away.
   [/message nacked/, 'Unavailable', true],

@@ -72,3 +72,44 @@ function fieldSize(value: unknown): number {
   }
   return 9;
 }
+
+/**
+ * Makes a re-published copy (dead letter, retry, release) fit one header frame: drops the largest
+ * headers a plain client added first, then shortens the dead-letter reason. Omnibus's own headers
+ * are small; a foreign message near the frame limit plus a reason would otherwise never move and
+ * stall its subscription. Returns the names of the headers dropped.
+ */
+export function shrinkToFit(
+  options: Options.Publish,
+  frameLimit: number,
+  keep: (name: string) => boolean,
+  shorten: string,
+): string[] {
+  const headers = options.headers as Record<string, unknown> | undefined;
+  const dropped: string[] = [];
+  if (headers === undefined) return dropped;
+  const fits = () => {
+    const size = headerFrameSize(options);
+    return size.frame <= frameLimit && size.table <= HEADER_TABLE_MAX_BYTES;
+  };
+  const removable = Object.keys(headers)
+    .filter((name) => !keep(name))
+    .sort((a, b) => fieldSize(headers[b]) - fieldSize(headers[a]));
+  for (const name of removable) {
+    if (fits()) return dropped;
+    delete headers[name];
+    dropped.push(name);
+  }
+  const text = headers[shorten];
+  if (!fits() && typeof text === 'string') {
+    const over =
+      Math.max(
+        headerFrameSize(options).frame - frameLimit,
+        headerFrameSize(options).table - HEADER_TABLE_MAX_BYTES,
+      ) + 64;
+    const bytes = Buffer.from(text);
+    headers[shorten] =
+      `${bytes.subarray(0, Math.max(0, bytes.length - over)).toString('utf8')}… (shortened to fit one AMQP frame)`;
+  }
+  return dropped;
+}

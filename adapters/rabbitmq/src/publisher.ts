@@ -2,7 +2,7 @@
 import { OmnibusError } from '@omnibus/core';
 import type { ConfirmChannel, Message, Options } from 'amqplib';
 import { classifyError } from './classify-error.js';
-import { HEADER_TABLE_MAX_BYTES, headerFrameSize } from './header-frame-size.js';
+import { HEADER_TABLE_MAX_BYTES, headerFrameSize, shrinkToFit } from './header-frame-size.js';
 import type { ReconnectingConnection } from './reconnecting-connection.js';
 
 /** One message for {@link Publisher.publish}. */
@@ -11,6 +11,11 @@ export interface Publication {
   readonly routingKey: string;
   readonly content: Buffer;
   readonly options: Options.Publish;
+  /**
+   * For copies of received messages: headers that don't fit one frame are dropped (largest of
+   * those `keep` refuses first), and then the `shorten` header cut, instead of failing.
+   */
+  readonly shrink?: { keep(name: string): boolean; shorten: string };
 }
 
 /**
@@ -60,7 +65,7 @@ export class Publisher {
           reject(
             new OmnibusError(
               'Unavailable',
-              `publish not confirmed within ${this.timeoutMs} ms (operationTimeoutMs): the broker may or may not have taken the message`,
+              `publish not confirmed within ${this.timeoutMs} ms (80 % of operationTimeoutMs): the broker may or may not have taken the message`,
               { retryable: true, driver: this.driverName },
             ),
           ),
@@ -119,8 +124,18 @@ export class Publisher {
     const frameMax = (channel.connection as { frameMax?: unknown }).frameMax;
     const frameLimit = typeof frameMax === 'number' && frameMax > 0 ? frameMax : Infinity;
     for (const publication of publications) {
-      const size = headerFrameSize(publication.options);
+      let size = headerFrameSize(publication.options);
       if (size.frame <= frameLimit && size.table <= HEADER_TABLE_MAX_BYTES) continue;
+      if (publication.shrink !== undefined) {
+        shrinkToFit(
+          publication.options,
+          frameLimit,
+          publication.shrink.keep,
+          publication.shrink.shorten,
+        );
+        size = headerFrameSize(publication.options);
+        if (size.frame <= frameLimit && size.table <= HEADER_TABLE_MAX_BYTES) continue;
+      }
       const limit =
         size.frame > frameLimit
           ? `the connection's negotiated frame size (frame_max) of ${frameLimit} bytes`
