@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer as createHttpServer } from 'node:http';
 import { runConformanceTests } from '@omnibus/conformance';
-import { connect, type Message, OmnibusError } from '@omnibus/core';
+import { type ConsumerOptions, connect, type Message, OmnibusError } from '@omnibus/core';
 import { connect as amqpConnect, type ChannelModel } from 'amqplib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { classifyError, fromUrl, rabbitmq } from './index.js';
@@ -102,6 +102,33 @@ if (sharedBroker !== true) {
   };
 
   describe('rabbitmq adapter', () => {
+    it('a subscription asked, from another bus, with settings other than its queue has is AlreadyExists naming the setting, in every direction', async () => {
+      const table: [ConsumerOptions<unknown>, ConsumerOptions<unknown>, RegExp][] = [
+        [{ maxAttempts: 3 }, { maxAttempts: 5 }, /maxAttempts/],
+        [{ maxAttempts: 3 }, { deadLetter: false }, /deadLetter/],
+        [{ deadLetter: false }, { maxAttempts: 3 }, /deadLetter/],
+      ];
+      for (const [first, second, setting] of table) {
+        const prefix = testPrefix();
+        const bus = await connectBus(prefix);
+        const other = await connectBus(prefix);
+        try {
+          await bus.consumer('orders', 'kitchen', first).ready();
+          const error = (await rejectionOf(
+            other.consumer('orders', 'kitchen', second).ready(),
+          )) as OmnibusError;
+          const label = `${JSON.stringify(first)} then ${JSON.stringify(second)}`;
+          expect(OmnibusError.isInstance(error), `${label}: ${String(error)}`).toBe(true);
+          expect(error.code, label).toBe('AlreadyExists');
+          expect(error.retryable, label).toBe(false);
+          expect(error.message, label).toMatch(setting);
+        } finally {
+          await other.close();
+          await bus.close();
+        }
+      }
+    });
+
     it('rejects a subscription redeclared with other settings with AlreadyExists naming the argument, and keeps working', async () => {
       const prefix = testPrefix();
       const bus = await connectBus(prefix);
