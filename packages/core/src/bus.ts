@@ -1,3 +1,4 @@
+// The portable Bus over one driver: names, memoised topology, producers, consumers, close.
 import { budget, withRetries } from './backoff.js';
 import {
   CONSUMER_DEFAULTS,
@@ -15,7 +16,8 @@ import {
   UnsupportedError,
 } from './errors.js';
 import { DEFAULT_OPERATION_TIMEOUT_MS } from './operation-timeout.js';
-import { type ProducerContext, ProducerImpl, Publisher } from './producer.js';
+import { type ProducerContext, ProducerImpl } from './producer.js';
+import { PublishBatcher } from './publish-batcher.js';
 import { checkName, checkPrefix } from './rules.js';
 import type { Tracing } from './trace.js';
 import type { Bus, Consumer, ConsumerOptions, DeadLetters, Producer } from './types.js';
@@ -27,7 +29,7 @@ import type { Bus, Consumer, ConsumerOptions, DeadLetters, Producer } from './ty
 export class BusImpl implements Bus, ProducerContext, ConsumerContext {
   readonly driver: DriverV1;
   readonly tracing: Tracing | undefined;
-  readonly publisher: Publisher;
+  readonly publishBatcher: PublishBatcher;
   private readonly prefix: string;
   private readonly topics = new Map<string, Promise<void>>();
   private readonly subscriptions = new Map<
@@ -50,7 +52,7 @@ export class BusImpl implements Bus, ProducerContext, ConsumerContext {
     this.driver = driver;
     this.prefix = prefix;
     this.tracing = tracing;
-    this.publisher = new Publisher(driver, () => this.changed());
+    this.publishBatcher = new PublishBatcher(driver, () => this.changed());
   }
 
   get capabilities(): Capabilities {
@@ -180,7 +182,7 @@ export class BusImpl implements Bus, ProducerContext, ConsumerContext {
   }
 
   private isSettled(): boolean {
-    if (this.publisher.inFlight > 0) return false;
+    if (this.publishBatcher.inFlight > 0) return false;
     for (const consumer of this.consumers) if (consumer.busy) return false;
     return this.driver.isIdle?.() ?? false;
   }
@@ -212,7 +214,7 @@ export class BusImpl implements Bus, ProducerContext, ConsumerContext {
   close(): Promise<void> {
     this.closing ??= (async () => {
       await Promise.allSettled([...this.consumers].map((consumer) => consumer.stop()));
-      await this.publisher.drain();
+      await this.publishBatcher.drain();
       try {
         await this.driver.close();
       } catch (error) {

@@ -1,6 +1,9 @@
+// The body codec: JSON by default, raw bytes passed through, read back by content type.
 import { InvalidArgumentError } from './errors.js';
 
+/** Content type of a body core encoded as JSON (anything but bytes). */
 export const JSON_CONTENT_TYPE = 'application/json';
+/** Content type of a body sent as raw bytes (`Uint8Array` or `Buffer`). */
 export const BYTES_CONTENT_TYPE = 'application/octet-stream';
 
 /** An encoded body and the content type that says how to read it back. */

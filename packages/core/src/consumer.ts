@@ -1,14 +1,19 @@
+// Consumers: option checks and defaults, and the open/stop lifecycle around a consumer loop.
 import { budget, withRetries } from './backoff.js';
+import {
+  ConsumerLoop,
+  type ConsumerSettings,
+  type LoopObserver,
+} from './consumer/consumer-loop.js';
 import type { DriverV1, SubscriptionSpec } from './driver.js';
 import { InvalidArgumentError, type OmnibusError, toOmnibusError } from './errors.js';
 import { DEFAULT_OPERATION_TIMEOUT_MS } from './operation-timeout.js';
 import { checkMilliseconds, PORTABLE_RULES } from './rules.js';
-import { Session, type SessionObserver, type SessionSettings } from './session.js';
 import type { Tracing } from './trace.js';
 import type { Consumer, ConsumerOptions, ConsumerStats, Handler, Message } from './types.js';
 
 /** What consumers need from the bus. */
-export interface ConsumerContext extends SessionObserver {
+export interface ConsumerContext extends LoopObserver {
   readonly driver: DriverV1;
   readonly tracing: Tracing | undefined;
   assertOpen(): void;
@@ -18,6 +23,7 @@ export interface ConsumerContext extends SessionObserver {
   unregister(consumer: ConsumerImpl<unknown>): void;
 }
 
+/** The consumer options' defaults, as `bus.consumer()` fills them in. */
 export const CONSUMER_DEFAULTS = {
   concurrency: 10,
   maxAttempts: 5,
@@ -49,7 +55,7 @@ export function leaseBounds(driver: DriverV1): { minMs: number; maxMs: number } 
 export function resolveSettings<T>(
   driver: DriverV1,
   options: ConsumerOptions<T>,
-): SessionSettings<T> {
+): ConsumerSettings<T> {
   if (typeof options !== 'object' || options === null)
     throw new InvalidArgumentError('consumer options must be an object');
   const concurrency = wholeNumber(
@@ -114,14 +120,18 @@ function defaultOnError(error: OmnibusError): void {
   console.warn(`[omnibus] ${error.code}: ${error.message}`);
 }
 
+/**
+ * A consumer: at most one consumer loop at a time, opened by `start()` (push) or `messages()`
+ * (pull); stopping and reopening gives a fresh loop over a fresh driver subscription.
+ */
 export class ConsumerImpl<T> implements Consumer<T> {
   readonly topic: string;
   readonly subscription: string;
   readonly spec: SubscriptionSpec;
   private readonly context: ConsumerContext;
-  private readonly settings: SessionSettings<T>;
-  private session: Session<T> | undefined;
-  private opening: Promise<Session<T>> | undefined;
+  private readonly settings: ConsumerSettings<T>;
+  private loop: ConsumerLoop<T> | undefined;
+  private opening: Promise<ConsumerLoop<T>> | undefined;
   private stopRequested = false;
   private stopping: Promise<void> | undefined;
 
@@ -130,7 +140,7 @@ export class ConsumerImpl<T> implements Consumer<T> {
     topic: string,
     subscription: string,
     spec: SubscriptionSpec,
-    settings: SessionSettings<T>,
+    settings: ConsumerSettings<T>,
   ) {
     this.context = context;
     this.topic = topic;
@@ -141,11 +151,11 @@ export class ConsumerImpl<T> implements Consumer<T> {
 
   /** Handlers running or settles in flight. */
   get busy(): boolean {
-    return this.session?.busy ?? false;
+    return this.loop?.busy ?? false;
   }
 
   get active(): boolean {
-    return this.session !== undefined;
+    return this.loop !== undefined;
   }
 
   async ready(): Promise<void> {
@@ -159,8 +169,8 @@ export class ConsumerImpl<T> implements Consumer<T> {
     await this.open(handler);
   }
 
-  private open(handler: Handler<T> | undefined): Promise<Session<T>> {
-    if (this.session !== undefined || this.opening !== undefined || this.stopping !== undefined) {
+  private open(handler: Handler<T> | undefined): Promise<ConsumerLoop<T>> {
+    if (this.loop !== undefined || this.opening !== undefined || this.stopping !== undefined) {
       return Promise.reject(
         new InvalidArgumentError(
           `consumer ${this.topic}/${this.subscription} is already ${this.stopping ? 'stopping' : 'running'}; create another consumer to consume in parallel`,
@@ -168,14 +178,14 @@ export class ConsumerImpl<T> implements Consumer<T> {
       );
     }
     this.stopRequested = false;
-    const opening = this.openSession(handler).finally(() => {
+    const opening = this.openLoop(handler).finally(() => {
       this.opening = undefined;
     });
     this.opening = opening;
     return opening;
   }
 
-  private async openSession(handler: Handler<T> | undefined): Promise<Session<T>> {
+  private async openLoop(handler: Handler<T> | undefined): Promise<ConsumerLoop<T>> {
     await this.ready();
     const { driver } = this.context;
     let subscription: Awaited<ReturnType<DriverV1['subscribe']>>;
@@ -197,7 +207,7 @@ export class ConsumerImpl<T> implements Consumer<T> {
       await subscription.close().catch(() => undefined);
       throw error;
     }
-    const session = new Session<T>(
+    const loop = new ConsumerLoop<T>(
       driver,
       subscription,
       this.settings,
@@ -205,26 +215,26 @@ export class ConsumerImpl<T> implements Consumer<T> {
       this.context.tracing,
       handler,
     );
-    this.session = session;
+    this.loop = loop;
     this.context.register(this as ConsumerImpl<unknown>);
-    session.begin();
+    loop.begin();
     if (this.stopRequested) void this.stop();
-    return session;
+    return loop;
   }
 
   stop(): Promise<void> {
-    const session = this.session;
-    if (session === undefined) {
+    const loop = this.loop;
+    if (loop === undefined) {
       if (this.opening === undefined) return this.stopping ?? Promise.resolve();
-      // Opening: stop the session as soon as it exists (openSession checks the flag).
+      // Opening: stop the loop as soon as it exists (openLoop checks the flag).
       this.stopRequested = true;
       return this.opening.then(
         () => this.stop(),
         () => undefined,
       );
     }
-    this.stopping ??= session.stop().finally(() => {
-      this.session = undefined;
+    this.stopping ??= loop.stop().finally(() => {
+      this.loop = undefined;
       this.stopping = undefined;
       this.context.unregister(this as ConsumerImpl<unknown>);
     });
@@ -232,14 +242,14 @@ export class ConsumerImpl<T> implements Consumer<T> {
   }
 
   messages(): AsyncIterableIterator<Message<T>> {
-    let opened: Promise<Session<T>> | undefined;
+    let opened: Promise<ConsumerLoop<T>> | undefined;
     let done = false;
     const iterator: AsyncIterableIterator<Message<T>> = {
       next: async () => {
         if (done) return { done: true, value: undefined };
         opened ??= this.open(undefined);
-        const session = await opened;
-        const message = await session.take();
+        const loop = await opened;
+        const message = await loop.take();
         if (message === undefined) {
           done = true;
           return { done: true, value: undefined };
@@ -248,7 +258,7 @@ export class ConsumerImpl<T> implements Consumer<T> {
       },
       // Leaving the loop (break, return, throw) stops receiving and releases what was received but
       // not yielded, without waiting: messages already yielded stay the caller's to settle, and the
-      // session lives on (leases renewed) until they are settled or shutdownTimeoutMs passes.
+      // consumer loop lives on (leases renewed) until they are settled or shutdownTimeoutMs passes.
       return: async () => {
         done = true;
         if (opened !== undefined) {

@@ -6,6 +6,7 @@ import { InvalidArgumentError, toOmnibusError } from './errors.js';
 import { DEFAULT_OPERATION_TIMEOUT_MS } from './operation-timeout.js';
 import type { DeadLetter, DeadLetters } from './types.js';
 
+/** `bus.deadLetters(topic, subscription)`: each call bounded by `operationTimeoutMs`, retries included. */
 export class DeadLettersImpl<T> implements DeadLetters<T> {
   private readonly driver: DriverV1;
   private readonly spec: SubscriptionSpec;

@@ -1,3 +1,4 @@
+// Message ids: UUIDv7, time-ordered, with random bytes drawn from a pool.
 import { getRandomValues } from 'node:crypto';
 import { v7 } from 'uuid';
 

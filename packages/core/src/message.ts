@@ -1,32 +1,60 @@
+// The user's `Message`: a received delivery that settles once, through its consumer loop.
 import type { ReceivedMessage } from './driver.js';
 import type { Attributes, Message, Outcome } from './types.js';
 
-/** What a message needs from the session that received it. */
-export interface MessageOwner {
-  settle(
-    message: ReceivedEnvelope,
-    outcome: Outcome,
-    detail: { delayMs?: number; reason?: string },
-  ): Promise<Outcome>;
-  extendLease(message: ReceivedEnvelope, ms: number): Promise<void>;
+/** How to settle a message: the outcome, and what the driver's nack or dead-letter request needs. */
+export interface SettleRequest {
+  readonly outcome: Outcome;
+  /** Nack: redeliver no sooner than this. */
+  readonly delayMs?: number | undefined;
+  /** Dead letter: stored with it. */
+  readonly reason?: string | undefined;
+  /** Dead letter: the attempts recorded; the delivery's attempt when absent. */
+  readonly attempts?: number | undefined;
+  /** Nack: no handler saw this delivery, so handing it back does not use up an attempt. */
+  readonly release?: boolean | undefined;
+}
+
+/** An ack; shared, so acking allocates no request. */
+export const ACK: SettleRequest = Object.freeze({ outcome: 'acked' });
+
+/** Handing back a delivery no handler saw, for redelivery now. */
+export const RELEASE: SettleRequest = Object.freeze({
+  outcome: 'nacked',
+  delayMs: 0,
+  release: true,
+});
+
+/** What a message needs from the consumer loop that received it. */
+export interface MessageOwner<T> {
+  /**
+   * Checks the first settle of `message` before anything changes, throwing `InvalidArgument` on bad
+   * arguments, and returns the settle to carry out: on the last attempt, a nack the user asked for
+   * becomes a dead letter, as there is no next attempt to give.
+   */
+  checkSettle(message: ReceivedEnvelope<T>, request: SettleRequest, byUser: boolean): SettleRequest;
+  /** Starts the broker operation of a checked first settle. */
+  startSettle(message: ReceivedEnvelope<T>, request: SettleRequest): Promise<unknown>;
+  extendLease(message: ReceivedEnvelope<T>, ms: number): Promise<void>;
 }
 
 /**
- * A received message as core tracks it: the driver's message, its decoded body, and the settle
- * state that makes every settle after the first a no-op returning the first outcome.
+ * A received message as core tracks it: the driver's message, its decoded body and its settle
+ * state. The first settle decides the outcome; every later one is a no-op returning it.
  */
 export class ReceivedEnvelope<T = unknown> implements Message<T> {
   readonly received: ReceivedMessage;
+  /** Set once admission decoded (and validated) it, before any handler sees the message. */
   body: T;
   /** When the current lease ends (epoch ms), for automatic extension. */
   leaseExpiresAt: number;
+  private readonly owner: MessageOwner<T>;
+  private settledOutcome: Outcome | undefined;
   /** The broker operation of the first settle; later settles wait for it and return its outcome. */
-  settledBy: Promise<unknown> | undefined;
-  outcome: Outcome | undefined;
-  private readonly owner: MessageOwner;
+  private settledBy: Promise<unknown> | undefined;
   private publishedDate: Date | undefined;
 
-  constructor(owner: MessageOwner, received: ReceivedMessage, leaseExpiresAt: number) {
+  constructor(owner: MessageOwner<T>, received: ReceivedMessage, leaseExpiresAt: number) {
     this.owner = owner;
     this.received = received;
     this.body = undefined as T;
@@ -52,30 +80,46 @@ export class ReceivedEnvelope<T = unknown> implements Message<T> {
   get native(): unknown {
     return this.received.native;
   }
+  get outcome(): Outcome | undefined {
+    return this.settledOutcome;
+  }
 
   ack(): Promise<Outcome> {
-    return this.settle('acked', {});
+    return this.settleByUser(ACK);
   }
   nack(options: { delayMs?: number } = {}): Promise<Outcome> {
-    return this.settle('nacked', { delayMs: options?.delayMs ?? 0 });
+    return this.settleByUser({ outcome: 'nacked', delayMs: options?.delayMs ?? 0 });
   }
   deadLetter(reason: string): Promise<Outcome> {
-    return this.settle('dead-lettered', { reason });
+    return this.settleByUser({ outcome: 'dead-lettered', reason });
   }
   extendLease(ms: number): Promise<void> {
     return this.owner.extendLease(this, ms);
   }
 
+  /**
+   * Settles once: the first call checks, records the outcome and starts the broker operation; a
+   * later call returns that operation. Bad arguments throw before anything changes, so the message
+   * can still be settled. `byUser`: the user asked for it (`ack()`, `nack()`, `deadLetter()`).
+   */
+  settle(request: SettleRequest, byUser: boolean): Promise<unknown> {
+    if (this.settledBy !== undefined) return this.settledBy;
+    const checked = this.owner.checkSettle(this, request, byUser);
+    this.settledOutcome = checked.outcome;
+    const operation = this.owner.startSettle(this, checked);
+    this.settledBy = operation;
+    return operation;
+  }
+
   /** Bad arguments reject (never throw), so `.catch()` chains see them; the message stays unsettled. */
-  private settle(
-    outcome: Outcome,
-    detail: { delayMs?: number; reason?: string },
-  ): Promise<Outcome> {
+  private settleByUser(request: SettleRequest): Promise<Outcome> {
+    let operation: Promise<unknown>;
     try {
-      return this.owner.settle(this, outcome, detail);
+      operation = this.settle(request, true);
     } catch (error) {
       return Promise.reject(error);
     }
+    return operation.then(() => this.settledOutcome as Outcome);
   }
 
   toJSON(): object {

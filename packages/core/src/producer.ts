@@ -1,8 +1,10 @@
-import { budget, type RetryBudget, withRetries } from './backoff.js';
+// Producers: check and encode what is sent, then hand it to the bus's publish batcher.
+import { budget } from './backoff.js';
 import { encodeBody } from './codec.js';
 import type { DriverV1, OutgoingMessage } from './driver.js';
-import { InvalidArgumentError, toOmnibusError, UnsupportedError } from './errors.js';
+import { InvalidArgumentError, UnsupportedError } from './errors.js';
 import { newMessageId } from './ids.js';
+import type { PublishBatcher } from './publish-batcher.js';
 import {
   checkAttributes,
   checkMilliseconds,
@@ -20,7 +22,7 @@ export interface ProducerContext {
   assertOpen(): void;
   /** Resolves once the topic exists (memoized per topic). */
   topicReady(topic: string): Promise<void>;
-  readonly publisher: Publisher;
+  readonly publishBatcher: PublishBatcher;
   /** Bound of one send, retries included (the driver's `operationTimeoutMs`). */
   readonly operationTimeoutMs: number;
 }
@@ -77,123 +79,7 @@ export function prepareMessage(
   };
 }
 
-/** One `send` or `sendBatch` call waiting for its messages to be confirmed. */
-interface Pending {
-  readonly messages: readonly OutgoingMessage[];
-  readonly budget: RetryBudget;
-  /** Driver batches still unconfirmed. */
-  chunks: number;
-  settled: boolean;
-  resolve(): void;
-  reject(error: unknown): void;
-}
-
-/**
- * Coalesces sends made in the same tick into driver-sized batches per topic, so concurrent `send`
- * calls cost one broker round trip per batch instead of one per message.
- */
-export class Publisher {
-  private readonly driver: DriverV1;
-  private readonly queues = new Map<string, Pending[]>();
-  private scheduled = false;
-  private readonly sending = new Set<Promise<void>>();
-  /** Messages handed to the publisher and not yet confirmed or failed. */
-  inFlight = 0;
-  private readonly onIdle: () => void;
-
-  constructor(driver: DriverV1, onIdle: () => void) {
-    this.driver = driver;
-    this.onIdle = onIdle;
-  }
-
-  /** Resolves once the broker accepted every one of `messages`. */
-  publish(topic: string, messages: readonly OutgoingMessage[], budget: RetryBudget): Promise<void> {
-    let queue = this.queues.get(topic);
-    if (queue === undefined) {
-      queue = [];
-      this.queues.set(topic, queue);
-    }
-    const group = queue;
-    this.inFlight += messages.length;
-    if (!this.scheduled) {
-      this.scheduled = true;
-      queueMicrotask(() => this.flush());
-    }
-    return new Promise<void>((resolve, reject) => {
-      group.push({ messages, budget, chunks: 0, settled: false, resolve, reject });
-    });
-  }
-
-  /** Resolves once every message handed over so far was confirmed or failed. */
-  async drain(): Promise<void> {
-    do {
-      await Promise.resolve();
-      await Promise.allSettled([...this.sending]);
-    } while (this.scheduled || this.sending.size > 0);
-  }
-
-  private flush(): void {
-    this.scheduled = false;
-    const size = this.driver.capabilities.maxBatchSize;
-    for (const [topic, queue] of this.queues) {
-      this.queues.delete(topic);
-      let chunk: OutgoingMessage[] = [];
-      let owners = new Set<Pending>();
-      for (const pending of queue) {
-        for (const message of pending.messages) {
-          if (!owners.has(pending)) {
-            owners.add(pending);
-            pending.chunks++;
-          }
-          chunk.push(message);
-          if (chunk.length === size) {
-            this.send(topic, chunk, owners);
-            chunk = [];
-            owners = new Set();
-          }
-        }
-      }
-      if (chunk.length > 0) this.send(topic, chunk, owners);
-    }
-  }
-
-  private send(topic: string, chunk: OutgoingMessage[], owners: Set<Pending>): void {
-    // Sends coalesced in one tick share a chunk; the earliest deadline among them bounds it.
-    let earliest: RetryBudget | undefined;
-    for (const owner of owners)
-      if (earliest === undefined || owner.budget.deadlineAt < earliest.deadlineAt)
-        earliest = owner.budget;
-    const sending = withRetries(
-      () => this.driver.publish(topic, chunk),
-      (error) => toOmnibusError(error, this.driver, `publish to topic "${topic}" failed`),
-      earliest!,
-    )
-      .then(
-        () => {
-          for (const owner of owners) {
-            if (--owner.chunks === 0 && !owner.settled) {
-              owner.settled = true;
-              owner.resolve();
-            }
-          }
-        },
-        (error: unknown) => {
-          for (const owner of owners) {
-            if (owner.settled) continue;
-            owner.settled = true;
-            owner.reject(error);
-          }
-        },
-      )
-      .finally(() => {
-        this.sending.delete(sending);
-        this.inFlight -= chunk.length;
-        if (this.inFlight === 0) this.onIdle();
-      });
-    this.sending.add(sending);
-  }
-}
-
+/** A producer for one topic; every check runs before anything is sent. */
 export class ProducerImpl<T> implements Producer<T> {
   readonly topic: string;
   private readonly finalTopic: string;
@@ -210,7 +96,7 @@ export class ProducerImpl<T> implements Producer<T> {
     const message = prepareMessage(this.context.driver, this.context.tracing, body, options);
     const bounded = budget(this.context.operationTimeoutMs);
     await this.context.topicReady(this.finalTopic);
-    await this.context.publisher.publish(this.finalTopic, [message], bounded);
+    await this.context.publishBatcher.publish(this.finalTopic, [message], bounded);
     return message.id;
   }
 
@@ -233,7 +119,7 @@ export class ProducerImpl<T> implements Producer<T> {
     if (messages.length === 0) return [];
     const bounded = budget(this.context.operationTimeoutMs);
     await this.context.topicReady(this.finalTopic);
-    await this.context.publisher.publish(this.finalTopic, messages, bounded);
+    await this.context.publishBatcher.publish(this.finalTopic, messages, bounded);
     return messages.map((message) => message.id);
   }
 }

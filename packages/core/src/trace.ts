@@ -1,3 +1,5 @@
+// W3C trace context from send to handler, through OpenTelemetry when it is installed.
+
 /** The part of `@opentelemetry/api` Omnibus uses; typed here so the package stays optional. */
 interface OpenTelemetryApi {
   readonly ROOT_CONTEXT: unknown;

@@ -1,3 +1,4 @@
+// The public types of the portable API: Bus, Producer, Consumer, Message, DeadLetters and options.
 import type { StandardSchemaV1 } from '@standard-schema/spec';
 import type { Capabilities, DriverStats } from './driver.js';
 import type { OmnibusError } from './errors.js';
@@ -56,6 +57,11 @@ export interface Message<T = unknown> {
   extendLease(ms: number): Promise<void>;
 }
 
+/**
+ * A push handler. When it returns (or resolves) the message is acked; when it throws (or rejects)
+ * the message is nacked with backoff, or dead-lettered on the last attempt; unless it settled the
+ * message itself.
+ */
 export type Handler<T> = (message: Message<T>) => unknown;
 
 /** Backoff between attempts: exponential from `initialDelayMs`, capped at `maxDelayMs`, with jitter. */
