@@ -1,3 +1,4 @@
+// Vitest settings for the private-broker tests: long enough for a RabbitMQ node to boot and stop.
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({

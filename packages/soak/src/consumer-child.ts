@@ -18,6 +18,9 @@ const consumer = bus.consumer<{ seq: number }>(config.topic, config.subscription
   onError: (error) => void report({ type: 'error', message: error.message }).catch(() => undefined),
 });
 
+// The soak that started this process is gone: nobody counts what it handles any more.
+process.once('disconnect', () => process.exit(1));
+
 process.on('message', (command: ChildCommand) => {
   if (command.type !== 'stop') return;
   void (async () => {

@@ -38,7 +38,7 @@ export interface ScenarioSettings {
 const SUBSCRIPTION = 'workers';
 const BATCH = 50;
 const CONSUMER_OPTIONS = {
-  concurrency: 32,
+  concurrency: 16,
   maxAttempts: 5,
   // The portable minimum: a killed consumer's messages come back after 10 s.
   ackDeadlineMs: 10_000,
@@ -64,7 +64,9 @@ interface Plan {
 
 /** What the scenario does, given the broker it runs on. */
 function planFor(scenario: ScenarioName, environment: SoakEnvironment): Plan {
-  const base: Plan = { failureRate: 0, workMs: 0, inChild: false, faults: [] };
+  // 2 ms of work per message at concurrency 16 keeps the handlers slower than the producer, so
+  // each fault meets a consumer with a backlog (up to the producer's window) and work in flight.
+  const base: Plan = { failureRate: 0, workMs: 2, inChild: false, faults: [] };
   const restart = async (run: Run) => {
     run.tally.fault(environment.persistent ? 'restart (persistent)' : 'restart (not persistent)');
     run.faultBegins();
@@ -118,7 +120,6 @@ function planFor(scenario: ScenarioName, environment: SoakEnvironment): Plan {
       };
       return {
         ...base,
-        workMs: 2,
         faults: [
           { atFraction: 0.3, inject: stopAndReplace },
           { atFraction: 0.6, inject: stopAndReplace },
@@ -206,27 +207,29 @@ async function startInProcessConsumer(
 }
 
 /** Sends every sequence number in batches, keeping about `window` ahead of the handlers. */
-async function produce(bus: Bus, topic: string, run: Run, deadline: number): Promise<void> {
+async function produce(
+  bus: Bus,
+  topic: string,
+  run: Run,
+  deadline: number,
+  signal: AbortSignal,
+): Promise<void> {
   const { tally } = run;
   const producer = bus.producer<{ seq: number }>(topic);
   const window = Math.max(200, Math.ceil(tally.messages / 10));
   for (let first = 0; first < tally.messages; first += BATCH) {
     // Hold at the next fault's mark until it begins: every fault then strikes mid-stream, with
     // the rest of the stream sent during and after it.
+    signal.throwIfAborted();
     await waitUntil(
-      () => first < run.sendLimit,
+      () => first < run.sendLimit || signal.aborted,
       'the next fault to begin',
       Math.max(1, deadline - Date.now()),
       5,
     );
     // Flow control, not a condition: after a second without room it sends anyway, so the
     // producer keeps sending through an outage (and after a restart that wiped the backlog).
-    await waitUntil(
-      () => tally.sentCount - tally.handledCountDistinct < window,
-      'room',
-      1_000,
-      5,
-    ).catch(() => undefined);
+    await waitUntil(() => tally.backlog < window, 'room', 1_000, 5).catch(() => undefined);
     const seqs = Array.from(
       { length: Math.min(BATCH, tally.messages - first) },
       (_, index) => first + index,
@@ -242,7 +245,7 @@ async function produce(bus: Bus, topic: string, run: Run, deadline: number): Pro
         break;
       } catch (error) {
         tally.sendErrors += 1;
-        if (Date.now() > deadline) throw error;
+        if (Date.now() > deadline || signal.aborted) throw error;
         // A user's retry of a rejected send: same ids, so a batch that did land is a duplicate
         // the consumer sees twice, never a loss.
         await delay(100);
@@ -317,11 +320,14 @@ export async function runScenario(
         : startInProcessConsumer(environment.url, topic, plan, tally, onError),
   };
   let producerBus: Bus | undefined;
+  // Ends the producer when the scenario ends early (a fault that failed), so it doesn't go on
+  // retrying into a closed bus until the deadline.
+  const producerStop = new AbortController();
   try {
     producerBus = await connect(environment.url);
     // The subscription exists before the first send: "a message sent after ready() is never missed".
     run.consumer = await run.startConsumer();
-    const producing = produce(producerBus, topic, run, deadline);
+    const producing = produce(producerBus, topic, run, deadline, producerStop.signal);
     producing.catch(() => undefined);
 
     for (const fault of plan.faults) {
@@ -390,6 +396,7 @@ export async function runScenario(
       faults: tally.faults.map((fault) => fault.what),
     };
   } finally {
+    producerStop.abort();
     const consumer = run.consumer;
     await bounded(
       consumer?.kill().catch(() => consumer.stop()),

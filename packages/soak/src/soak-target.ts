@@ -14,8 +14,6 @@ import type { ScenarioName } from './scenario-name.ts';
 export interface SoakEnvironment {
   /** What `connect()` gets. */
   readonly url: string;
-  /** Whether a child process connecting to `url` reaches the same broker (not memory's). */
-  readonly sharedAcrossProcesses: boolean;
   /** Drops every client connection at once (Redis CLIENT KILL, RabbitMQ close_all_connections). */
   killConnections?(): Promise<void>;
   /** Restarts the broker; resolves once it accepts clients again. */
@@ -57,7 +55,6 @@ const memory: SoakTarget = {
   async prepare() {
     return {
       url: `memory://soak-${randomBytes(4).toString('hex')}`,
-      sharedAcrossProcesses: false,
       persistent: false,
       release: async () => undefined,
     };
@@ -88,7 +85,6 @@ const redis: SoakTarget = {
       // Retention trimming every 200 ms instead of every 5 s, so that within a run of seconds the
       // trim passes meet the faults (a restart that left a stream without its group) many times.
       url: `${broker.url}?trimIntervalMs=200`,
-      sharedAcrossProcesses: true,
       persistent,
       killConnections: () => clientKill(broker),
       restartBroker: () => broker.restart(),
@@ -115,8 +111,7 @@ function rabbitmqTarget(): SoakTarget {
       const broker = await node;
       return {
         url: broker.url,
-        sharedAcrossProcesses: true,
-        persistent: true,
+          persistent: true,
         killConnections: () => broker.closeConnections(),
         restartBroker: () => broker.restart(),
         release: async () => undefined,

@@ -35,7 +35,9 @@ describe('Tally', () => {
     tally.sendResolved(0, 100);
     tally.sendResolved(1, 300);
     tally.sendResolved(2, 300);
+    expect(tally.backlog).toBe(3);
     tally.wipedBefore(200);
+    expect(tally.backlog).toBe(0); // what the restart wiped will never be handled
     tally.handled(2, 400);
     expect(tally.summary()).toMatchObject({ lost: 1, wiped: 1 });
   });

@@ -60,6 +60,9 @@ export class Tally {
   private handledDistinct = 0;
   /** Sends that resolved before this instant may have been wiped by a non-persistent restart. */
   private wipeCutoff: number | undefined;
+  // The counts when the wipe happened: the backlog starts again from there.
+  private resolvedAtWipe = 0;
+  private handledAtWipe = 0;
 
   constructor(messages: number) {
     this.messages = messages;
@@ -77,6 +80,17 @@ export class Tally {
   /** Distinct sequence numbers handled so far. */
   get handledCountDistinct(): number {
     return this.handledDistinct;
+  }
+
+  /**
+   * Resolved sends not handled yet, for the producer's flow control. Those a non-persistent
+   * restart wiped will never be handled, so it counts from the wipe on.
+   */
+  get backlog(): number {
+    return Math.max(
+      0,
+      this.resolved - this.resolvedAtWipe - (this.handledDistinct - this.handledAtWipe),
+    );
   }
 
   sendStarted(seq: number, at = Date.now()): void {
@@ -118,6 +132,8 @@ export class Tally {
   /** Sends resolved before `at` went to a broker that kept them in memory only, then restarted. */
   wipedBefore(at: number): void {
     this.wipeCutoff = at;
+    this.resolvedAtWipe = this.resolved;
+    this.handledAtWipe = this.handledDistinct;
   }
 
   /** Whether every resolved send is handled or dead-lettered (apart from those a restart wiped). */

@@ -14,26 +14,27 @@ const INSTALL_HINTS: Record<PrivateBrokerKind, string> = {
   rabbitmq: 'apt-get install rabbitmq-server',
 };
 
+function missingReason(kind: PrivateBrokerKind): string {
+  return `${EXECUTABLES[kind]} is not installed, so no private ${kind} can be started for fault tests (${INSTALL_HINTS[kind]})`;
+}
+
 /**
  * `undefined` when a private broker of this kind can be started here; otherwise the reason, for
  * `it.skipIf(reason)` / `describe.skipIf`. Under `OMNIBUS_REQUIRE_BROKERS=1` (CI) it throws that
  * reason instead, so a run can't pass by skipping its fault tests.
  */
 export function privateBrokerUnavailable(kind: PrivateBrokerKind): string | undefined {
-  const executable = EXECUTABLES[kind];
-  if (findExecutable(executable) !== undefined) return undefined;
-  const reason = `${executable} is not installed, so no private ${kind} can be started for fault tests (${INSTALL_HINTS[kind]})`;
+  if (findExecutable(EXECUTABLES[kind]) !== undefined) return undefined;
+  const reason = missingReason(kind);
   if (process.env.OMNIBUS_REQUIRE_BROKERS === '1') {
     throw new Error(`OMNIBUS_REQUIRE_BROKERS=1 but ${reason}`);
   }
   return reason;
 }
 
-/** The reason a private broker can't start, as an error for `startPrivate…` to throw. */
+/** The path of the broker's server executable; throws, saying how to install it, when missing. */
 export function requireExecutable(kind: PrivateBrokerKind): string {
   const path = findExecutable(EXECUTABLES[kind]);
-  if (path !== undefined) return path;
-  throw new Error(
-    privateBrokerUnavailable(kind) ?? `${EXECUTABLES[kind]} is not installed`, // unreachable fallback
-  );
+  if (path === undefined) throw new Error(missingReason(kind));
+  return path;
 }

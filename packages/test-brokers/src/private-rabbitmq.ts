@@ -104,6 +104,7 @@ export async function startPrivateRabbitMQ(
     RABBITMQ_DIST_PORT: String(distributionPort),
     RABBITMQ_MNESIA_BASE: join(directory, 'mnesia'),
     RABBITMQ_LOG_BASE: join(directory, 'log'),
+    RABBITMQ_PID_FILE: join(directory, 'rabbitmq.pid'),
   };
   const rabbitmqctl = async (...args: string[]): Promise<string> => {
     const { stdout } = await run(ctl, ['-n', nodeName, ...args], {
@@ -120,6 +121,17 @@ export async function startPrivateRabbitMQ(
 
   let osPid: number | undefined;
   let stopped = false;
+  // The node writes its OS pid early in its boot: known from then on, a test process that dies
+  // while the node is still booting kills it on exit instead of leaving it behind.
+  const learnPid = async () => {
+    if (osPid !== undefined) return;
+    const text = await readFile(env.RABBITMQ_PID_FILE!, 'utf8').catch(() => '');
+    const pid = Number(text.trim());
+    if (Number.isInteger(pid) && pid > 0) {
+      osPid = pid;
+      killOnExit(pid);
+    }
+  };
 
   const stop = async () => {
     if (stopped) return;
@@ -153,17 +165,23 @@ export async function startPrivateRabbitMQ(
     });
     // The node answers rabbitmqctl (and await_startup returns) seconds before AMQP is accepted.
     await waitUntil(
-      () => amqpConnects(url),
+      async () => {
+        await learnPid();
+        return amqpConnects(url);
+      },
       `the private RabbitMQ node ${nodeName} to accept AMQP on port ${port}`,
       READY_TIMEOUT_MS,
       250,
     ).catch(async (error: Error) => {
       throw new Error(`${error.message}\n--- node log (tail) ---\n${await logTail()}`);
     });
-    const pid = Number((await rabbitmqctl('eval', 'os:getpid().')).replaceAll(/[^0-9]/g, ''));
-    if (Number.isInteger(pid) && pid > 0) {
-      osPid = pid;
-      killOnExit(pid);
+    await learnPid();
+    if (osPid === undefined) {
+      const pid = Number((await rabbitmqctl('eval', 'os:getpid().')).replaceAll(/[^0-9]/g, ''));
+      if (Number.isInteger(pid) && pid > 0) {
+        osPid = pid;
+        killOnExit(pid);
+      }
     }
   } catch (error) {
     await stop();
