@@ -83,6 +83,9 @@ export class ConsumerSession implements DriverSubscription {
   #consumerTags: string[] = [];
   #granted = 0;
   #growing: Promise<void> | undefined;
+  /** False once a release or close() stopped consumption on the current channel. */
+  #consuming = true;
+  #stopping: Promise<void> | undefined;
   /** Deliveries not yet handed out; a head index instead of `shift()` keeps taking O(1). */
   #buffer: Buffered[] = [];
   #head = 0;
@@ -167,6 +170,12 @@ export class ConsumerSession implements DriverSubscription {
       else republished.push({ delivery, request });
     }
     if (republished.length === 0) return;
+    // Core releases only when it stops consuming (RabbitMQ has no ordering keys, whose successors
+    // are the other case): stop first, or the copies would come straight back to this consumer
+    // and could cross its cancel.
+    const channel = this.#channel;
+    if (republished.some(({ request }) => request.release === true) && channel !== undefined)
+      await this.#stopConsuming(channel);
     // A requeue can't wait and always counts, so a delayed retry or a release is a copy: parked in
     // this subscription's delay queue (which dead-letters back to this subscription's queue only),
     // or put straight back on the queue; the original is acked once the copy is confirmed. The copy
@@ -248,16 +257,7 @@ export class ConsumerSession implements DriverSubscription {
     for (const wake of [...this.#wakeReceivers]) wake();
     const channel = this.#channel;
     if (channel === undefined) return;
-    await this.#growing?.catch(() => undefined);
-    for (const tag of this.#consumerTags.splice(0)) {
-      await channel.cancel(tag).catch(() => undefined);
-      // A quorum queue may still deliver to a consumer after its cancel-ok, and amqplib throws on
-      // a delivery for a consumer it forgot: the message would sit unacked until the channel
-      // closes and come back counted. Such a straggler is released like the buffer.
-      consumerTable(channel)?.set(tag, (message) => {
-        if (message !== null) this.#track(this.#releaseUnhanded(channel, [{ channel, message }]));
-      });
-    }
+    await this.#stopConsuming(channel);
     // Buffered but never handed out: back on the queue for other consumers, as copies with the
     // same attempt (a basic.nack would count a delivery no handler got).
     const unhanded: Buffered[] = [];
@@ -270,6 +270,28 @@ export class ConsumerSession implements DriverSubscription {
     if (unhanded.length > 0) await this.#releaseUnhanded(channel, unhanded);
     // Handed-out deliveries stay leased until core settles them; the channel closes after the last.
     if (this.#outstanding === 0) await this.#closeChannel(channel);
+  }
+
+  /**
+   * Cancels this channel's consumers; nothing more is granted until the channel is reopened. A
+   * quorum queue may still deliver to a consumer after its cancel-ok, and amqplib throws on a
+   * delivery for a consumer it forgot: the message would sit unacked until the channel closes and
+   * come back counted. Such a straggler is released like the buffer. Every caller waits for the
+   * same cancel-ok: a copy published before it could be assigned to the consumer being cancelled,
+   * and RabbitMQ keeps such a message checked out to the channel until it closes (counted).
+   */
+  #stopConsuming(channel: Channel): Promise<void> {
+    this.#consuming = false;
+    this.#stopping ??= (async () => {
+      await this.#growing?.catch(() => undefined);
+      for (const tag of this.#consumerTags.splice(0)) {
+        await channel.cancel(tag).catch(() => undefined);
+        consumerTable(channel)?.set(tag, (message) => {
+          if (message !== null) this.#track(this.#releaseUnhanded(channel, [{ channel, message }]));
+        });
+      }
+    })();
+    return this.#stopping;
   }
 
   /** Releases of stragglers in progress; the channel closes only after them. */
@@ -432,6 +454,8 @@ export class ConsumerSession implements DriverSubscription {
     this.#outstanding = 0;
     this.#consumerTags = [];
     this.#granted = 0;
+    this.#consuming = true;
+    this.#stopping = undefined;
     try {
       this.#grow();
       await this.#growing;
@@ -448,7 +472,7 @@ export class ConsumerSession implements DriverSubscription {
    * grant, since a prefetch can't be raised for a consumer that exists.
    */
   #grow(): void {
-    if (this.#growing !== undefined || this.#closed) return;
+    if (this.#growing !== undefined || this.#closed || !this.#consuming) return;
     const channel = this.#channel;
     if (channel === undefined) return;
     const stale = this.#held - this.#outstanding;

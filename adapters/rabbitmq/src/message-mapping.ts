@@ -204,7 +204,10 @@ export function toReceivedMessage(message: Message, handle: unknown): ReceivedMe
     attributes: userAttributes(headers),
     contentType: shortText(message.properties.contentType, 255),
     publishedAt: publishedAtOf(message),
-    orderingKey: shortText(headers[HEADER.orderingKey], 128),
+    // Never handed to core: RabbitMQ has no ordering keys (`ordering: false`, a send with one is
+    // refused), and a key on a plain client's message would only make core serialise, and release
+    // successors behind a retry, for an order the queue doesn't keep.
+    orderingKey: undefined,
     traceparent:
       traceparent !== undefined && TRACEPARENT.test(traceparent) ? traceparent : undefined,
     attempt: attemptOf(message),
@@ -318,7 +321,7 @@ export function toStoredDeadLetter(message: Message): StoredDeadLetter {
     attributes: received.attributes,
     contentType: received.contentType,
     publishedAt: received.publishedAt,
-    orderingKey: received.orderingKey,
+    orderingKey: shortText(headers[HEADER.orderingKey], 128),
     attempts,
     reason,
     deadLetteredAt,
