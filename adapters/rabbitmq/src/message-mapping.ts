@@ -1,3 +1,4 @@
+// Maps Omnibus messages onto AMQP properties and headers, and reads any AMQP message back, sanitised.
 import { createHash } from 'node:crypto';
 import type { OutgoingMessage, ReceivedMessage, StoredDeadLetter } from '@omnibus/core/driver';
 import type { Message, MessagePropertyHeaders, Options } from 'amqplib';

@@ -1,3 +1,4 @@
+// The conformance suite (restart case on a private node) and what is specific to RabbitMQ, on the shared broker.
 import { randomBytes } from 'node:crypto';
 import { createServer as createHttpServer } from 'node:http';
 import { runConformanceTests } from '@omnibus/conformance';

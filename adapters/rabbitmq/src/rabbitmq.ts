@@ -1,3 +1,4 @@
+// The RabbitMQ driver: options, capabilities, topology declarations, publish and the DLQ calls.
 import { ClosedError, DEFAULT_OPERATION_TIMEOUT_MS, OmnibusError } from '@omnibus/core';
 import type {
   Capabilities,

@@ -1,3 +1,4 @@
+// One AMQP connection that reconnects by itself, with bounded waits for callers during an outage.
 import { ClosedError, OmnibusError, retryDelay } from '@omnibus/core';
 import type { ChannelModel } from 'amqplib';
 import { classifyError } from './classify-error.js';

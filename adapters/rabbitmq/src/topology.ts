@@ -1,3 +1,4 @@
+// Names and arguments of every exchange and queue the adapter declares.
 /**
  * Names and arguments of everything the adapter declares on the broker. Topic and subscription
  * names are limited to letters, digits, `-` and `_` by core, so `.` is a safe separator and the
