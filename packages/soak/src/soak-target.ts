@@ -111,7 +111,7 @@ function rabbitmqTarget(): SoakTarget {
       const broker = await node;
       return {
         url: broker.url,
-          persistent: true,
+        persistent: true,
         killConnections: () => broker.closeConnections(),
         restartBroker: () => broker.restart(),
         release: async () => undefined,
