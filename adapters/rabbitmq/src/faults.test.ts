@@ -119,37 +119,45 @@ describe.skipIf(node === undefined)(
       }
     }, 60_000);
 
-    it('a publish during an outage rejects Unavailable, retryable, within operationTimeoutMs; the driver recovers after', async () => {
+    it('during an outage a driver publish and a user send each reject within operationTimeoutMs (core retries included), and both recover after', async () => {
       const operationTimeoutMs = 2_000;
       const driver = rabbitmq({ url: node!.url, operationTimeoutMs });
-      const topic = `${testPrefix()}orders`;
+      const prefix = testPrefix();
+      const topic = `${prefix}orders`;
+      const bus = await connectBus(prefix, node!.url, { operationTimeoutMs });
+      const producer = bus.producer<string>('orders');
       try {
         await driver.ensureTopic(topic);
         await driver.publish(topic, [outgoing('before')]);
+        await producer.send('before');
         await controlNode!('stop_app');
         try {
-          const startedAt = Date.now();
-          const error = (await rejectionOf(
-            driver.publish(topic, [outgoing('during')]),
-          )) as OmnibusError;
-          const elapsedMs = Date.now() - startedAt;
-          expect(OmnibusError.isInstance(error), String(error)).toBe(true);
-          expect(error.code, error.message).toBe('Unavailable');
-          expect(error.retryable).toBe(true);
-          expect(elapsedMs).toBeLessThan(operationTimeoutMs + SLACK_MS);
+          for (const [what, call] of [
+            ['driver.publish', () => driver.publish(topic, [outgoing('during')])],
+            ['producer.send', () => producer.send('during')],
+          ] as const) {
+            const startedAt = Date.now();
+            const error = (await rejectionOf(call())) as OmnibusError;
+            const elapsedMs = Date.now() - startedAt;
+            expect(OmnibusError.isInstance(error), `${what}: ${String(error)}`).toBe(true);
+            expect(['Unavailable', 'Timeout'], `${what}: ${error.message}`).toContain(error.code);
+            expect(error.retryable, what).toBe(true);
+            expect(elapsedMs, what).toBeLessThan(operationTimeoutMs + SLACK_MS);
+          }
         } finally {
           await controlNode!('start_app');
         }
         await waitUntil(
           () =>
-            driver.publish(topic, [outgoing('after')]).then(
+            Promise.all([driver.publish(topic, [outgoing('after')]), producer.send('after')]).then(
               () => true,
               () => false,
             ),
-          'a publish to succeed after the outage',
+          'a publish and a send to succeed after the outage',
           30_000,
         );
       } finally {
+        await bus.close();
         await driver.close();
       }
     }, 60_000);

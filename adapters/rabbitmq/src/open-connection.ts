@@ -16,6 +16,9 @@ const PROBE_BYTES = Buffer.from('AMQP\r\n\r\n', 'latin1');
 /** Longest time kept back from the connect attempt to find out what answered instead of AMQP. */
 const PROBE_BUDGET_MS = 2_000;
 
+/** A handshake not done by then (RabbitMQ needs milliseconds) gets a probe alongside it. */
+const EARLY_PROBE_MS = 1_000;
+
 export interface OpenSettings {
   /** The broker URL as amqplib takes it (credentials included: never put it in a message). */
   readonly url: string;
@@ -30,31 +33,68 @@ export interface OpenSettings {
 /**
  * Connects with amqplib within `timeoutMs`. amqplib itself has no handshake bound (its socket
  * `timeout` is an idle timer, and an endpoint that never answers, Redis for one, waits forever), so
- * the attempt races a timer and a late connection is closed. When the attempt failed in a way that
- * could mean "this is not an AMQP port", a second short connection sends the protocol header and
- * reads what comes back, so the error can say what answered (HTTP, Redis, TLS, nothing).
+ * the attempt races a timer and a late connection is closed. When a first connect could be aimed at
+ * something that isn't AMQP (it failed in a way that could mean that, or it hasn't finished its
+ * handshake after {@link EARLY_PROBE_MS}, where RabbitMQ takes milliseconds), a second short
+ * connection sends a probe and reads what comes back, so the error can say what answered (HTTP,
+ * Redis, TLS, nothing) without waiting for the whole bound.
  */
-export async function openConnection(settings: OpenSettings): Promise<ChannelModel> {
+export function openConnection(settings: OpenSettings): Promise<ChannelModel> {
   const startedAt = Date.now();
   const probeBudget = settings.diagnose
     ? Math.min(PROBE_BUDGET_MS, Math.floor(settings.timeoutMs / 4))
     : 0;
-  const attemptMs = Math.max(1, settings.timeoutMs - probeBudget);
-  try {
-    return await connectWithin(settings, attemptMs);
-  } catch (error) {
-    if (!settings.diagnose || !worthDiagnosing(error)) throw error;
-    const remaining = settings.timeoutMs - (Date.now() - startedAt);
-    const target = endpointOf(settings.url);
-    const answer = await probe(target, settings.socketOptions, Math.max(1, remaining));
-    const mismatch = describeAnswer(answer, target);
-    if (mismatch === undefined) throw error;
-    throw new OmnibusError('Config', mismatch, {
-      retryable: false,
-      driver: settings.driverName,
-      cause: error,
-    });
-  }
+  const attempt = connectWithin(settings, Math.max(1, settings.timeoutMs - probeBudget));
+  if (!settings.diagnose) return attempt;
+  const target = endpointOf(settings.url);
+  return new Promise<ChannelModel>((resolve, reject) => {
+    let settled = false;
+    let diagnosis: Promise<string | undefined> | undefined;
+    const diagnose = () => {
+      const remaining = Math.max(1, settings.timeoutMs - (Date.now() - startedAt));
+      diagnosis ??= probe(target, settings.socketOptions, remaining).then((answer) =>
+        describeAnswer(answer, target),
+      );
+      return diagnosis;
+    };
+    const fail = (mismatch: string | undefined, error: unknown) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(early);
+      reject(
+        mismatch === undefined
+          ? error
+          : new OmnibusError('Config', mismatch, {
+              retryable: false,
+              driver: settings.driverName,
+              cause: error,
+            }),
+      );
+    };
+    // A slow handshake alone proves nothing: only a probe that names another protocol ends it.
+    const early = setTimeout(() => {
+      void diagnose().then((mismatch) => {
+        if (mismatch !== undefined) fail(mismatch, undefined);
+      });
+    }, EARLY_PROBE_MS);
+    attempt.then(
+      (connection) => {
+        clearTimeout(early);
+        if (!settled) {
+          settled = true;
+          resolve(connection);
+          return;
+        }
+        connection.on('error', () => undefined);
+        void connection.close().catch(() => undefined);
+      },
+      (error: unknown) => {
+        clearTimeout(early);
+        if (!worthDiagnosing(error)) fail(undefined, error);
+        else void diagnose().then((mismatch) => fail(mismatch, error));
+      },
+    );
+  });
 }
 
 class ConnectTimeout extends Error {
