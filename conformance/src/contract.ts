@@ -11,7 +11,7 @@ import type {
   SubscriptionSpec,
 } from '@omnibus/core/driver';
 import { describe, expect } from 'vitest';
-import { consumerOptions, range, type Suite, type TestKit, within } from './helpers.js';
+import { consumerOptions, type Inbox, range, type Suite, type TestKit, within } from './helpers.js';
 
 /** How long an aborted `receive` may take to return: "promptly", with slack for a network round trip. */
 const PROMPT_MS = 5_000;
@@ -590,7 +590,7 @@ export function registerContractTests(suite: Suite): void {
           [topicB, subA],
         ];
         if (bus.capabilities.fanout) pairs.push([topicA, subB]);
-        const inboxes = new Map<string, ReturnType<typeof t.inbox<string>>>();
+        const inboxes = new Map<string, Inbox<string>>();
         for (const [topic, subscription] of pairs) {
           const consumer = bus.consumer<string>(
             topic,
@@ -613,10 +613,11 @@ export function registerContractTests(suite: Suite): void {
         const parked = bus.deadLetters<string>(topicA, subA);
         await t.waitFor(async () => (await parked.count()) === 1, 'the dead letter of A/subA');
         for (const [topic, subscription] of pairs.slice(1)) {
-          expect(
-            await bus.deadLetters(topic, subscription).count(),
-            `DLQ of ${subscription.slice(-1)}`,
-          ).toBe(0);
+          await t.expectDeadLetterCount(
+            bus.deadLetters(topic, subscription),
+            0,
+            `DLQ of ${topic.slice(-1)}/${subscription.slice(-1)}`,
+          );
           await bus.consumer(topic, subscription, consumerOptions({ maxAttempts: 2 })).stats();
         }
         expect(await parked.redrive()).toBe(1);
