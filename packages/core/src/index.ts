@@ -1,9 +1,24 @@
 /** The one backoff formula (exponential, capped, equal jitter): adapters use it for reconnect loops. */
 export { type Backoff, retryDelay } from './backoff.js';
+export { brokerName } from './broker-name.js';
+export {
+  classifyWith,
+  type ErrorMatch,
+  type ErrorRule,
+  type NativeError,
+  NETWORK_ERROR_RULES,
+} from './classify-error.js';
 export { BYTES_CONTENT_TYPE, JSON_CONTENT_TYPE } from './codec.js';
 export { ADAPTER_PACKAGES, connect } from './connect.js';
 export { CONSUMER_DEFAULTS } from './consumer.js';
-export type { Capabilities, DriverV1, ErrorCode, Support } from './driver.js';
+export type {
+  Capabilities,
+  DriverTestHooks,
+  DriverV2,
+  ErrorCode,
+  SubscriptionRef,
+  Support,
+} from './driver.js';
 export {
   ClosedError,
   ConfigError,
@@ -12,9 +27,11 @@ export {
   OmnibusError,
   type OmnibusErrorOptions,
   redact,
+  subscriptionNotFound,
   toOmnibusError,
   UnsupportedError,
 } from './errors.js';
 export { DEFAULT_OPERATION_TIMEOUT_MS, readOperationTimeout } from './operation-timeout.js';
 export { PORTABLE_RULES, RESERVED_ATTRIBUTE_PREFIXES } from './rules.js';
 export type * from './types.js';
+export { WIRE, type WireName } from './wire.js';

@@ -23,6 +23,34 @@ export interface BatchEntry<T> extends SendOptions {
   body: T;
 }
 
+/**
+ * A subscription a producer feeds, with the settings it is created with when the producer creates
+ * it: the same settings, with the same defaults, as the consumer options of those names. They are
+ * fixed once the subscription exists: a consumer or another declaration asking different ones gets
+ * `AlreadyExists` naming the setting.
+ */
+export interface SubscriptionDeclaration {
+  /** Deliveries before a message is dead-lettered. @default 5 */
+  maxAttempts?: number;
+  /** `false`: no DLQ, failed messages are retried forever. @default true */
+  deadLetter?: boolean;
+}
+
+/** Subscription name → its settings; `{}` takes the defaults. */
+export type SubscriptionDeclarations = Record<string, SubscriptionDeclaration>;
+
+/** Options of `bus.producer()`. */
+export interface ProducerOptions {
+  /**
+   * The subscriptions this topic feeds. The producer's first send creates the topic and each of
+   * them (with its DLQ) before it publishes, so messages sent before any consumer ran are kept
+   * (without a declaration, a message sent to a topic no subscription exists on yet is dropped, as
+   * on every broker). Example: `bus.producer('orders', { subscriptions: { kitchen: { maxAttempts:
+   * 3 }, audit: {} } })`.
+   */
+  subscriptions?: SubscriptionDeclarations;
+}
+
 /** Sends messages to one topic. */
 export interface Producer<T = unknown> {
   readonly topic: string;
@@ -83,6 +111,12 @@ export interface ConsumerOptions<T = unknown> {
   deadLetter?: boolean;
   /** Lease length, renewed automatically while a handler runs. @default 30000 */
   ackDeadlineMs?: number;
+  /**
+   * Messages sharing an `orderingKey` reach the handler one at a time, in send order. `true`
+   * without `bus.capabilities.ordering` is `Unsupported`, before any I/O. Some brokers fix it when
+   * the subscription is created (Pub/Sub). @default bus.capabilities.ordering
+   */
+  ordering?: boolean;
   /** Any Standard Schema (zod, valibot, arktype…); a message failing it is dead-lettered at once. */
   schema?: StandardSchemaV1<unknown, T>;
   /** How long `stop()` waits for running handlers before releasing their messages. @default 30000 */
@@ -143,7 +177,15 @@ export interface Bus {
   readonly capabilities: Capabilities;
   /** The underlying client: the escape hatch. */
   readonly native: unknown;
-  producer<T = unknown>(topic: string): Producer<T>;
+  /** A producer for `topic`; `options.subscriptions` declares the subscriptions it feeds. */
+  producer<T = unknown>(topic: string, options?: ProducerOptions): Producer<T>;
+  /**
+   * Creates the topic and each declared subscription (with its DLQ), if they don't exist yet, so
+   * messages sent from now on are kept for them even before any consumer runs. A declaration that
+   * disagrees with an existing subscription's `maxAttempts` or `deadLetter` (declared, or created by
+   * a consumer) rejects with `AlreadyExists` naming the setting.
+   */
+  declare(topic: string, subscriptions: SubscriptionDeclarations): Promise<void>;
   consumer<T = unknown>(
     topic: string,
     subscription: string,
