@@ -1,6 +1,6 @@
 // The driver contract's own rules, checked on the driver (harness.driver) and on a core bus over a spy of it.
 import { randomUUID } from 'node:crypto';
-import { OmnibusError, PORTABLE_RULES } from '@omnibus/core';
+import { brokerName, OmnibusError, PORTABLE_RULES } from '@omnibus/core';
 import type {
   BatchResult,
   Capabilities,
@@ -15,12 +15,6 @@ import { consumerOptions, type Inbox, range, type Suite, type TestKit, within } 
 
 /** How long an aborted `receive` may take to return: "promptly", with slack for a network round trip. */
 const PROMPT_MS = 5_000;
-
-/**
- * The shortest `maxNameLength` core's `brokerName()` can shorten into: a readable head, a separator
- * and a hash of the whole (and the adapter's suffixes, which the declared length already excludes).
- */
-const BROKER_NAME_MIN_LENGTH = 32;
 
 /** The settle verbs of a {@link DriverSubscription}, each bounded by `capabilities.batch.settle`. */
 const SETTLE_VERBS = ['ack', 'nack', 'release', 'extendLease', 'deadLetter'] as const;
@@ -269,8 +263,15 @@ export function registerContractTests(suite: Suite): void {
       expect(['exact', 'approximate']).toContain(c.deadLetterAdmin.count);
       expect(['native', 'emulated', 'none']).toContain(c.leaseExtension);
       expect(Number.isInteger(c.maxNameLength), 'maxNameLength').toBe(true);
-      expect(c.maxNameLength, 'maxNameLength leaves core brokerName() room').toBeGreaterThanOrEqual(
-        BROKER_NAME_MIN_LENGTH,
+      // brokerName() refuses a length without room for a readable head and its hash.
+      const longest = [
+        'p'.repeat(PORTABLE_RULES.prefixMaxLength) + 't'.repeat(PORTABLE_RULES.nameMaxLength),
+        'p'.repeat(PORTABLE_RULES.prefixMaxLength) + 's'.repeat(PORTABLE_RULES.nameMaxLength),
+        'dlq',
+      ];
+      const derived = brokerName(longest, c.maxNameLength);
+      expect(derived.length, 'brokerName() within maxNameLength').toBeLessThanOrEqual(
+        c.maxNameLength,
       );
     });
 
