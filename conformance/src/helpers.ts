@@ -462,7 +462,6 @@ export function createSuite(harness: ConformanceHarness, options: ConformanceOpt
   };
 }
 
-/** Sends each body in turn; resolves with the ids. */
 /** What {@link pullOne} set up: the consumer, its open iterator, and the one message pulled. */
 export interface PulledOne<T> {
   readonly topic: string;
@@ -488,6 +487,7 @@ export async function pullOne<T>(t: TestKit, body: T): Promise<PulledOne<T>> {
   return { topic, consumer, producer, iterator, message };
 }
 
+/** Sends each body in turn; resolves with the ids. */
 export async function sendAll<T>(producer: Producer<T>, bodies: readonly T[]): Promise<string[]> {
   const ids: string[] = [];
   for (const body of bodies) ids.push(await producer.send(body));
