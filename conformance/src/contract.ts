@@ -278,7 +278,7 @@ export function registerContractTests(suite: Suite): void {
     for (const lowered of [false, true]) {
       suite.test(
         lowered
-          ? 'core never passes more than batch.publish / batch.settle entries to one call (limits lowered to 7 and 5)'
+          ? 'core never passes more than batch.publish / batch.settle entries or bytes to one call (limits lowered to 7 messages or 256 KiB, and 5)'
           : 'core never passes more than batch.publish / batch.settle entries (or bytes) to one call',
         async (t) => {
           const real = await t.driver();
@@ -289,8 +289,12 @@ export function registerContractTests(suite: Suite): void {
                 maxBatchSize: Math.min(7, declared.batch.publish.maxMessages),
                 batch: {
                   publish: {
-                    ...declared.batch.publish,
                     maxMessages: Math.min(7, declared.batch.publish.maxMessages),
+                    // 7 messages of 40 KiB don't fit: core must split by bytes too.
+                    maxBytes: Math.min(
+                      declared.batch.publish.maxBytes ?? Number.POSITIVE_INFINITY,
+                      PORTABLE_RULES.maxMessageBytes,
+                    ),
                   },
                   settle: {
                     ...declared.batch.settle,
@@ -304,15 +308,16 @@ export function registerContractTests(suite: Suite): void {
           const bus = await t.connectDriver(spy.driver);
           const count = Math.min(3 * Math.max(publish.maxMessages, settle.maxMessages), 3_000);
           const topic = t.name('topic');
-          const consumer = bus.consumer<number>(
+          const consumer = bus.consumer<{ n: number; pad: string }>(
             topic,
             t.name('sub'),
             consumerOptions({ concurrency: Math.min(count, 1_000) }),
           );
           await consumer.ready();
-          const producer = bus.producer<number>(topic);
-          const ids = await Promise.all(range(count).map((n) => producer.send(n)));
-          const inbox = t.inbox<number>();
+          const producer = bus.producer<{ n: number; pad: string }>(topic);
+          const pad = lowered ? 'x'.repeat(40 * 1024) : '';
+          const ids = await Promise.all(range(count).map((n) => producer.send({ n, pad })));
+          const inbox = t.inbox<{ n: number; pad: string }>();
           await t.consume(consumer, inbox);
           await inbox.waitForIds(ids);
           await t.waitFor(
