@@ -148,6 +148,19 @@ describe('core on driver contract v2, over memory', () => {
     await ordered.close();
   });
 
+  it('peek is Unsupported where deadLetterAdmin.peek is "none"', async () => {
+    const { driver } = spied({
+      deadLetterAdmin: { peek: 'none', count: 'exact', redrive: 'subscription' },
+    });
+    const bus = await connect(driver);
+    await bus.consumer('orders', 'kitchen').ready();
+    await expect(bus.deadLetters('orders', 'kitchen').peek()).rejects.toMatchObject({
+      code: 'Unsupported',
+    });
+    expect(await bus.deadLetters('orders', 'kitchen').count()).toBe(0);
+    await bus.close();
+  });
+
   it('settled() is Unsupported for a driver without testHooks', async () => {
     const { driver } = spied();
     const bus = await connect({ ...driver, testHooks: undefined });

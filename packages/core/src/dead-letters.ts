@@ -2,7 +2,7 @@
 import { budget, withRetries } from './backoff.js';
 import { decodeBody } from './codec.js';
 import type { DriverV2, StoredDeadLetter, SubscriptionRef } from './driver.js';
-import { InvalidArgumentError, toOmnibusError } from './errors.js';
+import { InvalidArgumentError, toOmnibusError, UnsupportedError } from './errors.js';
 import { DEFAULT_OPERATION_TIMEOUT_MS } from './operation-timeout.js';
 import type { DeadLetter, DeadLetters } from './types.js';
 
@@ -49,6 +49,12 @@ export class DeadLettersImpl<T> implements DeadLetters<T> {
 
   async peek(limit = 10): Promise<DeadLetter<T>[]> {
     checkLimit(limit, 'peek(limit)');
+    if (this.driver.capabilities.deadLetterAdmin.peek === 'none') {
+      throw new UnsupportedError(
+        `the ${this.driver.name} adapter can't peek at dead letters (capabilities.deadLetterAdmin.peek is "none")`,
+        { driver: this.driver.name },
+      );
+    }
     const stored = await this.call(
       'peek',
       () => this.driver.peekDeadLetters(this.ref, limit),

@@ -11,6 +11,14 @@ export {
 export { BYTES_CONTENT_TYPE, JSON_CONTENT_TYPE } from './codec.js';
 export { ADAPTER_PACKAGES, connect } from './connect.js';
 export { CONSUMER_DEFAULTS } from './consumer.js';
+/** The dead-letter rule and its reasons, for adapters whose broker-side scripts must say the same. */
+export {
+  afterExplicitNack,
+  afterHandlerFailure,
+  type DeadLetterSettings,
+  type DeadLetterVerdict,
+  expiredBeforeDelivery,
+} from './dead-letter-policy.js';
 export type {
   Capabilities,
   DriverTestHooks,

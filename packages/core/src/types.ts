@@ -163,8 +163,17 @@ export interface DeadLetter<T = unknown> {
 /** The dead-letter queue of one subscription. */
 export interface DeadLetters<T = unknown> {
   count(): Promise<number>;
+  /**
+   * The oldest dead letters, at most `limit` (default 10), left where they are. Where
+   * `bus.capabilities.deadLetterAdmin.peek` is `count-bumping` (SQS, Pub/Sub) peeking is a receive
+   * the broker counts; where it is `none`, `Unsupported`.
+   */
   peek(limit?: number): Promise<DeadLetter<T>[]>;
-  /** Moves dead letters back to the subscription, same id, attempts reset; resolves with how many. */
+  /**
+   * Moves dead letters back to the subscription, same id, attempts reset; resolves with how many.
+   * Where `bus.capabilities.deadLetterAdmin.redrive` is `topic` (Pub/Sub), they reach every
+   * subscription of the topic.
+   */
   redrive(options?: { limit?: number }): Promise<number>;
   /** Deletes every dead letter; resolves with how many (undefined if the broker can't tell). */
   purge(): Promise<number | undefined>;
