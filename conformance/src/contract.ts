@@ -398,6 +398,72 @@ export function registerContractTests(suite: Suite): void {
     );
 
     suite.test(
+      'a publish entry failed with a non-retryable error rejects its own send alone, untried again',
+      async (t) => {
+        const real = await t.driver();
+        const doomed = `doomed-${t.prefix}`;
+        const offered: string[][] = [];
+        const spy = spyDriver(real, {
+          async publish(_topic, messages, realPublish) {
+            offered.push(messages.map((message) => message.id));
+            const index = messages.findIndex((message) => message.id === doomed);
+            if (index < 0) return realPublish(messages);
+            const others = messages.filter((_, position) => position !== index);
+            const result = others.length > 0 ? await realPublish(others) : undefined;
+            const failed = (result?.failed ?? []).map((entry) => ({
+              ...entry,
+              index: messages.indexOf(others[entry.index]!),
+            }));
+            failed.push({
+              index,
+              error: new OmnibusError('PermissionDenied', 'injected by the conformance suite', {
+                retryable: false,
+              }),
+            });
+            return { failed };
+          },
+        });
+        const bus = await t.connectDriver(spy.driver);
+        const topic = t.name('topic');
+        const consumer = bus.consumer<number>(topic, t.name('sub'), consumerOptions());
+        await consumer.ready();
+        const producer = bus.producer<number>(topic);
+        const sends = range(4).map((n) => producer.send(n, n === 2 ? { id: doomed } : {}));
+        const outcomes = await Promise.allSettled(sends);
+        const refused = outcomes[2]!;
+        expect(refused.status, 'the send of the failed entry').toBe('rejected');
+        expect(OmnibusError.isInstance((refused as PromiseRejectedResult).reason)).toBe(true);
+        expect(((refused as PromiseRejectedResult).reason as OmnibusError).code).toBe(
+          'PermissionDenied',
+        );
+        const ids = outcomes
+          .filter((outcome, n) => n !== 2 && outcome.status === 'fulfilled')
+          .map((outcome) => (outcome as PromiseFulfilledResult<string>).value);
+        expect(ids, 'the other sends resolved').toHaveLength(3);
+        expect(
+          offered.flat().filter((id) => id === doomed),
+          'a non-retryable entry is not offered again',
+        ).toHaveLength(1);
+        expect(
+          offered.find((call) => call.includes(doomed))!.length,
+          'concurrent sends share a publish call (so the result is per entry)',
+        ).toBeGreaterThan(1);
+        const reached = spy.calls
+          .filter((call) => call.verb === 'publish')
+          .flatMap((call) => call.items);
+        expect(reached).not.toContain(doomed);
+        for (const id of ids) expect(reached.filter((item) => item === id)).toHaveLength(1);
+        const inbox = t.inbox<number>();
+        await t.consume(consumer, inbox);
+        await inbox.waitForIds(ids);
+        const sentinel = await producer.send(-1);
+        await inbox.waitForIds([sentinel]);
+        expect(inbox.of(doomed)).toHaveLength(0);
+        for (const id of ids) expect(inbox.of(id), `deliveries of ${id}`).toHaveLength(1);
+      },
+    );
+
+    suite.test(
       'an ack whose BatchResult fails one entry (retryable) is retried for that entry alone',
       async (t) => {
         const real = await t.driver();
