@@ -130,7 +130,11 @@ export function registerAckNackTests(suite: Suite): void {
       expect(next.id, 'the acked message came back').toBe(sentinel);
       await next.ack();
       await iterator.return?.();
-      expect(await t.bus.deadLetters(topic, consumer.subscription).count()).toBe(0);
+      await t.expectDeadLetterCount(
+        t.bus.deadLetters(topic, consumer.subscription),
+        0,
+        'dead letters after acks',
+      );
     });
 
     suite.test('a second settle after nack or deadLetter returns that first outcome', async (t) => {
@@ -179,7 +183,7 @@ export function registerAckNackTests(suite: Suite): void {
         'dead-lettered',
         'dead-lettered',
       ]);
-      const letters = await t.bus.deadLetters(topic, consumer.subscription).peek(10);
+      const letters = await t.peek(t.bus.deadLetters(topic, consumer.subscription), 10);
       expect(letters.map((letter) => letter.id)).toEqual([deadLettered]);
     });
 
@@ -220,7 +224,11 @@ export function registerAckNackTests(suite: Suite): void {
         inbox.of(ackThenThrow!),
         'a message acked by its handler came back after the handler threw',
       ).toHaveLength(1);
-      expect(await t.bus.deadLetters(topic, consumer.subscription).count()).toBe(0);
+      await t.expectDeadLetterCount(
+        t.bus.deadLetters(topic, consumer.subscription),
+        0,
+        'dead letters after the handlers settled',
+      );
     });
 
     suite.test('a message that keeps failing does not hold up the others', async (t) => {
