@@ -1,4 +1,4 @@
-import { type Capabilities, connect, type DriverV2, type OmnibusError } from '@omnibus/core';
+import { type Capabilities, connect, type DriverV2, OmnibusError } from '@omnibus/core';
 import type { DriverSubscription } from '@omnibus/core/driver';
 import { describe, expect, it } from 'vitest';
 import { memory } from './index.js';
@@ -55,6 +55,75 @@ describe('core on driver contract v2, over memory', () => {
     const acks = calls.filter((call) => call.method === 'ack');
     expect(acks.reduce((sum, call) => sum + call.entries, 0)).toBe(20);
     expect(Math.max(...acks.map((call) => call.entries))).toBeLessThanOrEqual(3);
+    await bus.close();
+  });
+
+  it('retries only the acks a BatchResult lists as failed; a final failure rejects that message alone', async () => {
+    const inner = memory();
+    const ackCalls: number[][] = [];
+    const driver: DriverV2 = {
+      ...inner,
+      subscribe: async (spec, options) => {
+        const subscription = await inner.subscribe(spec, options);
+        return {
+          ...subscription,
+          receive: (request) => subscription.receive(request),
+          nack: (requests) => subscription.nack(requests),
+          release: (requests) => subscription.release(requests),
+          extendLease: (requests) => subscription.extendLease(requests),
+          deadLetter: (requests) => subscription.deadLetter(requests),
+          close: () => subscription.close(),
+          ack: async (handles) => {
+            const attempts = handles.map(
+              (handle) => (handle as { entry: { body: Uint8Array } }).entry.body[5]! - 48,
+            );
+            ackCalls.push(attempts);
+            // Body {"n":N}: byte 5 is the digit. 1 fails once (retryable), 2 always (final).
+            const failed = attempts.flatMap((n, index) =>
+              n === 2
+                ? [
+                    {
+                      index,
+                      error: new OmnibusError('InvalidArgument', 'receipt handle is invalid'),
+                    },
+                  ]
+                : n === 1 && ackCalls.length === 1
+                  ? [
+                      {
+                        index,
+                        error: new OmnibusError('Unavailable', 'throttled', { retryable: true }),
+                      },
+                    ]
+                  : [],
+            );
+            const landed = handles.filter(
+              (_, index) => !failed.some((entry) => entry.index === index),
+            );
+            await subscription.ack(landed);
+            return failed.length === 0 ? undefined : { failed };
+          },
+        };
+      },
+    };
+    const bus = await connect(driver);
+    const consumer = bus.consumer<{ n: number }>('orders', 'kitchen', { concurrency: 5 });
+    await consumer.ready();
+    await bus.producer('orders').sendBatch([0, 1, 2, 3].map((n) => ({ body: { n } })));
+    const iterator = consumer.messages();
+    const messages = [];
+    for (let index = 0; index < 4; index++) messages.push((await iterator.next()).value!);
+    const outcomes = await Promise.allSettled(messages.map((message) => message.ack()));
+    expect(outcomes.map((outcome) => outcome.status)).toEqual([
+      'fulfilled',
+      'fulfilled',
+      'rejected',
+      'fulfilled',
+    ]);
+    expect((outcomes[2] as PromiseRejectedResult).reason).toMatchObject({
+      code: 'InvalidArgument',
+    });
+    expect(ackCalls).toEqual([[0, 1, 2, 3], [1]]);
+    await iterator.return?.();
     await bus.close();
   });
 

@@ -57,6 +57,20 @@ describe('classifyWith', () => {
     expect(classify(undefined)).toBeUndefined();
   });
 
+  it('reads codes through codeOf where error.code alone does not say it', () => {
+    const amqp = classifyWith([[403, { code: 'Unauthenticated', retryable: false }]], {
+      codeOf: (error) => {
+        const fromText = /: (\d{3}) \(/.exec(error.message)?.[1];
+        return fromText === undefined ? undefined : Number(fromText);
+      },
+    });
+    expect(amqp(new Error('Handshake terminated by server: 403 (ACCESS-REFUSED)'))?.code).toBe(
+      'Unauthenticated',
+    );
+    expect(amqp(Object.assign(new Error('x'), { code: 403 }))?.code).toBe('Unauthenticated');
+    expect(amqp(nodeError('ECONNREFUSED'))?.code).toBe('Unavailable');
+  });
+
   it('survives a predicate or getter that throws', () => {
     const classifyThrowing = classifyWith([
       [

@@ -6,11 +6,12 @@ export type NativeError = Error & { readonly code?: unknown };
 
 /**
  * What a row matches, tried against the error (and, when nothing matched, its `cause`, up to three
- * levels deep, as client libraries wrap socket errors):
- * - a **string**: `error.code` (a Node code such as `ECONNREFUSED`, an AWS error code), or
+ * levels deep, as client libraries wrap socket errors). "The code" is `error.code`, or what the
+ * table's `codeOf` reads:
+ * - a **string**: the code (a Node code such as `ECONNREFUSED`, an AWS error code), or
  *   `error.name` (a class name: `MaxRetriesPerRequestError`, `ThrottlingException`), or the
  *   message's leading word up to a space or `:` (Redis reply codes: `NOGROUP`, `WRONGPASS`);
- * - a **number**: a numeric `error.code` (an AMQP reply code, a gRPC status);
+ * - a **number**: a numeric code (an AMQP reply code, a gRPC status);
  * - a **RegExp**: the message (`/^Connection is closed\./`, `/Handshake terminated by server: 403/`);
  * - a **function**: anything else (a reply code parsed from the message, a status on a response).
  */
@@ -55,10 +56,21 @@ export const NETWORK_ERROR_RULES: readonly ErrorRule[] = Object.freeze([
 
 const MAX_CAUSE_DEPTH = 3;
 
+/** Options of {@link classifyWith}. */
+export interface ClassifyOptions {
+  /**
+   * Reads an error's code where `error.code` alone doesn't say it (RabbitMQ: the AMQP reply code
+   * of a handshake refusal is only in the message text). `undefined` falls back to `error.code`.
+   */
+  codeOf?(error: NativeError): unknown;
+}
+
 /**
  * Builds a driver's `classifyError` from its one table: the adapter's rows first, first match
  * wins, then {@link NETWORK_ERROR_RULES} (an adapter row for the same code overrides it, with a
  * better message). Returns `undefined` for an error no row matches (core then says `Internal`).
+ * Anything else the adapter must do to an error (Redis blanks `AUTH` arguments) it does in its
+ * own `classifyError` around the function this returns.
  *
  * ```ts
  * const classifyError = classifyWith([
@@ -70,12 +82,14 @@ const MAX_CAUSE_DEPTH = 3;
  */
 export function classifyWith(
   rules: readonly ErrorRule[],
+  options: ClassifyOptions = {},
 ): (error: unknown) => ErrorClassification | undefined {
   const table = [...rules, ...NETWORK_ERROR_RULES];
+  const codeOf = options.codeOf;
   const classify = (error: unknown, depth: number): ErrorClassification | undefined => {
     if (!(error instanceof Error)) return undefined;
     const native = error as NativeError;
-    const code = native.code;
+    const code = codeOf?.(native) ?? native.code;
     const message = typeof native.message === 'string' ? native.message : '';
     const leading = message.slice(0, Math.max(0, message.search(/[\s:]|$/)));
     for (const [match, classification] of table) {

@@ -2,6 +2,7 @@
 export { type Backoff, retryDelay } from './backoff.js';
 export { brokerName } from './broker-name.js';
 export {
+  type ClassifyOptions,
   classifyWith,
   type ErrorMatch,
   type ErrorRule,
