@@ -17,8 +17,7 @@ import { consumerOptions, type Inbox, range, type Suite, type TestKit, within } 
 const PROMPT_MS = 5_000;
 
 /** The settle verbs of a {@link DriverSubscription}, each bounded by `capabilities.batch.settle`. */
-const SETTLE_VERBS = ['ack', 'nack', 'release', 'extendLease', 'deadLetter'] as const;
-type SettleVerb = (typeof SETTLE_VERBS)[number];
+type SettleVerb = 'ack' | 'nack' | 'release' | 'extendLease' | 'deadLetter';
 
 /** One call the spy saw. */
 interface SpiedCall {
