@@ -1,8 +1,22 @@
+// The one lookup table from Redis and ioredis errors to portable codes, and credential scrubbing.
 import type { ErrorClassification } from '@omnibus/core/driver';
+
+/*
+ * Retryable means "the same call may succeed if made again": a broker that is down, busy, failing
+ * over or out of memory. An error that no retry can fix (wrong endpoint, wrong credentials, a server
+ * too old, a value Redis refuses) is not retryable, so core fails the call at once instead of at
+ * operationTimeoutMs.
+ */
 
 const unavailable = (message: string): ErrorClassification => ({
   code: 'Unavailable',
   retryable: true,
+  message,
+});
+
+const config = (message: string): ErrorClassification => ({
+  code: 'Config',
+  retryable: false,
   message,
 });
 
@@ -97,6 +111,21 @@ const TABLE: ReadonlyArray<readonly [match: string, classification: ErrorClassif
     'EXECABORT',
     { code: 'Internal', retryable: false, message: 'a Redis transaction was aborted (EXECABORT)' },
   ],
+  [
+    'MOVED',
+    config(
+      'the server is a Redis Cluster node and redirected the command (MOVED): connect with ?cluster=true or a Cluster client',
+    ),
+  ],
+  ['ASK', config('the server is a Redis Cluster node (ASK): connect with ?cluster=true')],
+  [
+    'NOPROTO',
+    {
+      code: 'Unsupported',
+      retryable: false,
+      message: 'the Redis server does not speak the requested protocol version (NOPROTO)',
+    },
+  ],
   // Node socket errors.
   ['ECONNREFUSED', unavailable('Redis refused the connection (ECONNREFUSED)')],
   ['ECONNRESET', unavailable('the connection to Redis was reset (ECONNRESET)')],
@@ -106,6 +135,36 @@ const TABLE: ReadonlyArray<readonly [match: string, classification: ErrorClassif
   ['ENETUNREACH', unavailable('the network to Redis is unreachable (ENETUNREACH)')],
   ['ENOTFOUND', unavailable('the Redis host name does not resolve (ENOTFOUND)')],
   ['EAI_AGAIN', unavailable('the Redis host name could not be resolved right now (EAI_AGAIN)')],
+  ['ECONNABORTED', unavailable('the connection to Redis was aborted (ECONNABORTED)')],
+  ['EADDRNOTAVAIL', unavailable('no local address to reach Redis from (EADDRNOTAVAIL)')],
+  // TLS: a certificate or protocol mismatch never fixes itself by trying again.
+  [
+    'EPROTO',
+    config(
+      'the TLS handshake with Redis failed (EPROTO): is rediss:// pointing at a port without TLS?',
+    ),
+  ],
+  [
+    'ERR_SSL_WRONG_VERSION_NUMBER',
+    config('the TLS handshake with Redis failed: is rediss:// pointing at a port without TLS?'),
+  ],
+  [
+    'ERR_TLS_CERT_ALTNAME_INVALID',
+    config("the Redis server's TLS certificate does not name this host"),
+  ],
+  ['CERT_HAS_EXPIRED', config("the Redis server's TLS certificate has expired")],
+  [
+    'DEPTH_ZERO_SELF_SIGNED_CERT',
+    config("the Redis server's TLS certificate is self-signed: pass its CA in redisOptions.tls"),
+  ],
+  [
+    'SELF_SIGNED_CERT_IN_CHAIN',
+    config("the Redis server's TLS chain is self-signed: pass its CA in redisOptions.tls"),
+  ],
+  [
+    'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+    config("the Redis server's TLS certificate can't be verified: pass its CA in redisOptions.tls"),
+  ],
   // ioredis error classes.
   [
     'MaxRetriesPerRequestError',
@@ -155,6 +214,83 @@ const TABLE: ReadonlyArray<readonly [match: string, classification: ErrorClassif
   [
     'ERR Invalid stream ID',
     { code: 'InvalidArgument', retryable: false, message: 'invalid stream id' },
+  ],
+  [
+    'ERR unknown subcommand',
+    {
+      code: 'Unsupported',
+      retryable: false,
+      message: 'the Redis server lacks a subcommand Omnibus needs: Redis 7.0 or later is required',
+    },
+  ],
+  // The peer is not Redis at all (RabbitMQ, HTTP): ioredis's parser meets another protocol.
+  [
+    'Unknown RESP type',
+    config(
+      'the server did not answer in the Redis protocol (RESP): is the URL pointing at another service?',
+    ),
+  ],
+  [
+    'Protocol error',
+    config(
+      'the server did not answer in the Redis protocol (RESP): is the URL pointing at another service?',
+    ),
+  ],
+  [
+    'ERR invalid password',
+    {
+      code: 'Unauthenticated',
+      retryable: false,
+      message: 'the Redis server rejected the password',
+    },
+  ],
+  ['ERR AUTH', config('a password was given but the Redis server has none configured (ERR AUTH)')],
+  ['ERR Client sent AUTH', config('a password was given but the Redis server has none configured')],
+  [
+    'ERR DB index is out of range',
+    config('the database number in the URL is out of range for this Redis server'),
+  ],
+  ['ERR invalid DB index', config('the database number in the URL is not valid')],
+  [
+    'ERR SELECT is not allowed in cluster mode',
+    config('a Redis Cluster has only database 0: drop the /db from the URL'),
+  ],
+  [
+    'ERR This instance has cluster support disabled',
+    config('cluster=true, but the Redis server is not a Cluster node'),
+  ],
+  [
+    'ERR string exceeds maximum allowed size',
+    {
+      code: 'MessageTooLarge',
+      retryable: false,
+      message: "a value exceeds the Redis server's proto-max-bulk-len",
+    },
+  ],
+  [
+    'ERR Protocol error: invalid bulk length',
+    {
+      code: 'MessageTooLarge',
+      retryable: false,
+      message: "a value exceeds the Redis server's proto-max-bulk-len",
+    },
+  ],
+  [
+    'ERR The stream has exhausted the last possible ID',
+    {
+      code: 'Internal',
+      retryable: false,
+      message:
+        'the stream holds an entry with the largest possible id (a plain client XADDed it): nothing can be added after it',
+    },
+  ],
+  [
+    'ERR value is not an integer or out of range',
+    {
+      code: 'InvalidArgument',
+      retryable: false,
+      message: 'Redis refused a number argument as out of range',
+    },
   ],
 ];
 

@@ -1,3 +1,4 @@
+// The conformance suite against a 3-master Redis Cluster this file starts on loopback ports.
 import { runConformanceTests } from '@omnibus/conformance';
 import { Cluster } from 'ioredis';
 import { afterAll, it } from 'vitest';
@@ -20,6 +21,7 @@ if (cluster !== undefined) {
   const harness = redisHarness({
     name: 'redis-cluster',
     admin,
+    cluster: true,
     createClient: (connectionName) => new Cluster(nodes, { redisOptions: { connectionName } }),
   });
   afterAll(async () => {

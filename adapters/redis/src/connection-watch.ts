@@ -1,3 +1,4 @@
+// Settles commands ioredis drops when a connection closes with resending off.
 import type { Cluster, Redis } from 'ioredis';
 
 const CLOSED = 'Connection is closed.';

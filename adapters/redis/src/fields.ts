@@ -1,3 +1,5 @@
+// How a message is laid out in a stream entry, and how an entry (anyone's) is read back.
+import { PORTABLE_RULES } from '@omnibus/core';
 import type { OutgoingMessage, ReceivedMessage, StoredDeadLetter } from '@omnibus/core/driver';
 
 /**
@@ -66,7 +68,34 @@ export interface DecodedEntry {
 
 const EMPTY = new Uint8Array(0);
 
-/** Decodes entry fields read as buffers. `streamId` stands in for a missing id and publish time. */
+/*
+ * Any plain client can XADD anything, so every Omnibus field is checked against what Omnibus itself
+ * writes; one that fails is dropped (or replaced by what the stream id says), never trusted: a
+ * foreign entry is delivered with sane metadata, and its body decides the rest (core dead-letters
+ * what it cannot decode). The same rules hold in the Lua scripts (`carry_fields`, `carried_attempt`).
+ */
+const TOKEN = new RegExp(`^[\\x21-\\x7e]{1,${PORTABLE_RULES.idMaxLength}}$`);
+const DIGITS = /^[0-9]{1,16}$/;
+/** The largest epoch ms a `Date` can hold. */
+const MAX_DATE_MS = 8.64e15;
+const CONTENT_TYPE = /^[\x21-\x7e]+\/[\x20-\x7e]{1,250}$/;
+const TRACEPARENT = /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
+/** Attempts an Omnibus write can carry: core never asks for more than 1000 (with margin here). */
+const ATTEMPT = /^[0-9]{1,6}$/;
+
+/** Epoch ms from a decimal string Omnibus wrote, or NaN when it isn't one a `Date` can hold. */
+function epochMs(text: string): number {
+  if (!DIGITS.test(text)) return Number.NaN;
+  const value = Number(text);
+  return value <= MAX_DATE_MS ? value : Number.NaN;
+}
+
+/** The attempts an `omnibus-attempt` value carries; 0 for anything Omnibus would not have written. */
+export function carriedAttempt(text: string): number {
+  return ATTEMPT.test(text) ? Number(text) : 0;
+}
+
+/** Decodes entry fields read as buffers. `streamId` stands in for a missing or unusable id and publish time. */
 export function decodeEntry(
   streamId: string,
   fields: readonly Buffer[],
@@ -83,6 +112,7 @@ export function decodeEntry(
     traceparent: undefined,
     meta: undefined,
   };
+  let hasId = false;
   for (let index = start; index + 1 < end; index += 2) {
     const rawName = fields[index]!;
     const value = fields[index + 1]!;
@@ -93,15 +123,23 @@ export function decodeEntry(
     } else if (!name.startsWith(OMNIBUS)) {
       entry.attributes[rawName.toString()] = value.toString();
     } else if (name === FIELD.id) {
-      entry.id = value.toString('latin1');
+      // The first usable one wins, as in the scripts' copies.
+      const id = value.toString('latin1');
+      if (!hasId && TOKEN.test(id)) {
+        entry.id = id;
+        hasId = true;
+      }
     } else if (name === FIELD.contentType) {
-      entry.contentType = value.toString('latin1');
+      const type = value.toString('latin1');
+      entry.contentType = CONTENT_TYPE.test(type) ? type : undefined;
     } else if (name === FIELD.publishedAt) {
-      entry.publishedAt = Number(value.toString('latin1'));
+      if (Number.isNaN(entry.publishedAt)) entry.publishedAt = epochMs(value.toString('latin1'));
     } else if (name === FIELD.orderingKey) {
-      entry.orderingKey = value.toString();
+      const key = value.toString('latin1');
+      entry.orderingKey = TOKEN.test(key) ? key : undefined;
     } else if (name === FIELD.traceparent) {
-      entry.traceparent = value.toString('latin1');
+      const traceparent = value.toString('latin1');
+      entry.traceparent = TRACEPARENT.test(traceparent) ? traceparent : undefined;
     } else if (name.startsWith(ESCAPED_ATTRIBUTE)) {
       entry.attributes[rawName.toString().slice(ESCAPED_ATTRIBUTE.length)] = value.toString();
     } else {
@@ -109,7 +147,11 @@ export function decodeEntry(
       entry.meta[name] = value.toString();
     }
   }
-  if (!Number.isFinite(entry.publishedAt)) entry.publishedAt = streamIdTime(streamId);
+  if (Number.isNaN(entry.publishedAt)) {
+    // An explicit stream id may lie beyond what a Date holds: then the time of reading is the best guess.
+    const added = streamIdTime(streamId);
+    entry.publishedAt = added <= MAX_DATE_MS ? added : Date.now();
+  }
   return entry;
 }
 
@@ -164,9 +206,16 @@ export function toDeadLetter(entry: DecodedEntry, native: RedisNativeMessage): S
     contentType: entry.contentType,
     publishedAt: entry.publishedAt,
     orderingKey: entry.orderingKey,
-    attempts: Number(entry.meta?.[FIELD.deadLetterAttempts] ?? 0),
+    attempts: carriedAttempt(entry.meta?.[FIELD.deadLetterAttempts] ?? '0'),
     reason: entry.meta?.[FIELD.deadLetterReason] ?? '',
-    deadLetteredAt: Number(entry.meta?.[FIELD.deadLetteredAt] ?? streamIdTime(native.id)),
+    deadLetteredAt: deadLetteredAt(entry.meta?.[FIELD.deadLetteredAt], native.id),
     native,
   };
+}
+
+function deadLetteredAt(text: string | undefined, streamId: string): number {
+  const value = text === undefined ? Number.NaN : epochMs(text);
+  if (!Number.isNaN(value)) return value;
+  const added = streamIdTime(streamId);
+  return added <= MAX_DATE_MS ? added : 0;
 }

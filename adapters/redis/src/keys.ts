@@ -9,6 +9,12 @@ export interface TopicKeys {
   readonly stream: string;
   /** Sorted set of messages published with a delay, scored by due time. */
   readonly delayed: string;
+  /**
+   * Hash of the topic's subscriptions (name → settings), the retention pass's list of who may still
+   * need an entry even while their consumer group is missing. Fields starting with `~` are the
+   * registry's own state (`~complete`, `~lost-at`); subscription names never start with one.
+   */
+  readonly subscriptions: string;
 }
 
 export interface SubscriptionKeys extends TopicKeys {
@@ -22,7 +28,7 @@ export interface SubscriptionKeys extends TopicKeys {
 
 export function topicKeys(keyPrefix: string, topic: string): TopicKeys {
   const stream = `${keyPrefix}{${topic}}`;
-  return { stream, delayed: `${stream}:delayed` };
+  return { stream, delayed: `${stream}:delayed`, subscriptions: `${stream}:subscriptions` };
 }
 
 export function subscriptionKeys(

@@ -1,5 +1,12 @@
+// The Redis Streams driver: options, client set-up and bounds, and the DriverV1 methods.
 import { randomBytes } from 'node:crypto';
-import { ClosedError, ConfigError, OmnibusError } from '@omnibus/core';
+import {
+  ClosedError,
+  ConfigError,
+  DEFAULT_OPERATION_TIMEOUT_MS,
+  OmnibusError,
+  readOperationTimeout,
+} from '@omnibus/core';
 import type {
   Capabilities,
   DriverStats,
@@ -11,9 +18,10 @@ import type {
 } from '@omnibus/core/driver';
 import { Cluster, type RedisOptions as IORedisOptions, Redis } from 'ioredis';
 import { classifyRedisError, scrubCredentials } from './classify-error.js';
+import { type Endpoint, watchConnectionFault } from './connection-fault.js';
 import { watchConnection } from './connection-watch.js';
 import { decodeEntry, encodeFields, toDeadLetter } from './fields.js';
-import { subscriptionKeys, topicKeys } from './keys.js';
+import { subscriptionKeys, type TopicKeys, topicKeys } from './keys.js';
 import {
   ENSURE_SUBSCRIPTION,
   ENSURE_TOPIC,
@@ -25,6 +33,7 @@ import {
   TRIM,
 } from './scripts.js';
 import { type BlockingConnection, RedisSubscription } from './subscription.js';
+import { checkSubscriptionSettings, encodeSubscriptionSettings } from './subscription-settings.js';
 
 /** Options of {@link redis}. */
 export interface RedisOptions {
@@ -71,10 +80,26 @@ export interface RedisOptions {
   maxLength?: number;
   /**
    * Consumers (one per consuming session) that hold no message and were idle this long are
-   * removed from their group by the trim pass, in ms.
+   * removed from their group by the trim pass, in ms. Also how long a topic's subscription
+   * registry must exist before retention trusts it to list every subscription: a new topic, or
+   * one whose data Redis lost (a restart without persistence), is not trimmed until then, so the
+   * consumers of subscriptions Redis forgot can come back and recreate their groups (see README,
+   * Limits). 0: consumers are never removed and registries never trusted, so topics are never
+   * trimmed (retry streams still are).
    * @default 3600000
    */
   staleConsumerMs?: number;
+  /**
+   * The longest one user call may take when Redis can't be reached, core's retries included, in
+   * ms: 100 to 3 600 000 (`ConfigError` otherwise). Also `?operationTimeoutMs=` in a URL. On the
+   * client Omnibus creates from `url`, each command is bounded by a third of it (ioredis
+   * `commandTimeout`, `connectTimeout`) and a command waits for at most one reconnection
+   * (`maxRetriesPerRequest: 1`), so a call against a Redis that is down fails with a retryable
+   * `Unavailable` or `Timeout` and core can try again within the bound. A `client` of your own keeps
+   * its own settings: give it a `commandTimeout` below this.
+   * @default 15000
+   */
+  operationTimeoutMs?: number;
 }
 
 /**
@@ -100,8 +125,12 @@ const PUBLISH_CHUNK_BYTES = 1024 * 1024;
 
 /** Builds a Redis Streams driver for `connect()`. */
 export function redis(options: RedisOptions = {}): DriverV1 {
+  const operationTimeoutMs = operationTimeout(options.operationTimeoutMs);
   const ownsClient = options.client === undefined;
-  const client = options.client ?? createClient(options.url, options.redisOptions);
+  const client =
+    options.client ?? createClient(options.url, options.redisOptions, operationTimeoutMs);
+  const perCallMs = perCommandMs(operationTimeoutMs);
+  const fault = watchConnectionFault(client, endpointOf(client), Math.min(1_000, perCallMs));
   const keyPrefix = options.keyPrefix ?? 'omnibus:';
   const pollIntervalMs = positive(options.pollIntervalMs, 200, 'pollIntervalMs');
   const trimIntervalMs = options.trimIntervalMs ?? 5_000;
@@ -110,6 +139,8 @@ export function redis(options: RedisOptions = {}): DriverV1 {
   const watch = watchConnection(client);
   const sessions = new Set<RedisSubscription>();
   const lastTopicTrim = new Map<string, number>();
+  /** Subscriptions this driver created: if the server loses one, this driver knows it existed. */
+  const ensured = new Set<string>();
   let closed = false;
   let closing: Promise<void> | undefined;
 
@@ -122,7 +153,8 @@ export function redis(options: RedisOptions = {}): DriverV1 {
   }
 
   /** Streams of topics without a consumer running still get trimmed, by their producers. */
-  function maybeTrimTopic(stream: string): void {
+  function maybeTrimTopic(keys: TopicKeys): void {
+    const { stream } = keys;
     if (trimIntervalMs <= 0) return;
     const now = Date.now();
     const last = lastTopicTrim.get(stream);
@@ -130,16 +162,22 @@ export function redis(options: RedisOptions = {}): DriverV1 {
     if (last === undefined && lastTopicTrim.size > 10_000) lastTopicTrim.clear();
     lastTopicTrim.set(stream, now);
     if (last === undefined) return;
-    runScript(client, TRIM, [stream], [0]).catch(() => undefined);
+    runScript(client, TRIM, [stream, keys.subscriptions], [staleConsumerMs, 'topic']).catch(
+      () => undefined,
+    );
   }
 
-  async function guard<R>(operation: () => Promise<R>): Promise<R> {
+  /**
+   * Runs one driver call: bounded as a whole by `perCallMs` unless `bounded` is false (a call of
+   * many round trips bounds each of its own), closed and fatal errors made explicit.
+   */
+  async function guard<R>(operation: () => Promise<R>, bounded = true): Promise<R> {
     if (closed) {
       await closing;
       checkOpen();
     }
     try {
-      return await operation();
+      return await (bounded ? withinBound(operation(), perCallMs) : operation());
     } catch (error) {
       scrubCredentials(error);
       // Failed because the driver (and its connections) closed under it: that is what to report.
@@ -148,7 +186,7 @@ export function redis(options: RedisOptions = {}): DriverV1 {
           driver: 'redis',
           cause: error,
         });
-      throw error;
+      throw await fault.explain(error);
     }
   }
 
@@ -179,22 +217,26 @@ export function redis(options: RedisOptions = {}): DriverV1 {
     name: 'redis',
     capabilities: REDIS_CAPABILITIES,
     native: client,
+    operationTimeoutMs,
     classifyError: classifyRedisError,
 
     ensureTopic: (topic) =>
       guard(async () => {
-        await runScript(client, ENSURE_TOPIC, [topicKeys(keyPrefix, topic).stream], []);
+        const keys = topicKeys(keyPrefix, topic);
+        await runScript(client, ENSURE_TOPIC, [keys.stream, keys.subscriptions], []);
       }),
 
     ensureSubscription: (spec) =>
       guard(async () => {
         const keys = keysOf(spec);
-        await runScript(
+        const stored = await runScript(
           client,
           ENSURE_SUBSCRIPTION,
-          [keys.stream, keys.retry],
-          [spec.subscription, 'create'],
+          [keys.stream, keys.retry, keys.subscriptions],
+          [spec.subscription, 'create', encodeSubscriptionSettings(spec)],
         );
+        checkSubscriptionSettings(spec, String(stored));
+        ensured.add(specKey(spec));
       }),
 
     publish: (topic, messages) =>
@@ -222,12 +264,26 @@ export function redis(options: RedisOptions = {}): DriverV1 {
         if (args.length > 1)
           calls.push(runScript(client, PUBLISH, [keys.stream, keys.delayed], args));
         await Promise.all(calls);
-        maybeTrimTopic(keys.stream);
+        maybeTrimTopic(keys);
       }),
 
     subscribe: (spec: SubscriptionSpec, _options: SubscribeOptions) =>
       guard(async (): Promise<DriverSubscription> => {
-        await readStats(spec);
+        try {
+          await readStats(spec);
+        } catch (error) {
+          // The server lost a group this driver created (restart without persistence): it existed,
+          // so it comes back at 0, as a consumer that meets NOGROUP recreates it.
+          if (!(OmnibusError.isInstance(error) && error.code === 'NotFound')) throw error;
+          if (!ensured.has(specKey(spec))) throw error;
+          const keys = keysOf(spec);
+          await runScript(
+            client,
+            ENSURE_SUBSCRIPTION,
+            [keys.stream, keys.retry, keys.subscriptions],
+            [spec.subscription, 'recover', encodeSubscriptionSettings(spec)],
+          );
+        }
         if (closed) {
           // A subscribe racing close() fails once the close is done, not halfway through it.
           await closing;
@@ -281,19 +337,36 @@ export function redis(options: RedisOptions = {}): DriverV1 {
 
     redriveDeadLetters: (spec, limit) =>
       guard(async () => {
-        await readStats(spec);
+        await withinBound(readStats(spec), perCallMs);
         const keys = keysOf(spec);
+        // What was there when the call began: a message dead-lettered again while the redrive
+        // runs gets a newer id and stays for the next redrive.
+        const newest = (await withinBound(
+          watch.run(client.xrevrange(keys.deadLetters, '+', '-', 'COUNT', 1)),
+          perCallMs,
+        )) as [string, string[]][];
+        const lastId = newest[0]?.[0];
+        if (lastId === undefined) return 0;
         let moved = 0;
         while (moved < limit) {
           const batch = Math.min(REDRIVE_BATCH, limit - moved);
+          // A large DLQ takes many batches: each is bounded, the whole redrive is not.
           const count = Number(
-            await runScript(client, REDRIVE, [keys.deadLetters, keys.retry], [batch, maxLength]),
+            await withinBound(
+              runScript(
+                client,
+                REDRIVE,
+                [keys.deadLetters, keys.retry],
+                [batch, maxLength, lastId],
+              ),
+              perCallMs,
+            ),
           );
           moved += count;
           if (count < batch) break;
         }
         return moved;
-      }),
+      }, false),
 
     purgeDeadLetters: (spec) =>
       guard(async () => {
@@ -313,6 +386,10 @@ export function redis(options: RedisOptions = {}): DriverV1 {
   return driver;
 }
 
+function specKey(spec: SubscriptionSpec): string {
+  return `${spec.topic}\u0000${spec.subscription}`;
+}
+
 let nonceCounter = 0;
 const noncePrefix = randomBytes(6).toString('base64url');
 
@@ -320,6 +397,15 @@ const noncePrefix = randomBytes(6).toString('base64url');
 function nonce(): string {
   nonceCounter = (nonceCounter + 1) % Number.MAX_SAFE_INTEGER;
   return `${noncePrefix}${nonceCounter}`;
+}
+
+function operationTimeout(value: number | undefined): number {
+  if (value === undefined) return DEFAULT_OPERATION_TIMEOUT_MS;
+  if (!Number.isInteger(value) || value < 100 || value > 3_600_000)
+    throw new ConfigError(
+      `redis option operationTimeoutMs must be a whole number of ms from 100 to 3600000, got ${String(value)}`,
+    );
+  return value;
 }
 
 function positive(value: number | undefined, fallback: number, name: string): number {
@@ -338,12 +424,76 @@ function positive(value: number | undefined, fallback: number, name: string): nu
  */
 const CLIENT_DEFAULTS: IORedisOptions = { autoResendUnfulfilledCommands: false };
 
-function createClient(url: string | undefined, extra: IORedisOptions | undefined): Redis {
-  const options = { ...CLIENT_DEFAULTS, ...extra };
+/**
+ * Bounds of each command, from `operationTimeoutMs`: a third of it per command (so core can try
+ * about three times within the bound), at most one reconnection attempt waited for in the offline
+ * queue. ioredis's defaults (20 reconnections per command, no command timeout) made the first send
+ * to a Redis that was down reject only after 74 s.
+ */
+function boundedOptions(operationTimeoutMs: number): IORedisOptions {
+  const perCommand = perCommandMs(operationTimeoutMs);
+  return {
+    ...CLIENT_DEFAULTS,
+    commandTimeout: perCommand,
+    connectTimeout: Math.min(10_000, perCommand),
+    maxRetriesPerRequest: 1,
+  };
+}
+
+function perCommandMs(operationTimeoutMs: number): number {
+  return Math.max(50, Math.floor(operationTimeoutMs / 3));
+}
+
+/**
+ * One driver call's own bound, for what client options can't bound: a Cluster client waits for
+ * its slot map without limit, and a client of the user's own has whatever settings it has. The
+ * call itself is left to finish in the background (ioredis offers no way to withdraw a command).
+ */
+function withinBound<R>(running: Promise<R>, ms: number): Promise<R> {
+  return new Promise<R>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      reject(
+        new OmnibusError('Timeout', `Redis did not answer within ${ms} ms`, {
+          driver: 'redis',
+          retryable: true,
+        }),
+      );
+    }, ms);
+    running.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error);
+      },
+    );
+  });
+}
+
+function createClient(
+  url: string | undefined,
+  extra: IORedisOptions | undefined,
+  operationTimeoutMs: number,
+): Redis {
+  const options = { ...boundedOptions(operationTimeoutMs), ...extra };
   const client = url === undefined ? new Redis(options) : new Redis(url, options);
   // Errors reach callers through rejected commands; without a listener ioredis would log each one.
   client.on('error', () => undefined);
   return client;
+}
+
+/** Where a client connects (its first seed node for a cluster), for messages and the protocol probe. */
+function endpointOf(client: Redis | Cluster): Endpoint {
+  if (isCluster(client)) {
+    const seed = (client as unknown as { startupNodes?: { host?: string; port?: number }[] })
+      .startupNodes?.[0];
+    const tls = Boolean((client.options.redisOptions as { tls?: unknown } | undefined)?.tls);
+    return { host: seed?.host ?? '127.0.0.1', port: seed?.port ?? 6379, tls, probe: true };
+  }
+  const { host, port, tls } = client.options;
+  return { host: host ?? '127.0.0.1', port: port ?? 6379, tls: Boolean(tls), probe: false };
 }
 
 /**
@@ -395,8 +545,10 @@ function isCluster(client: Redis | Cluster): client is Cluster {
 
 /**
  * Builds the driver from a `redis://` or `rediss://` URL (what `connect(url)` calls). Besides what
- * ioredis reads from the URL, it takes `keyPrefix`, `pollIntervalMs`, `trimIntervalMs` and `maxLength`
- * query parameters, and `cluster=true` to treat the host as a Redis Cluster seed node.
+ * ioredis reads from the URL, it takes `keyPrefix`, `pollIntervalMs`, `trimIntervalMs`, `maxLength`
+ * and `operationTimeoutMs` query parameters, and `cluster=true` to treat the host as a Redis Cluster
+ * seed node. Throws `ConfigError` for a URL without `//` and a host, a path other than a database
+ * number, or a bad parameter value.
  */
 export function fromUrl(url: URL): DriverV1 {
   if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
@@ -404,6 +556,24 @@ export function fromUrl(url: URL): DriverV1 {
       `@omnibus/redis serves redis:// and rediss:// URLs, not ${url.protocol}//`,
     );
   }
+  // A malformed URL must not quietly become the default Redis: `redis:/:pw@host` parses as a path
+  // with no host at all. Messages never quote the URL (it may hold a password).
+  if (!url.href.startsWith(`${url.protocol}//`)) {
+    throw new ConfigError(
+      `a redis URL must start with ${url.protocol}// followed by the host, as in ${url.protocol}//user:password@host:6379/0`,
+    );
+  }
+  if (url.hostname === '') {
+    throw new ConfigError(
+      `the redis URL has no host: write ${url.protocol}//host:port (127.0.0.1 for this machine)`,
+    );
+  }
+  if (!/^(\/[0-9]*)?$/.test(url.pathname)) {
+    throw new ConfigError(
+      'the path of a redis URL is the database number (/0 to /15), and nothing else',
+    );
+  }
+  const operationTimeoutMs = readOperationTimeout(url);
   const target = new URL(url.href);
   const take = (name: string): string | undefined => {
     const value = target.searchParams.get(name);
@@ -418,15 +588,22 @@ export function fromUrl(url: URL): DriverV1 {
       throw new ConfigError(`redis URL parameter ${name} must be a number, got "${value}"`);
     return parsed;
   };
+  take('operationTimeoutMs');
   const keyPrefix = take('keyPrefix');
   const pollIntervalMs = number('pollIntervalMs');
   const trimIntervalMs = number('trimIntervalMs');
   const maxLength = number('maxLength');
   const cluster = take('cluster');
-  const options: RedisOptions = { keyPrefix, pollIntervalMs, trimIntervalMs, maxLength };
+  const options: RedisOptions = {
+    keyPrefix,
+    pollIntervalMs,
+    trimIntervalMs,
+    maxLength,
+    operationTimeoutMs,
+  };
   if (cluster === 'true' || cluster === '1') {
     const redisOptions: IORedisOptions = {
-      ...CLIENT_DEFAULTS,
+      ...boundedOptions(operationTimeoutMs),
       username: decodeURIComponent(target.username) || undefined,
       password: decodeURIComponent(target.password) || undefined,
       tls: target.protocol === 'rediss:' ? {} : undefined,

@@ -1,3 +1,4 @@
+// The conformance suite against the shared standalone Redis.
 import { runConformanceTests } from '@omnibus/conformance';
 import { Redis } from 'ioredis';
 import { afterAll, it } from 'vitest';

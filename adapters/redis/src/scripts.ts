@@ -1,3 +1,4 @@
+// The Lua scripts that do every multi-step change atomically on the server.
 import { createHash } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
 import { watchConnection } from './connection-watch.js';
@@ -54,17 +55,54 @@ local function now_ms()
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 
--- Stream ids compare by (ms, seq); ms stays below 2^53, exact in Lua numbers.
+-- Stream ids compare by (ms, seq), each a decimal of up to 20 digits without leading zeros: compared
+-- as strings (length first), since Lua numbers lose precision above 2^53 and a plain client may
+-- XADD any explicit id.
 local function split_id(id)
   local dash = string.find(id, '-', 1, true)
-  return tonumber(string.sub(id, 1, dash - 1)), tonumber(string.sub(id, dash + 1))
+  return string.sub(id, 1, dash - 1), string.sub(id, dash + 1)
+end
+
+local function decimal_less(a, b)
+  if #a ~= #b then return #a < #b end
+  return a < b
 end
 
 local function id_less(a, b)
   local ams, aseq = split_id(a)
   local bms, bseq = split_id(b)
-  if ams ~= bms then return ams < bms end
-  return aseq < bseq
+  if ams ~= bms then return decimal_less(ams, bms) end
+  return decimal_less(aseq, bseq)
+end
+
+-- The smallest id after \`id\`; an id whose sequence is too large to add to exactly is returned as is
+-- (trimming then keeps one entry more).
+local function next_id(id)
+  local ms, seq = split_id(id)
+  if #seq > 15 then return id end
+  return ms .. '-' .. string.format('%d', tonumber(seq) + 1)
+end
+
+-- The checks fields.ts applies to what it reads, so a copy never turns a foreign value into one
+-- that looks like Omnibus wrote it.
+local function valid_token(value)
+  return #value >= 1 and #value <= 128 and not string.find(value, '[^\\33-\\126]')
+end
+
+local function valid_ms(value)
+  return #value >= 1 and #value <= 16 and not string.find(value, '[^0-9]')
+end
+
+-- Starts a topic's registry when it has none. \`lost\`: there is evidence the server lost data
+-- (a stream or a group existed without it), so new subscriptions start at 0 until it is complete.
+local function open_registry(registry, lost)
+  if redis.call('EXISTS', registry) == 1 then return end
+  local now = string.format('%d', now_ms())
+  if lost then
+    redis.call('HSET', registry, '~lost-at', now)
+  else
+    redis.call('HSET', registry, '~unsure-since', now)
+  end
 end
 
 local function xadd(stream, maxlen, fields)
@@ -81,9 +119,16 @@ local function carry_fields(id, fields)
   local has_id, has_ts = false, false
   for i = 1, #fields, 2 do
     local name = fields[i]
-    if name == 'omnibus-id' then has_id = true end
-    if name == 'omnibus-ts' then has_ts = true end
-    if name ~= 'omnibus-attempt' and string.sub(name, 1, 20) ~= 'omnibus-dead-letter-' and string.sub(name, 1, 15) ~= 'omnibus-source-' then
+    local value = fields[i + 1]
+    local keep = name ~= 'omnibus-attempt' and string.sub(name, 1, 20) ~= 'omnibus-dead-letter-' and string.sub(name, 1, 15) ~= 'omnibus-source-'
+    if name == 'omnibus-id' then
+      keep = not has_id and valid_token(value)
+      has_id = has_id or keep
+    elseif name == 'omnibus-ts' then
+      keep = not has_ts and valid_ms(value)
+      has_ts = has_ts or keep
+    end
+    if keep then
       out[#out + 1] = name
       out[#out + 1] = fields[i + 1]
     end
@@ -94,8 +139,7 @@ local function carry_fields(id, fields)
   end
   if not has_ts then
     out[#out + 1] = 'omnibus-ts'
-    local ms = split_id(id)
-    out[#out + 1] = string.format('%d', ms)
+    out[#out + 1] = (split_id(id))
   end
   return out
 end
@@ -131,20 +175,35 @@ local function dead_letter(source, dlq, group, id, fields, reason, attempts, top
   redis.call('XACK', source, group, id)
 end
 
+-- Attempts carried by an entry of a retry stream; what Omnibus would not have written counts as 0.
 local function carried_attempt(fields)
+  local carried = 0
   for i = 1, #fields, 2 do
-    if fields[i] == 'omnibus-attempt' then return tonumber(fields[i + 1]) or 0 end
+    if fields[i] == 'omnibus-attempt' then
+      local value = fields[i + 1]
+      if #value >= 1 and #value <= 6 and not string.find(value, '[^0-9]') then carried = tonumber(value) else carried = 0 end
+    end
   end
-  return 0
+  return carried
 end
 
 -- Moves due members of a scheduled set into their stream. A member is cmsgpack({nonce, fields...}).
 local function move_due(zset, stream, now, limit, maxlen)
   local due = redis.call('ZRANGEBYSCORE', zset, '-inf', now, 'LIMIT', 0, limit)
   for _, member in ipairs(due) do
-    local packed = cmsgpack.unpack(member)
+    -- A member some other client added may not unpack, or not to name/value pairs of strings:
+    -- it goes into the stream as the body of an entry of its own (core dead-letters what it can't
+    -- decode) instead of failing this script, and with it every receive, forever.
+    local ok, packed = pcall(cmsgpack.unpack, member)
     local fields = {}
-    for i = 2, #packed do fields[#fields + 1] = packed[i] end
+    local usable = ok and type(packed) == 'table' and #packed >= 3 and #packed % 2 == 1
+    if usable then
+      for i = 2, #packed do
+        if type(packed[i]) ~= 'string' then usable = false end
+        fields[#fields + 1] = packed[i]
+      end
+    end
+    if not usable then fields = { 'body', member } end
     xadd(stream, maxlen, fields)
     redis.call('ZREM', zset, member)
   end
@@ -163,8 +222,9 @@ end
 /**
  * A consumer's periodic maintenance, one round trip: move due scheduled messages into their
  * streams, then reclaim entries idle past the lease (their consumer died) with XAUTOCLAIM, reading
- * each one's delivery count from the pending list. An entry whose count would pass maxAttempts goes
- * to the DLQ here instead (the adapter's native dead-lettering). New entries are not read here: a
+ * each one's delivery count from the pending list. The delivery after the last attempt is handed
+ * out (core dead-letters it, saying the lease expired); an entry past even that goes to the DLQ
+ * here instead (the adapter's native backstop, which never fires while core settles). New entries are not read here: a
  * plain XREADGROUP does that, without Lua's cost per entry.
  * KEYS: topic, retry, delayed, retryDelayed, dlq.
  * ARGV: group, consumer, count, minIdle, topicCursor, retryCursor, maxAttempts (0: no limit),
@@ -198,12 +258,18 @@ for index = 1, 2 do
         local pending = redis.call('XPENDING', streams[index], group, id, id, 1)
         local deliveries = 1
         if #pending > 0 then deliveries = tonumber(pending[1][4]) end
-        local attempt = carried_attempt(fields) + deliveries
-        if max_attempts > 0 and attempt > max_attempts then
+        -- Only the retry stream carries attempts: Omnibus never writes them into a topic stream.
+        local carried = 0
+        if index == 2 then carried = carried_attempt(fields) end
+        local attempt = carried + deliveries
+        -- The delivery after the last attempt goes to core, which dead-letters it with the reason.
+        -- Only one more means core itself never settled that one (its consumer died too): the
+        -- backstop then records what core would have, the attempts a handler had.
+        if max_attempts > 0 and attempt > max_attempts + 1 then
           dead_letter(streams[index], KEYS[5], group, id, fields,
-            'delivered ' .. attempt .. ' times, over maxAttempts ' .. max_attempts ..
-            ': earlier deliveries were never settled (lease expired or consumer stopped)',
-            attempt, topic, subscription, maxlen)
+            'lease expired on attempt ' .. max_attempts .. ' of ' .. max_attempts ..
+            ': the delivery was never settled (the handler outlived ackDeadlineMs, or the consumer stopped or crashed holding it)',
+            max_attempts, topic, subscription, maxlen)
         else
           reply[#reply + 1] = index - 1
           reply[#reply + 1] = id
@@ -336,21 +402,28 @@ return published
 );
 
 /**
- * Creates the subscription's consumer groups. On the topic stream at `$` (only later messages), or
- * at 0 when `ARGV[2]` is `recover`: after NOGROUP the server lost its data, so everything the
- * stream holds was sent after the subscription existed. The retry stream always starts at 0.
- * KEYS: topic, retry. ARGV: group, mode.
+ * Creates the subscription's consumer groups and registers the subscription with its settings in
+ * the topic's registry (see TRIM for what the registry is for).
+ *
+ * Where the topic group starts: at 0 when the subscription may have existed before the server lost
+ * data (mode `recover` after NOGROUP, a registered subscription whose group is gone, a registry
+ * marked `~lost-at`, a stream without a registry): everything the stream holds was then sent after
+ * the subscription existed. Otherwise at `$`: a new subscription gets only later messages.
+ * The retry stream always starts at 0.
+ * KEYS: topic, retry, registry. ARGV: group, mode (`create` | `recover`), settings.
+ * Returns the settings the registry holds for the subscription (the first ones registered win).
  */
 export const ENSURE_SUBSCRIPTION = script(
   'ensure-subscription',
   `
+local group, mode, settings = ARGV[1], ARGV[2], ARGV[3]
 -- ENTRIESREAD 0 at id 0 keeps XINFO's lag exact for a group that starts at the beginning.
 local function create(stream, id)
   local ok, err
   if id == '$' then
-    ok, err = pcall(redis.call, 'XGROUP', 'CREATE', stream, ARGV[1], '$', 'MKSTREAM')
+    ok, err = pcall(redis.call, 'XGROUP', 'CREATE', stream, group, '$', 'MKSTREAM')
   else
-    ok, err = pcall(redis.call, 'XGROUP', 'CREATE', stream, ARGV[1], '0', 'MKSTREAM', 'ENTRIESREAD', 0)
+    ok, err = pcall(redis.call, 'XGROUP', 'CREATE', stream, group, '0', 'MKSTREAM', 'ENTRIESREAD', 0)
   end
   if not ok then
     local message = err['err'] or tostring(err)
@@ -358,15 +431,28 @@ local function create(stream, id)
   end
   return nil
 end
-local failure = create(KEYS[1], ARGV[2] == 'recover' and '0' or '$')
+local stream_existed = redis.call('EXISTS', KEYS[1]) == 1
+open_registry(KEYS[3], stream_existed or mode == 'recover')
+if mode == 'recover' and redis.call('HEXISTS', KEYS[3], '~complete') == 0 then
+  redis.call('HSETNX', KEYS[3], '~lost-at', string.format('%d', now_ms()))
+end
+local lost = redis.call('HEXISTS', KEYS[3], '~lost-at') == 1
+local registered = redis.call('HGET', KEYS[3], group)
+local start = '$'
+if mode == 'recover' or registered or lost then start = '0' end
+local failure = create(KEYS[1], start)
 if failure then return failure end
 failure = create(KEYS[2], '0')
 if failure then return failure end
-return 1
+redis.call('HSETNX', KEYS[3], group, settings)
+return redis.call('HGET', KEYS[3], group)
 `,
 );
 
-/** Creates an empty stream if none exists. KEYS: stream. */
+/**
+ * Creates an empty stream if none exists, and the topic's registry if it has none.
+ * KEYS: stream, registry.
+ */
 export const ENSURE_TOPIC = script(
   'ensure-topic',
   `
@@ -374,29 +460,70 @@ if redis.call('EXISTS', KEYS[1]) == 1 then
   if redis.call('TYPE', KEYS[1])['ok'] ~= 'stream' then
     return redis.error_reply('WRONGTYPE ' .. KEYS[1] .. ' holds a value that is not a stream')
   end
+  open_registry(KEYS[2], true)
   return 0
 end
 redis.call('XGROUP', 'CREATE', KEYS[1], 'omnibus-init', '$', 'MKSTREAM')
 redis.call('XGROUP', 'DESTROY', KEYS[1], 'omnibus-init')
+open_registry(KEYS[2], false)
 return 1
 `,
 );
 
 /**
- * Retention: trims every entry that all consumer groups have acknowledged, i.e. below the oldest
- * entry any group still needs (its oldest pending entry, else the first after its last-delivered
- * id). A stream with no group at all keeps nothing: no subscription can ever read those entries.
+ * Retention: trims every entry that all subscriptions have acknowledged, i.e. below the oldest
+ * entry any of them still needs (a group's oldest pending entry, else the first after its
+ * last-delivered id). Never deletes what a subscription may still need:
+ * - A subscription in the registry whose group is missing (the server lost it, a consumer has not
+ *   recreated it yet) needs everything: nothing is trimmed.
+ * - The registry itself is only trusted to list every subscription once it is `~complete`: it has
+ *   existed for `ARGV[1]` ms (staleConsumerMs), long enough for the consumers of any subscription
+ *   the server forgot to come back and register again. A registry can't tell a new topic from one
+ *   whose server lost its data before anyone returned, so every new registry waits the same.
+ * - A retry stream (`ARGV[2]` = `retry`) without its group is not trimmed either.
+ * Only a topic with a complete registry listing no subscription and no group is emptied: no
+ * subscription could ever read its entries (a new one starts at the end).
  * Also forgets consumers that hold nothing and were idle for `ARGV[1]` ms.
- * KEYS: stream. Returns how many entries were trimmed.
+ * KEYS: stream, registry. ARGV: staleMs (0: never), kind (`topic` | `retry`).
+ * Returns how many entries were trimmed.
  */
 export const TRIM = script(
   'trim',
   `
-local stale_ms = tonumber(ARGV[1])
+local stale_ms, kind = tonumber(ARGV[1]), ARGV[2]
 local ok, groups = pcall(redis.call, 'XINFO', 'GROUPS', KEYS[1])
 if not ok then return 0 end
-if #groups == 0 then
-  return redis.call('XTRIM', KEYS[1], 'MAXLEN', 0)
+local names = {}
+for _, info in ipairs(groups) do
+  for i = 1, #info, 2 do
+    if info[i] == 'name' then names[info[i + 1]] = true end
+  end
+end
+if kind == 'topic' then
+  local registry = redis.call('HGETALL', KEYS[2])
+  local fields = {}
+  for i = 1, #registry, 2 do fields[registry[i]] = registry[i + 1] end
+  if fields['~complete'] == nil then
+    if #registry == 0 then
+      -- A stream without a registry: the server lost its data (or the topic predates registries).
+      open_registry(KEYS[2], true)
+      return 0
+    end
+    local since = tonumber(fields['~lost-at'] or fields['~unsure-since'])
+    if since == nil or stale_ms <= 0 or now_ms() - since < stale_ms then return 0 end
+    redis.call('HSET', KEYS[2], '~complete', '1')
+    redis.call('HDEL', KEYS[2], '~lost-at', '~unsure-since')
+    fields['~lost-at'] = nil
+    fields['~unsure-since'] = nil
+  end
+  for name, _ in pairs(fields) do
+    if string.sub(name, 1, 1) ~= '~' and not names[name] then return 0 end
+  end
+  if #groups == 0 then
+    return redis.call('XTRIM', KEYS[1], 'MAXLEN', 0)
+  end
+elseif #groups == 0 then
+  return 0
 end
 local floor = nil
 for _, info in ipairs(groups) do
@@ -410,8 +537,7 @@ for _, info in ipairs(groups) do
   if pending > 0 then
     needed = redis.call('XPENDING', KEYS[1], name)[2]
   else
-    local ms, seq = split_id(last)
-    needed = string.format('%d-%d', ms, seq + 1)
+    needed = next_id(last)
   end
   if floor == nil or id_less(needed, floor) then floor = needed end
   if stale_ms > 0 then
@@ -461,14 +587,15 @@ return { 1, lag, tonumber(topic['pending']) + tonumber(retry['pending']), redis.
 );
 
 /**
- * Moves up to `ARGV[1]` dead letters, oldest first, into the subscription's retry stream with the
- * attempt count reset, deleting each from the DLQ in the same step.
- * KEYS: dlq, retry. ARGV: limit, maxlen. Returns how many were moved.
+ * Moves up to `ARGV[1]` dead letters, oldest first and none after id `ARGV[3]` (the newest when the
+ * redrive began: one dead-lettered again meanwhile is not taken twice), into the subscription's
+ * retry stream with the attempt count reset, deleting each from the DLQ in the same step.
+ * KEYS: dlq, retry. ARGV: limit, maxlen, lastId. Returns how many were moved.
  */
 export const REDRIVE = script(
   'redrive',
   `
-local entries = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', tonumber(ARGV[1]))
+local entries = redis.call('XRANGE', KEYS[1], '-', ARGV[3], 'COUNT', tonumber(ARGV[1]))
 for _, entry in ipairs(entries) do
   local out = carry_fields(entry[1], entry[2])
   out[#out + 1] = 'omnibus-attempt'

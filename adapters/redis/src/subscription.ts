@@ -1,3 +1,4 @@
+// One consuming session: blocking reads, maintenance (schedules, reclaim), settling.
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type {
@@ -12,7 +13,7 @@ import type {
 import type { Cluster, Redis } from 'ioredis';
 import { isNoGroup } from './classify-error.js';
 import { watchConnection } from './connection-watch.js';
-import { type DeliveryHandle, decodeEntry, toReceivedMessage } from './fields.js';
+import { carriedAttempt, type DeliveryHandle, decodeEntry, toReceivedMessage } from './fields.js';
 import type { SubscriptionKeys } from './keys.js';
 import {
   DEAD_LETTER,
@@ -24,6 +25,7 @@ import {
   runScript,
   TRIM,
 } from './scripts.js';
+import { encodeSubscriptionSettings } from './subscription-settings.js';
 
 type Client = Redis | Cluster;
 
@@ -95,6 +97,8 @@ export class RedisSubscription implements DriverSubscription {
   /** The blocking read on the wire, settled (never rejected) when it returns. */
   private readInFlight: Promise<unknown> | undefined;
   private waking = false;
+  /** A receive is running: reclaimed messages will be handed out by it. */
+  private receiving = false;
 
   constructor(context: SessionContext) {
     this.context = context;
@@ -115,6 +119,7 @@ export class RedisSubscription implements DriverSubscription {
   async receive(request: ReceiveRequest): Promise<ReceivedMessage[]> {
     const { signal } = request;
     const count = Math.max(1, request.maxMessages);
+    this.receiving = true;
     try {
       while (!signal.aborted && !this.closed) {
         if (this.reclaimed.length > 0) return this.reclaimed.splice(0, count);
@@ -130,6 +135,7 @@ export class RedisSubscription implements DriverSubscription {
       }
       return [];
     } finally {
+      this.receiving = false;
       if (this.maintenanceTimer !== undefined) clearTimeout(this.maintenanceTimer);
       this.maintenanceTimer = undefined;
       if ((signal.aborted || this.closed) && this.reclaimed.length > 0)
@@ -164,6 +170,14 @@ export class RedisSubscription implements DriverSubscription {
         if (this.closed) return;
         this.maintenance(count).then(
           (outcome) => {
+            if (!this.receiving) {
+              // The receive it ran for has returned, and core may not ask again before these
+              // leases run out (its slots are busy): held here, they would expire and be counted
+              // again without any handler having seen them. Hand them back, uncounted.
+              if (this.reclaimed.length > 0)
+                this.release(this.reclaimed.splice(0)).catch(() => undefined);
+              return;
+            }
             if (outcome === 'recovered' || this.reclaimed.length > 0) this.wakeRead();
             else if (this.readInFlight !== undefined) this.scheduleMaintenance(count);
           },
@@ -349,7 +363,7 @@ export class RedisSubscription implements DriverSubscription {
         if (stream === 1) {
           for (let index = 0; index + 1 < fields.length; index += 2) {
             if (fields[index]!.toString('latin1') === 'omnibus-attempt') {
-              carried = Number(fields[index + 1]!.toString('latin1')) || 0;
+              carried = carriedAttempt(fields[index + 1]!.toString('latin1'));
             }
           }
         }
@@ -404,15 +418,16 @@ export class RedisSubscription implements DriverSubscription {
     blocking?.connection.disconnect();
   }
 
-  /** Hands messages that were read but never returned back, without counting the delivery. */
+  /** Hands messages that were read but never returned back: a release, so not an attempt. */
   private async release(messages: readonly ReceivedMessage[]): Promise<void> {
     if (messages.length === 0) return;
     await this.nack(
       messages.map((message) => ({
         handle: message.handle,
         delayMs: 0,
-        attempt: message.attempt - 1,
+        attempt: message.attempt,
         message,
+        release: true,
       })),
     );
   }
@@ -422,8 +437,8 @@ export class RedisSubscription implements DriverSubscription {
     await runScript(
       this.context.client,
       ENSURE_SUBSCRIPTION,
-      [this.keys.stream, this.keys.retry],
-      [this.context.spec.subscription, 'recover'],
+      [this.keys.stream, this.keys.retry, this.keys.subscriptions],
+      [this.context.spec.subscription, 'recover', encodeSubscriptionSettings(this.context.spec)],
     );
   }
 
@@ -431,9 +446,15 @@ export class RedisSubscription implements DriverSubscription {
     const { trimIntervalMs, staleConsumerMs } = this.context;
     if (trimIntervalMs <= 0 || Date.now() < this.nextTrimAt) return;
     this.nextTrimAt = Date.now() + trimIntervalMs;
-    for (const stream of this.streams) {
-      runScript(this.context.client, TRIM, [stream], [staleConsumerMs]).catch(() => undefined);
-    }
+    const kinds = ['topic', 'retry'] as const;
+    this.streams.forEach((stream, index) => {
+      runScript(
+        this.context.client,
+        TRIM,
+        [stream, this.keys.subscriptions],
+        [staleConsumerMs, kinds[index]!],
+      ).catch(() => undefined);
+    });
   }
 
   async ack(handles: readonly unknown[]): Promise<void> {
@@ -475,7 +496,9 @@ export class RedisSubscription implements DriverSubscription {
             id,
             deliveries,
             Math.max(0, Math.ceil(request.delayMs)),
-            Math.max(0, request.attempt),
+            // The copy carries the attempts that ended; a release ended none, so its next delivery
+            // has the same attempt as this one.
+            Math.max(0, request.release === true ? request.attempt - 1 : request.attempt),
             randomBytes(6).toString('base64url'),
             maxLength,
           ],
@@ -526,7 +549,7 @@ export class RedisSubscription implements DriverSubscription {
             id,
             deliveries,
             request.reason,
-            request.message.attempt,
+            request.attempts,
             spec.topic,
             spec.subscription,
             maxLength,

@@ -1,8 +1,11 @@
+// The conformance harness on Redis: buses on one client each, a restart simulated for its own keys, bounded-failure hooks.
 import { randomBytes } from 'node:crypto';
 import type { ConformanceHarness } from '@omnibus/conformance';
-import { connect } from '@omnibus/core';
+import { type Bus, connect } from '@omnibus/core';
+import { freePorts } from '@omnibus/test-brokers';
 import type { Cluster, Redis } from 'ioredis';
-import { type RedisOptions, redis } from '../index.js';
+import { fromUrl, type RedisOptions, redis } from '../index.js';
+import { type AmqpLookalike, startAmqpLookalike } from './amqp-lookalike.js';
 import { deleteKeys, killConnections } from './redis-server.js';
 
 export interface RedisHarnessOptions {
@@ -12,6 +15,8 @@ export interface RedisHarnessOptions {
   /** An admin client for the restart simulation. */
   admin: Redis | Cluster;
   driverOptions?: Omit<RedisOptions, 'client'>;
+  /** The bounded-failure hooks connect as a Redis Cluster client (`?cluster=true`). */
+  cluster?: boolean;
 }
 
 /**
@@ -26,6 +31,15 @@ export function redisHarness(
   const connectionName = `omnibus-test-${randomBytes(4).toString('hex')}`;
   const prefixes = new Set<string>();
   const clients = new Set<Redis | Cluster>();
+  const buses = new Set<Bus>();
+  let lookalike: AmqpLookalike | undefined;
+  /** A bus on a client Omnibus creates from `url` (these hooks test its bounds), closed by closeAll. */
+  async function connectUrl(url: string, prefix: string, operationTimeoutMs: number): Promise<Bus> {
+    const query = `?operationTimeoutMs=${operationTimeoutMs}${options.cluster ? '&cluster=true' : ''}`;
+    const bus = await connect(fromUrl(new URL(url + query)), { prefix });
+    buses.add(bus);
+    return bus;
+  }
   return {
     name: options.name,
     async connect({ prefix }) {
@@ -52,8 +66,20 @@ export function redisHarness(
       await killConnections(options.admin, connectionName);
       for (const prefix of prefixes) await deleteKeys(options.admin, `omnibus:{${prefix}*`);
     },
+    async connectUnreachable({ prefix, operationTimeoutMs }) {
+      const [port] = await freePorts(1);
+      return connectUrl(`redis://127.0.0.1:${port}`, prefix, operationTimeoutMs);
+    },
+    async connectWrongProtocol({ prefix, operationTimeoutMs }) {
+      lookalike ??= await startAmqpLookalike();
+      return connectUrl(`redis://127.0.0.1:${lookalike.port}`, prefix, operationTimeoutMs);
+    },
     /** Disconnects what is left and deletes every key the harness's buses wrote. */
     async closeAll() {
+      await Promise.allSettled([...buses].map((bus) => bus.close()));
+      buses.clear();
+      await lookalike?.close();
+      lookalike = undefined;
       for (const client of clients) client.disconnect();
       clients.clear();
       for (const prefix of prefixes) await deleteKeys(options.admin, `omnibus:{${prefix}*`);

@@ -1,3 +1,4 @@
+// Starts and stops a throwaway 3-master Redis Cluster on loopback ports, for tests.
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createConnection } from 'node:net';

@@ -1,3 +1,4 @@
+// Helpers for tests on the shared Redis: reachability, key deletion by pattern, killing one's own connections.
 import { Cluster, Redis } from 'ioredis';
 
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
