@@ -6,7 +6,7 @@ import type { SubscriptionSpec } from '@omnibus/core/driver';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { classifyRedisError, fromUrl, redis, subscriptionKeys, topicKeys } from './index.js';
-import { REDRIVE } from './scripts.js';
+import { REDRIVE } from './scripts/redrive-batch.js';
 import { deleteKeys, REDIS_URL, redisUnavailable } from './test-support/redis-server.js';
 
 const unavailable = await redisUnavailable();
@@ -158,7 +158,10 @@ suite('redis adapter', () => {
     expect(fields.source).toBe('web');
     expect(fields['omnibus-attr-body']).toBe('kept apart');
     expect(fields['omnibus-id']).toBe(id);
-    expect(fields['omnibus-type'], 'JSON is the default and is not spelled out').toBeUndefined();
+    expect(
+      fields['omnibus-content-type'],
+      'JSON is the default and is not spelled out',
+    ).toBeUndefined();
   });
 
   it('moves due scheduled messages into the stream exactly once, even with competing consumers', async () => {
