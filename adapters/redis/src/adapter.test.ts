@@ -164,6 +164,22 @@ suite('redis adapter', () => {
     ).toBeUndefined();
   });
 
+  it("an attribute named traceparent is kept apart from the wire's trace context, both ways", async () => {
+    const { bus, prefix: p } = await open();
+    const consumer = bus.consumer<string>('traced', 'kitchen');
+    await consumer.ready();
+    await bus.producer<string>('traced').send('soup', { attributes: { traceparent: 'mine' } });
+    const entries = await admin.xrange(topicKeys('omnibus:', `${p}traced`).stream, '-', '+');
+    const names = entries[0]![1].filter((_, index) => index % 2 === 0);
+    expect(names).toContain('omnibus-attr-traceparent');
+    expect(names).not.toContain('traceparent');
+    const iterator = consumer.messages();
+    const message = (await iterator.next()).value!;
+    expect(message.attributes).toEqual({ traceparent: 'mine' });
+    await message.ack();
+    await iterator.return?.();
+  });
+
   it('moves due scheduled messages into the stream exactly once, even with competing consumers', async () => {
     const { bus, prefix: p } = await open();
     const second = await connect(redis({ url: REDIS_URL }), { prefix: p });

@@ -51,7 +51,7 @@ export interface EnsureSubscriptionGroupsRequest {
   readonly group: string;
   /** `create`: a consumer asked for it; `recover`: the server lost a group this process knew. */
   readonly mode: 'create' | 'recover';
-  /** The settings to register if none are (see subscription-settings.ts). */
+  /** The settings to register if none are (`encodeSubscriptionSettings` in topology.ts). */
   readonly settings: string;
 }
 
