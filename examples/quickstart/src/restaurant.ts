@@ -10,12 +10,24 @@ export interface RestaurantOptions {
   log?: (line: string) => void;
   /** How long a cook takes per dish, in ms. @default 40 */
   cookingTimeMs?: number;
+  /**
+   * Namespace of the restaurant's names on the broker. The same one every run, so a real broker
+   * keeps one topic and one subscription for the quickstart instead of a new pair per run.
+   * @default 'quickstart-'
+   */
+  prefix?: string;
 }
 
 /** What happened, for the test (and anyone curious). */
 export interface RestaurantReport {
   /** Adapter that served the run (`memory`, `redis`, …). */
   readonly adapter: string;
+  /** This service's tag, carried by each of its orders in the `service` attribute. */
+  readonly service: string;
+  /** Dead letters an earlier, interrupted service left behind, cleared at opening. */
+  readonly clearedDeadLetters: number;
+  /** Orders of an earlier, interrupted service that were still waiting: binned, not cooked. */
+  readonly binned: readonly string[];
   readonly orders: readonly (Order & { id: string })[];
   /** Order id → how many times a cook finished it (exactly once each, if all went well). */
   readonly cooked: Readonly<Record<string, number>>;
@@ -63,20 +75,32 @@ export async function runRestaurant(options: RestaurantOptions = {}): Promise<Re
   const log = options.log ?? console.log;
   const cookingTimeMs = options.cookingTimeMs ?? 40;
 
-  // A fresh prefix per service, so a run on a real broker never meets a previous run's orders.
-  const prefix = `quickstart-${randomUUID().slice(0, 8)}`;
+  // The same names every run (`quickstart-orders`, `quickstart-kitchen`): Omnibus has no call that
+  // deletes a topic, so a fresh prefix per run would leave a topic, a subscription and a DLQ behind
+  // on a real broker each time. Instead each run reuses them and leaves them empty: every order is
+  // acked, the dead letter is redriven, and whatever an interrupted run left is cleared at opening.
+  const prefix = options.prefix ?? 'quickstart-';
+  // Tags this run's orders, to tell them from orders an interrupted run left on the rail.
+  const service = randomUUID().slice(0, 8);
   const bus = await connect(options.url, { prefix });
-  log(`The restaurant opens, on ${bus.adapter}.`);
+  log(`The restaurant opens, on ${bus.adapter} (service ${service}).`);
 
   const menu = createMenu();
   const cooked: Record<string, number> = {};
   const cookedBy: Record<string, string> = {};
   const retried: string[] = [];
+  const binned: string[] = [];
   const orderIds = ORDERS.map((_, index) => `order-${index + 1}`);
   const droppedOrderId = orderIds[DROPPED_ORDER_INDEX];
 
   const cook = (name: string) => async (message: Message<Order>) => {
     const { table, item } = message.body;
+    if (message.attributes.service !== service) {
+      // Acked without cooking: nobody is waiting for it any more.
+      binned.push(message.id);
+      log(`${name}: ${message.id} is left over from an earlier service, binned.`);
+      return;
+    }
     // Delivery is at least once: the order id is the key to not serve a dish twice.
     if (cooked[message.id] !== undefined) {
       log(`${name}: ${message.id} was already served, skipping it.`);
@@ -104,6 +128,13 @@ export async function runRestaurant(options: RestaurantOptions = {}): Promise<Re
   };
   const ana = bus.consumer<Order>('orders', 'kitchen', kitchen);
   const ben = bus.consumer<Order>('orders', 'kitchen', kitchen);
+  const dlq = bus.deadLetters<Order>('orders', 'kitchen');
+
+  // ready() creates (or finds) the topic, the subscription and its DLQ without consuming.
+  await ana.ready();
+  const clearedDeadLetters = (await dlq.purge()) ?? 0;
+  if (clearedDeadLetters > 0)
+    log(`The manager clears ${clearedDeadLetters} dead letters left from an earlier service.`);
   await ana.start(cook('Ana'));
   await ben.start(cook('Ben'));
   log('Ana and Ben are in the kitchen.\n');
@@ -113,11 +144,10 @@ export async function runRestaurant(options: RestaurantOptions = {}): Promise<Re
     for (const [index, order] of ORDERS.entries()) {
       const id = orderIds[index]!;
       log(`Wendy the waiter: table ${order.table} would like a ${order.item} (${id}).`);
-      await waiter.send(order, { id, attributes: { waiter: 'Wendy' } });
+      await waiter.send(order, { id, attributes: { waiter: 'Wendy', service } });
     }
 
     const good = orderIds.filter((_, index) => menu.has(ORDERS[index]!.item));
-    const dlq = bus.deadLetters<Order>('orders', 'kitchen');
     await until('the good orders to be cooked', () => good.every((id) => cooked[id] !== undefined));
     await until(
       'the bad order to reach the dead-letter queue',
@@ -154,6 +184,9 @@ export async function runRestaurant(options: RestaurantOptions = {}): Promise<Re
 
     return {
       adapter: bus.adapter,
+      service,
+      clearedDeadLetters,
+      binned,
       orders: ORDERS.map((order, index) => ({ ...order, id: orderIds[index]! })),
       cooked,
       cookedBy,
