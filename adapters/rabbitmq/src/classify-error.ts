@@ -1,18 +1,39 @@
+// The one table from amqplib, AMQP and socket errors to Omnibus codes, and the texts for declaration mismatches.
 import type { ErrorClassification, ErrorCode } from '@omnibus/core/driver';
 import { ARGUMENT_SETTINGS } from './topology.js';
 
-type Rule = readonly [match: number | string | RegExp, code: ErrorCode, retryable: boolean];
+type Rule = readonly [
+  match: number | string | RegExp,
+  code: ErrorCode,
+  retryable: boolean,
+  /** Replaces amqplib's text where that text says nothing useful. */
+  message?: string,
+];
+
+const TLS_MISMATCH =
+  'the TLS handshake failed: the endpoint does not speak TLS (an amqps:// URL pointed at a plain amqp port?)';
 
 /**
  * The one lookup table from native errors to portable codes, first match wins. A number matches
  * the AMQP reply code amqplib puts on `error.code` (or the code in a handshake refusal's text), a
  * string matches a Node.js `error.code`, a RegExp matches amqplib's message for the errors it
  * raises without a code.
+ *
+ * Retryable means the same call may succeed later without anyone changing anything: an outage, a
+ * dropped connection, a broker short of resources. Wrong credentials, a missing vhost, a message
+ * that can't be encoded and a URL that doesn't point at RabbitMQ never succeed and are not retried.
  */
 const RULES: readonly Rule[] = [
   // Login refused during the handshake: the server answers 403 before the connection exists.
   [/Handshake terminated by server: 403/, 'Unauthenticated', false],
   [/ACCESS[-_]REFUSED - Login was refused/, 'Unauthenticated', false],
+  // amqplib reports a connection.close in answer to connection.open (530 NOT_ALLOWED) without its text.
+  [
+    /Expected ConnectionOpenOk; got <ConnectionClose/,
+    'PermissionDenied',
+    false,
+    'the broker refused to open the virtual host of the URL (530 NOT_ALLOWED): it does not exist, or the user has no permission on it',
+  ],
   [311, 'MessageTooLarge', false], // CONTENT_TOO_LARGE
   [312, 'NotFound', false], // NO_ROUTE (a mandatory message came back)
   [313, 'Unavailable', true], // NO_CONSUMERS
@@ -45,7 +66,22 @@ const RULES: readonly Rule[] = [
   ['SELF_SIGNED_CERT_IN_CHAIN', 'Config', false],
   ['UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'Config', false],
   ['CERT_HAS_EXPIRED', 'Config', false],
+  ['ERR_SSL_WRONG_VERSION_NUMBER', 'Config', false, TLS_MISMATCH],
+  ['ERR_SSL_PACKET_LENGTH_TOO_LONG', 'Config', false, TLS_MISMATCH],
+  ['ERR_INVALID_URL', 'Config', false],
   [/Expected amqp: or amqps:/, 'Config', false],
+  [/Server frameMax \d+ is below the protocol minimum/, 'Config', false],
+  [
+    /^Frame size \d+ exceeds maxFrameSize|^Unknown frame type|Frame on channel != 0 during handshake/,
+    'Config',
+    false,
+    'the endpoint did not answer in AMQP 0-9-1 (its first bytes are not an AMQP frame): check the host and port of the URL',
+  ],
+  // Raised by amqplib before anything is written: the same message can never be sent.
+  [/exceeds the \d+ byte encoding buffer/, 'MessageTooLarge', false],
+  [/^Field '\w+' is the wrong type|^content is not a buffer/, 'InvalidArgument', false],
+  ['ERR_OUT_OF_RANGE', 'InvalidArgument', false], // a header number amqplib can't encode
+  [/connect ETIMEDOUT|no AMQP connection within/, 'Unavailable', true],
   // amqplib's own errors, raised without a reply code when a channel or the connection went away.
   [/message nacked/, 'Unavailable', true],
   [
@@ -66,14 +102,14 @@ export function classifyError(error: unknown): ErrorClassification | undefined {
   if (!(error instanceof Error)) return undefined;
   const withCode = error as Error & { code?: unknown };
   const replyCode = replyCodeOf(withCode);
-  for (const [match, code, retryable] of RULES) {
+  for (const [match, code, retryable, message] of RULES) {
     const hit =
       typeof match === 'number'
         ? replyCode === match
         : typeof match === 'string'
           ? withCode.code === match
           : match.test(error.message);
-    if (hit) return { code, retryable };
+    if (hit) return message === undefined ? { code, retryable } : { code, retryable, message };
   }
   return undefined;
 }

@@ -1,4 +1,5 @@
-import { retryDelay } from '@omnibus/core';
+// One consuming session on a subscription queue: credit-bounded basic.consume, a local buffer, settles.
+import { OmnibusError, retryDelay } from '@omnibus/core';
 import type {
   DeadLetterRequest,
   DriverSubscription,
@@ -9,7 +10,8 @@ import type {
   SubscriptionSpec,
 } from '@omnibus/core/driver';
 import type { Channel, ConsumeMessage } from 'amqplib';
-import { HEADER, republishOptions, toReceivedMessage } from './message-mapping.js';
+import { classifyError } from './classify-error.js';
+import { HEADER, messageId, republishOptions, toReceivedMessage } from './message-mapping.js';
 import type { Publication, Publisher } from './publisher.js';
 import type { ReconnectingConnection } from './reconnecting-connection.js';
 import { deadLetterQueue, subscriptionQueue } from './topology.js';
@@ -28,11 +30,13 @@ export interface SessionContext {
   readonly reconnectMaxDelayMs: number;
 }
 
-/** A delivery's settle token: valid only while the channel it came on is the session's current one. */
+/** A delivery's settle token: valid for the broker only while its channel is the session's current one. */
 interface DeliveryHandle {
   readonly session: ConsumerSession;
   readonly channel: Channel;
   readonly message: ConsumeMessage;
+  /** Set once core settled it (ack, nack, dead letter, or a no-op on a dead channel). */
+  settled: boolean;
 }
 
 interface Buffered {
@@ -40,22 +44,61 @@ interface Buffered {
   readonly message: ConsumeMessage;
 }
 
+/** Copies keep Omnibus's own headers; the dead-letter reason is cut last when a frame can't hold it all. */
+const SHRINK = {
+  keep: (name: string) => {
+    const lower = name.toLowerCase();
+    return lower.startsWith('omnibus') || lower === HEADER.traceparent;
+  },
+  shorten: HEADER.deadLetterReason,
+};
+
+/** Whether a failed publish may succeed if tried again. */
+function isRetryable(error: unknown): boolean {
+  if (OmnibusError.isInstance(error)) return error.retryable;
+  return classifyError(error)?.retryable ?? true;
+}
+
+/** How many "returned without being handled" marks a session remembers (oldest dropped first). */
+const UNCOUNTED_RETURNS_LIMIT = 10_000;
+
 /**
- * One `basic.consume` on the subscription queue with `basic.qos(maxOutstanding)`, so the broker
- * never pushes more than core can hold; deliveries wait in a local buffer that {@link receive}
- * drains. The session survives its channel: when the channel or the connection closes, the broker
- * requeues every unacked delivery, the session drops what it buffered, marks handed-out handles
- * stale (settling them is a no-op: they will be redelivered) and consumes again once reconnected.
+ * One consuming session. The broker may push at most as many deliveries as core can start: the
+ * session's consumers' prefetch adds up to `maxOutstanding` minus the deliveries core still holds
+ * from a channel that died (their handlers are still running, but the broker no longer counts
+ * them). A fixed prefetch would let the broker refill the buffer behind busy slots, where a
+ * redelivery waits unhandled until `consumer_timeout` closes the channel again and each round
+ * burns an attempt. Credit freed when those handlers finish is granted as one more consumer on
+ * the same channel (`basic.qos` only applies to consumers created after it).
+ *
+ * The session survives its channel: when the channel or the connection closes, the broker
+ * requeues every unacked delivery, the session drops what it buffered (and remembers that those
+ * returns were not attempts), marks handed-out handles stale (settling them is a no-op: they will
+ * be redelivered) and consumes again once reconnected.
  */
 export class ConsumerSession implements DriverSubscription {
   readonly #queue: string;
   #channel: Channel | undefined;
-  #consumerTag: string | undefined;
+  /** Consumers on the current channel, and the prefetch they were granted in total. */
+  #consumerTags: string[] = [];
+  #granted = 0;
+  #growing: Promise<void> | undefined;
+  /** False once a release or close() stopped consumption on the current channel. */
+  #consuming = true;
+  #stopping: Promise<void> | undefined;
   /** Deliveries not yet handed out; a head index instead of `shift()` keeps taking O(1). */
   #buffer: Buffered[] = [];
   #head = 0;
   /** Handed out on the current channel and not settled yet. */
   #outstanding = 0;
+  /** Handed out on any channel and not settled by core yet (includes handles of dead channels). */
+  #held = 0;
+  /**
+   * Messages the broker returned, and counted in `x-delivery-count`, although no handler saw that
+   * delivery (buffered on a channel that died, released from a dead channel): by message id, how
+   * many to take off the count when the message comes back to this session.
+   */
+  readonly #uncountedReturns = new Map<string, number>();
   #wakeReceivers = new Set<() => void>();
   #closed = false;
   /** Set once the first consume succeeded; only then does a lost channel start a reconnect loop. */
@@ -72,7 +115,12 @@ export class ConsumerSession implements DriverSubscription {
 
   /** Deliveries handed out by this process and not settled yet (the broker's count isn't exposed over AMQP). */
   get outstanding(): number {
-    return this.#outstanding;
+    return this.#held;
+  }
+
+  /** Total prefetch of the current channel's consumers: what the broker may push before acks. */
+  get granted(): number {
+    return this.#granted;
   }
 
   async start(): Promise<void> {
@@ -105,43 +153,61 @@ export class ConsumerSession implements DriverSubscription {
 
   async ack(handles: readonly unknown[]): Promise<void> {
     for (const handle of handles) {
-      const delivery = this.#live(handle);
+      const delivery = this.#claim(handle);
       if (delivery === undefined) continue;
       this.#settle(delivery, (channel) => channel.ack(delivery.message));
     }
   }
 
   async nack(requests: readonly NackRequest[]): Promise<void> {
-    const delayed: { delivery: DeliveryHandle; request: NackRequest }[] = [];
+    const republished: { delivery: DeliveryHandle; request: NackRequest }[] = [];
     for (const request of requests) {
-      const delivery = this.#live(request.handle);
+      const delivery = this.#claim(request.handle, request.release === true);
       if (delivery === undefined) continue;
-      if (request.delayMs <= 0)
+      // A release goes back as a copy too: `basic.nack` would count it in x-delivery-count.
+      if (request.delayMs <= 0 && request.release !== true)
         this.#settle(delivery, (channel) => channel.nack(delivery.message, false, true));
-      else delayed.push({ delivery, request });
+      else republished.push({ delivery, request });
     }
-    if (delayed.length === 0) return;
-    // A requeue can't wait, so a delayed retry is a copy parked in this subscription's delay queue
-    // (which dead-letters back to this subscription's queue only); the original is acked once the
-    // copy is confirmed. The copy restarts RabbitMQ's delivery count, so it carries the attempts.
+    if (republished.length === 0) return;
+    // Core releases only when it stops consuming (RabbitMQ has no ordering keys, whose successors
+    // are the other case): stop first, or the copies would come straight back to this consumer
+    // and could cross its cancel.
+    const channel = this.#channel;
+    if (republished.some(({ request }) => request.release === true) && channel !== undefined)
+      await this.#stopConsuming(channel);
+    // A requeue can't wait and always counts, so a delayed retry or a release is a copy: parked in
+    // this subscription's delay queue (which dead-letters back to this subscription's queue only),
+    // or put straight back on the queue; the original is acked once the copy is confirmed. The copy
+    // restarts RabbitMQ's delivery count, so it carries the attempts in a header: the ended attempt
+    // for a retry, one less for a release, whose next delivery must carry the same attempt again.
     const publications: Publication[] = [];
     const queues: string[] = [];
-    for (const { delivery, request } of delayed) {
-      const queue = await this.context.subscriptionDelayQueue(this.spec, request.delayMs);
-      queues.push(queue);
-      const options = republishOptions(delivery.message, { [HEADER.attempts]: request.attempt });
-      options.expiration = String(Math.ceil(request.delayMs));
+    for (const { delivery, request } of republished) {
+      const release = request.release === true;
+      const options = republishOptions(delivery.message, {
+        [HEADER.attempts]: release ? Math.max(0, request.attempt - 1) : request.attempt,
+      });
+      let routingKey = this.#queue;
+      if (!release) {
+        routingKey = await this.context.subscriptionDelayQueue(this.spec, request.delayMs);
+        queues.push(routingKey);
+        options.expiration = String(Math.ceil(request.delayMs));
+      }
       options.mandatory = true;
       publications.push({
         exchange: '',
-        routingKey: queue,
+        routingKey,
         content: delivery.message.content,
         options,
+        shrink: SHRINK,
       });
     }
     await this.#publishThenAck(
-      delayed.map(({ delivery }) => delivery),
+      republished.map(({ delivery }) => delivery),
       publications,
+      // A copy that can never be published: requeue the original (counted, but it keeps moving).
+      (channel, message) => channel.nack(message, false, true),
       () => {
         for (const queue of queues) this.context.forgetDelayQueue(queue);
       },
@@ -157,12 +223,13 @@ export class ConsumerSession implements DriverSubscription {
     const queue = deadLetterQueue(this.spec.topic, this.spec.subscription);
     const now = Date.now();
     for (const request of requests) {
-      const delivery = this.#live(request.handle);
+      const delivery = this.#claim(request.handle);
       if (delivery === undefined) continue;
       deliveries.push(delivery);
+      // Core's attempts and reason, verbatim: a delivery over maxAttempts was never handled.
       const options = republishOptions(delivery.message, {
         [HEADER.deadLetterReason]: request.reason,
-        [HEADER.deadLetterAttempts]: request.message.attempt,
+        [HEADER.deadLetterAttempts]: request.attempts,
         [HEADER.deadLetteredAt]: now,
       });
       // Straight to the DLQ through the default exchange with `mandatory`: a missing DLQ comes back
@@ -173,9 +240,15 @@ export class ConsumerSession implements DriverSubscription {
         routingKey: queue,
         content: delivery.message.content,
         options,
+        shrink: SHRINK,
       });
     }
-    await this.#publishThenAck(deliveries, publications);
+    // A copy that can never be published (headers amqplib can't encode): the broker dead-letters
+    // the original itself (basic.reject to the queue's dead-letter exchange, reason "rejected"),
+    // rather than leaving it unsettled on the channel, where it would hold a slot for good.
+    await this.#publishThenAck(deliveries, publications, (channel, message) =>
+      channel.nack(message, false, false),
+    );
   }
 
   async close(): Promise<void> {
@@ -184,18 +257,49 @@ export class ConsumerSession implements DriverSubscription {
     for (const wake of [...this.#wakeReceivers]) wake();
     const channel = this.#channel;
     if (channel === undefined) return;
-    if (this.#consumerTag !== undefined)
-      await channel.cancel(this.#consumerTag).catch(() => undefined);
-    // Release what was buffered but never handed out, for immediate redelivery to other consumers.
+    await this.#stopConsuming(channel);
+    // Buffered but never handed out: back on the queue for other consumers, as copies with the
+    // same attempt (a basic.nack would count a delivery no handler got).
+    const unhanded: Buffered[] = [];
     for (let index = this.#head; index < this.#buffer.length; index++) {
       const entry = this.#buffer[index];
-      if (entry !== undefined && entry.channel === channel)
-        tryOn(channel, (open) => open.nack(entry.message, false, true));
+      if (entry !== undefined && entry.channel === channel) unhanded.push(entry);
     }
     this.#buffer = [];
     this.#head = 0;
+    if (unhanded.length > 0) await this.#releaseUnhanded(channel, unhanded);
     // Handed-out deliveries stay leased until core settles them; the channel closes after the last.
     if (this.#outstanding === 0) await this.#closeChannel(channel);
+  }
+
+  /**
+   * Cancels this channel's consumers; nothing more is granted until the channel is reopened. A
+   * quorum queue may still deliver to a consumer after its cancel-ok, and amqplib throws on a
+   * delivery for a consumer it forgot: the message would sit unacked until the channel closes and
+   * come back counted. Such a straggler is released like the buffer. Every caller waits for the
+   * same cancel-ok: a copy published before it could be assigned to the consumer being cancelled,
+   * and RabbitMQ keeps such a message checked out to the channel until it closes (counted).
+   */
+  #stopConsuming(channel: Channel): Promise<void> {
+    this.#consuming = false;
+    this.#stopping ??= (async () => {
+      await this.#growing?.catch(() => undefined);
+      for (const tag of this.#consumerTags.splice(0)) {
+        await channel.cancel(tag).catch(() => undefined);
+        consumerTable(channel)?.set(tag, (message) => {
+          if (message !== null) this.#track(this.#releaseUnhanded(channel, [{ channel, message }]));
+        });
+      }
+    })();
+    return this.#stopping;
+  }
+
+  /** Releases of stragglers in progress; the channel closes only after them. */
+  readonly #releasing = new Set<Promise<void>>();
+
+  #track(release: Promise<void>): void {
+    this.#releasing.add(release);
+    void release.finally(() => this.#releasing.delete(release));
   }
 
   /** Closes the channel at once, releasing everything unacked (driver shutdown). */
@@ -206,9 +310,40 @@ export class ConsumerSession implements DriverSubscription {
     if (channel !== undefined) await channel.close().catch(() => undefined);
   }
 
+  async #releaseUnhanded(channel: Channel, entries: readonly Buffered[]): Promise<void> {
+    const results = await Promise.allSettled(
+      entries.map((entry) => {
+        const attempt = this.#compensated(toReceivedMessage(entry.message, undefined), true);
+        const options = republishOptions(entry.message, { [HEADER.attempts]: attempt - 1 });
+        options.mandatory = true;
+        return this.context.publisher.publish([
+          {
+            exchange: '',
+            routingKey: this.#queue,
+            content: entry.message.content,
+            options,
+            shrink: SHRINK,
+          },
+        ]);
+      }),
+    );
+    results.forEach((result, index) => {
+      const entry = entries[index]!;
+      // Copy confirmed: drop the original. Otherwise requeue it (counted, but never lost).
+      if (result.status === 'fulfilled') tryOn(channel, (open) => open.ack(entry.message));
+      else tryOn(channel, (open) => open.nack(entry.message, false, true));
+    });
+  }
+
+  /**
+   * Publishes each copy, then acks its original once the copy is confirmed. A copy that failed in
+   * a way that can't change on a retry gets `fallback` on its original instead; other failures
+   * leave the original unsettled for core to try again, and the first of them is thrown.
+   */
   async #publishThenAck(
     deliveries: readonly DeliveryHandle[],
     publications: readonly Publication[],
+    fallback: (channel: Channel, message: ConsumeMessage) => void,
     onFailure?: () => void,
   ): Promise<void> {
     if (publications.length === 0) return;
@@ -219,9 +354,12 @@ export class ConsumerSession implements DriverSubscription {
     results.forEach((result, index) => {
       const delivery = deliveries[index];
       if (delivery === undefined) return;
+      const live = delivery.channel === this.#channel && !delivery.settled;
       if (result.status === 'fulfilled') {
-        if (this.#live(delivery) !== undefined)
-          this.#settle(delivery, (channel) => channel.ack(delivery.message));
+        if (live) this.#settle(delivery, (channel) => channel.ack(delivery.message));
+        else this.#claim(delivery);
+      } else if (live && !isRetryable(result.reason)) {
+        this.#settle(delivery, (channel) => fallback(channel, delivery.message));
       } else failure ??= result.reason;
     });
     if (failure !== undefined) {
@@ -230,16 +368,45 @@ export class ConsumerSession implements DriverSubscription {
     }
   }
 
-  #live(handle: unknown): DeliveryHandle | undefined {
+  /**
+   * The delivery behind a handle when it is still ours to settle on the broker. A handle from a
+   * channel that died is settled here and then (its handler finished: the credit it held is free),
+   * `undefined` is returned: the broker already requeued the message. A released one is marked so
+   * its next delivery to this session doesn't count the return.
+   */
+  #claim(handle: unknown, release = false): DeliveryHandle | undefined {
     const delivery = handle as DeliveryHandle;
-    if (delivery?.session !== this || delivery.channel !== this.#channel) return undefined;
-    return delivery;
+    if (delivery?.session !== this || delivery.settled) return undefined;
+    if (delivery.channel === this.#channel) return delivery;
+    delivery.settled = true;
+    this.#held = Math.max(0, this.#held - 1);
+    if (release) this.#markUncounted(delivery.message);
+    this.#grow();
+    return undefined;
   }
 
   #settle(delivery: DeliveryHandle, action: (channel: Channel) => void): void {
     tryOn(delivery.channel, action);
+    delivery.settled = true;
     this.#outstanding = Math.max(0, this.#outstanding - 1);
+    this.#held = Math.max(0, this.#held - 1);
     if (this.#closed && this.#outstanding === 0) void this.#closeChannel(delivery.channel);
+  }
+
+  #markUncounted(message: ConsumeMessage): void {
+    const id = messageId(message);
+    this.#uncountedReturns.set(id, (this.#uncountedReturns.get(id) ?? 0) + 1);
+    if (this.#uncountedReturns.size > UNCOUNTED_RETURNS_LIMIT) {
+      const oldest = this.#uncountedReturns.keys().next().value;
+      if (oldest !== undefined) this.#uncountedReturns.delete(oldest);
+    }
+  }
+
+  /** A delivery's attempt less the returns this session knows were not attempts; `take` uses the marks up. */
+  #compensated(received: ReceivedMessage, take: boolean): number {
+    const uncounted = this.#uncountedReturns.get(received.id) ?? 0;
+    if (take && uncounted > 0) this.#uncountedReturns.delete(received.id);
+    return Math.max(1, received.attempt - uncounted);
   }
 
   #buffered(): number {
@@ -257,9 +424,12 @@ export class ConsumerSession implements DriverSubscription {
         session: this,
         channel: entry.channel,
         message: entry.message,
+        settled: false,
       };
-      taken.push(toReceivedMessage(entry.message, handle));
+      const received = toReceivedMessage(entry.message, handle);
+      taken.push({ ...received, attempt: this.#compensated(received, true) });
       this.#outstanding++;
+      this.#held++;
     }
     if (this.#head === this.#buffer.length) {
       this.#buffer = [];
@@ -276,25 +446,54 @@ export class ConsumerSession implements DriverSubscription {
     const channel = await connection.createChannel();
     channel.on('error', () => undefined);
     channel.on('close', () => this.#onChannelClosed(channel));
+    if (this.#closed) {
+      await channel.close().catch(() => undefined);
+      return;
+    }
+    this.#channel = channel;
+    this.#outstanding = 0;
+    this.#consumerTags = [];
+    this.#granted = 0;
+    this.#consuming = true;
+    this.#stopping = undefined;
     try {
-      await channel.prefetch(this.maxOutstanding, false);
-      if (this.#closed) {
-        await channel.close().catch(() => undefined);
-        return;
-      }
-      this.#channel = channel;
-      this.#outstanding = 0;
-      const { consumerTag } = await channel.consume(
-        this.#queue,
-        (message) => this.#onDelivery(channel, message),
-        { noAck: false },
-      );
-      this.#consumerTag = consumerTag;
+      this.#grow();
+      await this.#growing;
     } catch (error) {
       if (this.#channel === channel) this.#channel = undefined;
       await channel.close().catch(() => undefined);
       throw error;
     }
+  }
+
+  /**
+   * Grants the broker the credit core can use: `maxOutstanding` less what core still holds from
+   * dead channels, less what this channel's consumers were already granted. One consumer per
+   * grant, since a prefetch can't be raised for a consumer that exists.
+   */
+  #grow(): void {
+    if (this.#growing !== undefined || this.#closed || !this.#consuming) return;
+    const channel = this.#channel;
+    if (channel === undefined) return;
+    const stale = this.#held - this.#outstanding;
+    const credit = this.maxOutstanding - stale - this.#granted;
+    if (credit < 1) return;
+    this.#granted += credit;
+    this.#growing = (async () => {
+      await channel.prefetch(credit, false);
+      const { consumerTag } = await channel.consume(
+        this.#queue,
+        (message) => this.#onDelivery(channel, message),
+        { noAck: false },
+      );
+      if (this.#channel === channel) this.#consumerTags.push(consumerTag);
+    })().finally(() => {
+      this.#growing = undefined;
+      // Credit freed while this consumer was being set up.
+      if (this.#channel === channel) this.#grow();
+    });
+    // A failure closes the channel (and #onChannelClosed reopens), or reaches #open's caller.
+    this.#growing.catch(() => undefined);
   }
 
   #onDelivery(channel: Channel, message: ConsumeMessage | null): void {
@@ -303,19 +502,26 @@ export class ConsumerSession implements DriverSubscription {
       void channel.close().catch(() => undefined);
       return;
     }
-    if (this.#closed || channel !== this.#channel) {
+    if (channel !== this.#channel) {
       tryOn(channel, (open) => open.nack(message, false, true));
       return;
     }
+    // Also while closing: deliveries that crossed the cancel are released with the buffer.
     this.#buffer.push({ channel, message });
-    for (const wake of [...this.#wakeReceivers]) wake();
+    if (!this.#closed) for (const wake of [...this.#wakeReceivers]) wake();
   }
 
   #onChannelClosed(channel: Channel): void {
     if (this.#channel !== channel) return;
-    // The broker requeues every unacked delivery of this channel: forget them here.
+    // The broker requeues every unacked delivery of this channel. Buffered ones reached no
+    // handler: their return is not an attempt. Handed-out ones stay held until core settles them.
+    for (let index = this.#head; index < this.#buffer.length; index++) {
+      const entry = this.#buffer[index];
+      if (entry !== undefined && entry.channel === channel) this.#markUncounted(entry.message);
+    }
     this.#channel = undefined;
-    this.#consumerTag = undefined;
+    this.#consumerTags = [];
+    this.#granted = 0;
     this.#buffer = [];
     this.#head = 0;
     this.#outstanding = 0;
@@ -346,9 +552,18 @@ export class ConsumerSession implements DriverSubscription {
   }
 
   async #closeChannel(channel: Channel): Promise<void> {
+    while (this.#releasing.size > 0) await Promise.allSettled([...this.#releasing]);
     if (this.#channel === channel) this.#channel = undefined;
     await channel.close().catch(() => undefined);
   }
+}
+
+/** amqplib's consumer callbacks by tag (not public API; absent in another version, then nothing is patched). */
+function consumerTable(
+  channel: Channel,
+): Map<string, (message: ConsumeMessage | null) => void> | undefined {
+  const table = (channel as unknown as { consumers?: unknown }).consumers;
+  return table instanceof Map ? table : undefined;
 }
 
 /** Runs a settle on a channel that may have closed meanwhile; the broker then requeues anyway. */

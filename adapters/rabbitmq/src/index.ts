@@ -1,3 +1,5 @@
+// The package's entry point: the factory, `fromUrl` for `connect('amqp://…')`, and the public helpers.
+import { readOperationTimeout } from '@omnibus/core';
 import type { DriverV1 } from '@omnibus/core/driver';
 import { rabbitmq } from './rabbitmq.js';
 
@@ -7,11 +9,15 @@ export { type RabbitMQNative, type RabbitMQOptions, rabbitmq } from './rabbitmq.
 
 /**
  * Builds the driver for `connect('amqp://user:pass@host:port[/vhost]')` (or `amqps://`). Core has
- * already taken its own query parameters (`prefix`) off the URL; amqplib's (`heartbeat`,
- * `frameMax`, `channelMax`, `locale`) stay.
+ * already taken its own query parameters (`prefix`) off the URL; `operationTimeoutMs` (ms, default
+ * 15000) is taken here, and amqplib's (`heartbeat`, `frameMax`, `channelMax`, `locale`) stay.
+ * @throws `Config` when `operationTimeoutMs` is not a whole number from 100 to 3600000
  */
 export function fromUrl(url: URL): DriverV1 {
-  return rabbitmq({ url });
+  const operationTimeoutMs = readOperationTimeout(url);
+  const rest = new URL(url.href);
+  rest.searchParams.delete('operationTimeoutMs');
+  return rabbitmq({ url: rest, operationTimeoutMs });
 }
 
 export default rabbitmq;

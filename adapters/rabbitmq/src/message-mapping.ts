@@ -1,7 +1,8 @@
+// Maps Omnibus messages onto AMQP properties and headers, and reads any AMQP message back, sanitised.
 import { createHash } from 'node:crypto';
 import type { OutgoingMessage, ReceivedMessage, StoredDeadLetter } from '@omnibus/core/driver';
 import type { Message, MessagePropertyHeaders, Options } from 'amqplib';
-import { maxAttemptsFromRoutingKey } from './topology.js';
+import { DELIVERY_LIMIT_MARGIN, maxAttemptsFromRoutingKey } from './topology.js';
 
 /**
  * Omnibus metadata rides in AMQP properties where one fits (`message_id`, `content_type`,
@@ -49,37 +50,98 @@ export function publishOptions(message: OutgoingMessage): Options.Publish {
   };
 }
 
-/** A header value from a plain client as a string attribute; tables and arrays don't fit and are left out. */
+/** Longest attribute value taken from a plain client's header, in UTF-8 bytes (core's portable limit). */
+const ATTRIBUTE_VALUE_MAX_BYTES = 1024;
+/** Longest attribute name taken from a header (core's portable limit). */
+const ATTRIBUTE_NAME_MAX_LENGTH = 128;
+/** At most this many attributes are read from one message's headers. */
+const MAX_ATTRIBUTES = 64;
+/** Longest id taken from `message_id` as it is; a longer or odd one is replaced by a derived id. */
+const ID_MAX_LENGTH = 256;
+/** Deliveries a header may claim; above it the value is not a count anyone wrote on purpose. */
+const MAX_COUNT = 1_000_000;
+/** Latest time a Date can hold, in epoch ms. */
+const MAX_EPOCH_MS = 8.64e15;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is refused.
+const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/;
+const TRACEPARENT = /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
+
+/** A header value from a plain client as a string attribute; tables, arrays and binary that isn't UTF-8 don't fit and are left out. */
 function headerString(value: unknown): string | undefined {
   if (typeof value === 'string') return value;
   if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint')
     return String(value);
-  if (Buffer.isBuffer(value)) return value.toString('utf8');
+  if (Buffer.isBuffer(value)) {
+    const text = value.toString('utf8');
+    return Buffer.byteLength(text) === value.length && !text.includes('\ufffd') ? text : undefined;
+  }
   return undefined;
 }
 
+/** A finite number from a header (number, bigint, numeric string, amqplib's typed value), else undefined. */
 function headerNumber(value: unknown): number | undefined {
-  if (typeof value === 'number') return value;
-  if (typeof value === 'bigint') return Number(value);
-  if (typeof value === 'string' && value !== '' && Number.isFinite(Number(value)))
-    return Number(value);
+  if (typeof value === 'number') return Number.isFinite(value) ? value : undefined;
+  if (typeof value === 'bigint') return headerNumber(Number(value));
+  if (typeof value === 'string' && value.trim() !== '' && value.length < 32)
+    return headerNumber(Number(value));
   // amqplib decodes typed table values (timestamps) as { '!': type, value }.
-  if (typeof value === 'object' && value !== null && 'value' in value)
-    return headerNumber((value as { value: unknown }).value);
+  if (typeof value === 'object' && value !== null && !Array.isArray(value) && 'value' in value) {
+    const inner = (value as { value: unknown }).value;
+    return typeof inner === 'object' ? undefined : headerNumber(inner);
+  }
   return undefined;
 }
 
-export function userAttributes(
-  headers: MessagePropertyHeaders | undefined,
-): Record<string, string> {
+/** A delivery count from a header: a whole number from 0 to {@link MAX_COUNT}, else 0 (nobody counted it). */
+function headerCount(value: unknown): number {
+  const count = headerNumber(value);
+  return count !== undefined && Number.isInteger(count) && count >= 0 && count <= MAX_COUNT
+    ? count
+    : 0;
+}
+
+/** Epoch ms a Date can hold, not before 1970, else undefined. */
+function epochMs(value: number | undefined): number | undefined {
+  return value !== undefined && value >= 0 && value <= MAX_EPOCH_MS ? Math.floor(value) : undefined;
+}
+
+/** A short text (ordering key, content type) if it is one a producer could have set, else undefined. */
+function shortText(value: unknown, maxLength: number): string | undefined {
+  const text = typeof value === 'string' ? value : headerString(value);
+  return text !== undefined && text !== '' && text.length <= maxLength && !CONTROL.test(text)
+    ? text
+    : undefined;
+}
+
+/**
+ * User attributes from headers. Omnibus writes strings; a plain client may write anything an AMQP
+ * table holds: numbers and booleans become strings; tables, arrays, binary that isn't UTF-8, names
+ * or values over core's portable limits and control characters are left out (they stay in
+ * `msg.native`), so an attribute is always something `send` could have written.
+ */
+export function userAttributes(headers: unknown): Record<string, string> {
   const attributes: Record<string, string> = {};
-  if (headers === undefined) return attributes;
+  if (headers === undefined || headers === null || typeof headers !== 'object') return attributes;
+  let count = 0;
   for (const [name, value] of Object.entries(headers)) {
-    if (isInternalHeader(name)) continue;
+    if (count >= MAX_ATTRIBUTES) break;
+    if (isInternalHeader(name) || name === '' || name.length > ATTRIBUTE_NAME_MAX_LENGTH) continue;
+    if (CONTROL.test(name)) continue;
     const text = headerString(value);
-    if (text !== undefined) attributes[name] = text;
+    if (text === undefined || Buffer.byteLength(text) > ATTRIBUTE_VALUE_MAX_BYTES) continue;
+    if (CONTROL.test(text)) continue;
+    attributes[name] = text;
+    count++;
   }
   return attributes;
+}
+
+/** The headers table of a message, or an empty one when a plain client sent something else. */
+function headersOf(message: Message): MessagePropertyHeaders {
+  const headers: unknown = message.properties.headers;
+  return typeof headers === 'object' && headers !== null && !Array.isArray(headers)
+    ? (headers as MessagePropertyHeaders)
+    : {};
 }
 
 /**
@@ -88,32 +150,34 @@ export function userAttributes(
  * properties); the adapter sets it as `message_id` whenever it re-publishes the message.
  */
 export function messageId(message: Message): string {
-  const id: unknown = message.properties.messageId;
-  if (typeof id === 'string' && id !== '') return id;
+  const id = shortText(message.properties.messageId, ID_MAX_LENGTH);
+  if (id !== undefined) return id;
   const hash = createHash('sha256');
   hash.update(message.content);
-  const { headers, timestamp, correlationId, type, appId } = message.properties;
-  const stable = Object.entries(userAttributes(headers)).sort(([a], [b]) =>
+  const { timestamp, correlationId, type, appId } = message.properties;
+  // The raw id too, when there was one that didn't fit: two such messages keep distinct ids.
+  hash.update(String(message.properties.messageId ?? ''));
+  const stable = Object.entries(userAttributes(headersOf(message))).sort(([a], [b]) =>
     a < b ? -1 : a > b ? 1 : 0,
   );
   hash.update(
     JSON.stringify([
       stable,
       headerNumber(timestamp) ?? null,
-      correlationId ?? null,
-      type ?? null,
-      appId ?? null,
+      String(correlationId ?? ''),
+      String(type ?? ''),
+      String(appId ?? ''),
     ]),
   );
   return `amqp-${hash.digest('hex').slice(0, 32)}`;
 }
 
+/** When the message was first sent: the adapter's ms header, else the `timestamp` property (s), else now. */
 function publishedAtOf(message: Message): number {
-  const headers = message.properties.headers;
-  const fromHeader = headerNumber(headers?.[HEADER.publishedAt]);
+  const fromHeader = epochMs(headerNumber(headersOf(message)[HEADER.publishedAt]));
   if (fromHeader !== undefined) return fromHeader;
   const seconds = headerNumber(message.properties.timestamp);
-  return seconds === undefined ? Date.now() : seconds * 1000;
+  return epochMs(seconds === undefined ? undefined : seconds * 1000) ?? Date.now();
 }
 
 /**
@@ -122,27 +186,31 @@ function publishedAtOf(message: Message): number {
  * queue, where RabbitMQ enqueued it as a new message.
  */
 export function attemptOf(message: Message): number {
-  const headers = message.properties.headers;
-  return (
-    (headerNumber(headers?.[HEADER.attempts]) ?? 0) +
-    (headerNumber(headers?.['x-delivery-count']) ?? 0) +
-    1
-  );
+  const headers = headersOf(message);
+  return headerCount(headers[HEADER.attempts]) + headerCount(headers['x-delivery-count']) + 1;
 }
 
+/**
+ * A delivery as core sees it. Total: whatever a plain client put in the properties and headers,
+ * every field comes out as something Omnibus's own producer could have written (see
+ * {@link userAttributes}; an odd id is replaced by a derived one, an out-of-range time by the
+ * send time, a count nobody could have made by 0, an invalid trace context by none).
+ */
 export function toReceivedMessage(message: Message, handle: unknown): ReceivedMessage {
-  const headers = message.properties.headers;
-  const contentType: unknown = message.properties.contentType;
-  const orderingKey = headers?.[HEADER.orderingKey];
-  const traceparent = headers?.[HEADER.traceparent];
+  const headers = headersOf(message);
+  const traceparent = headerString(headers[HEADER.traceparent]);
   return {
     id: messageId(message),
     body: message.content,
     attributes: userAttributes(headers),
-    contentType: typeof contentType === 'string' && contentType !== '' ? contentType : undefined,
+    contentType: shortText(message.properties.contentType, 255),
     publishedAt: publishedAtOf(message),
-    orderingKey: orderingKey === undefined ? undefined : headerString(orderingKey),
-    traceparent: traceparent === undefined ? undefined : headerString(traceparent),
+    // Never handed to core: RabbitMQ has no ordering keys (`ordering: false`, a send with one is
+    // refused), and a key on a plain client's message would only make core serialise, and release
+    // successors behind a retry, for an order the queue doesn't keep.
+    orderingKey: undefined,
+    traceparent:
+      traceparent !== undefined && TRACEPARENT.test(traceparent) ? traceparent : undefined,
     attempt: attemptOf(message),
     handle,
     native: message,
@@ -160,7 +228,7 @@ export function republishOptions(
 ): Options.Publish {
   const source = message.properties;
   const headers: Record<string, unknown> = {};
-  for (const [name, value] of Object.entries(source.headers ?? {})) {
+  for (const [name, value] of Object.entries(headersOf(message))) {
     const lower = name.toLowerCase();
     if (
       lower.startsWith('x-') ||
@@ -168,10 +236,9 @@ export function republishOptions(
       lower.startsWith('omnibus-dead-letter')
     )
       continue;
-    headers[name] = value;
+    headers[name] = encodable(value);
   }
-  if (headers[HEADER.publishedAt] === undefined)
-    headers[HEADER.publishedAt] = publishedAtOf(message);
+  headers[HEADER.publishedAt] = publishedAtOf(message);
   Object.assign(headers, extraHeaders);
   const options: Options.Publish = { persistent: true, messageId: messageId(message), headers };
   if (source.contentType !== undefined) options.contentType = source.contentType;
@@ -185,10 +252,27 @@ export function republishOptions(
   return options;
 }
 
+/**
+ * A header value amqplib can encode again. It decodes a 64-bit integer into a Number, which may
+ * round to 2^63, and then fails to write it back as one (RangeError): such numbers go back as doubles.
+ */
+function encodable(value: unknown): unknown {
+  if (typeof value === 'number') {
+    return Number.isInteger(value) && Math.abs(value) >= 2 ** 63 ? { '!': 'double', value } : value;
+  }
+  if (typeof value === 'bigint') return encodable(Number(value));
+  if (Array.isArray(value)) return value.map(encodable);
+  if (typeof value === 'object' && value !== null && !Buffer.isBuffer(value)) {
+    if (Object.hasOwn(value, '!')) return value;
+    return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, encodable(inner)]));
+  }
+  return value;
+}
+
 /** Text for the reasons RabbitMQ itself records in `x-death` when it dead-letters a message. */
 const NATIVE_REASONS: Readonly<Record<string, string>> = {
   delivery_limit:
-    'delivery limit reached (x-delivery-limit): the message was redelivered maxAttempts times, e.g. after consumers crashed',
+    'delivery limit reached (x-delivery-limit, the backstop set 10 deliveries above maxAttempts): consumers kept dying before they could dead-letter it',
   rejected: 'rejected without requeue by a consumer',
   expired: 'message TTL expired',
   maxlen: 'queue length limit exceeded',
@@ -205,29 +289,32 @@ interface DeathRecord {
  * the deliveries the limit allowed, read from the dead-letter routing key.
  */
 export function toStoredDeadLetter(message: Message): StoredDeadLetter {
-  const headers = message.properties.headers ?? {};
+  const headers = headersOf(message);
   const received = toReceivedMessage(message, undefined);
-  const deaths = Array.isArray(headers['x-death']) ? (headers['x-death'] as DeathRecord[]) : [];
+  const deaths = Array.isArray(headers['x-death']) ? (headers['x-death'] as unknown[]) : [];
   // Most recent first: a message that went through a delay queue also has an `expired` record.
-  const lastDeath = deaths[0];
+  const lastDeath =
+    typeof deaths[0] === 'object' && deaths[0] !== null ? (deaths[0] as DeathRecord) : undefined;
   const explicitReason = headerString(headers[HEADER.deadLetterReason]);
   let reason: string;
   let attempts: number;
   let deadLetteredAt: number;
   if (explicitReason !== undefined) {
     reason = explicitReason;
-    attempts = headerNumber(headers[HEADER.deadLetterAttempts]) ?? 1;
-    deadLetteredAt = headerNumber(headers[HEADER.deadLetteredAt]) ?? Date.now();
+    attempts = headerCount(headers[HEADER.deadLetterAttempts]);
+    deadLetteredAt = epochMs(headerNumber(headers[HEADER.deadLetteredAt])) ?? Date.now();
   } else {
     const nativeReason =
       headerString(lastDeath?.reason) ?? headerString(headers['x-first-death-reason']) ?? 'unknown';
     reason = NATIVE_REASONS[nativeReason] ?? `dead-lettered by RabbitMQ: ${nativeReason}`;
-    // The delivery limit allowed exactly maxAttempts deliveries since the message was last enqueued.
+    // The delivery limit (maxAttempts + margin) allowed one delivery more than it counts returns,
+    // since the message was last enqueued.
+    const maxAttempts = maxAttemptsFromRoutingKey(message.fields.routingKey);
     attempts =
-      (headerNumber(headers[HEADER.attempts]) ?? 0) +
-      (maxAttemptsFromRoutingKey(message.fields.routingKey) ?? 1);
+      headerCount(headers[HEADER.attempts]) +
+      (maxAttempts === undefined ? 1 : maxAttempts + DELIVERY_LIMIT_MARGIN + 1);
     const seconds = headerNumber(lastDeath?.time);
-    deadLetteredAt = seconds === undefined ? Date.now() : seconds * 1000;
+    deadLetteredAt = epochMs(seconds === undefined ? undefined : seconds * 1000) ?? Date.now();
   }
   return {
     id: received.id,
@@ -235,7 +322,7 @@ export function toStoredDeadLetter(message: Message): StoredDeadLetter {
     attributes: received.attributes,
     contentType: received.contentType,
     publishedAt: received.publishedAt,
-    orderingKey: received.orderingKey,
+    orderingKey: shortText(headers[HEADER.orderingKey], 128),
     attempts,
     reason,
     deadLetteredAt,

@@ -1,6 +1,8 @@
+// Publishes over one shared confirm channel: pipelined confirms, mandatory returns, bounded waits.
 import { OmnibusError } from '@omnibus/core';
 import type { ConfirmChannel, Message, Options } from 'amqplib';
 import { classifyError } from './classify-error.js';
+import { HEADER_TABLE_MAX_BYTES, headerFrameSize, shrinkToFit } from './header-frame-size.js';
 import type { ReconnectingConnection } from './reconnecting-connection.js';
 
 /** One message for {@link Publisher.publish}. */
@@ -9,6 +11,11 @@ export interface Publication {
   readonly routingKey: string;
   readonly content: Buffer;
   readonly options: Options.Publish;
+  /**
+   * For copies of received messages: headers that don't fit one frame are dropped (largest of
+   * those `keep` refuses first), and then the `shorten` header cut, instead of failing.
+   */
+  readonly shrink?: { keep(name: string): boolean; shorten: string };
 }
 
 /**
@@ -24,13 +31,19 @@ export class Publisher {
   #closeReason = new WeakMap<ConfirmChannel, Error>();
   /** Returned mandatory messages not yet matched with their confirm, by exchange/key/id. */
   #returned = new Map<string, number>();
-  /** Channels whose socket buffer was full after the last batch and hasn't drained yet. */
-  #needsDrain = new WeakSet<ConfirmChannel>();
+  /**
+   * Channels whose socket buffer was full after the last batch, with the one wait for their
+   * drain that every later batch shares: a listener per waiting caller would pile up (and warn
+   * MaxListenersExceeded) while an outage keeps the buffer full.
+   */
+  #drained = new WeakMap<ConfirmChannel, Promise<void>>();
   readonly #channelClosedListeners = new Set<(error: Error | undefined) => void>();
 
   constructor(
     private readonly connection: ReconnectingConnection,
     private readonly driverName: string,
+    /** Bound on one publish call: channel, drain and confirms (operationTimeoutMs). */
+    private readonly timeoutMs: number,
   ) {}
 
   /** Calls `listener` whenever the confirm channel closes, with the broker's reason if any. */
@@ -38,12 +51,44 @@ export class Publisher {
     this.#channelClosedListeners.add(listener);
   }
 
+  /**
+   * Resolves once every publication is confirmed. Rejects `MessageTooLarge` before writing anything
+   * when a message's headers can't fit one frame, and `Unavailable` (retryable) when the confirms
+   * don't all arrive within the time bound: the broker may or may not have taken those messages.
+   */
   async publish(publications: readonly Publication[]): Promise<void> {
     if (publications.length === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(
+            new OmnibusError(
+              'Unavailable',
+              `publish not confirmed within ${this.timeoutMs} ms (80 % of operationTimeoutMs): the broker may or may not have taken the message`,
+              { retryable: true, driver: this.driverName },
+            ),
+          ),
+        this.timeoutMs,
+      );
+    });
+    const work = this.#publish(publications);
+    // A confirm that arrives after the deadline settles `work` with nobody listening.
+    work.catch(() => undefined);
+    try {
+      await Promise.race([work, expired]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async #publish(publications: readonly Publication[]): Promise<void> {
     const channel = await this.#getChannel();
+    this.#checkFrames(channel, publications);
     // Backpressure per batch, not per message: a batch is written in one go (a drain wait inside
     // it would cost a socket round trip every ~60 messages), and the next batch waits for the drain.
-    if (this.#needsDrain.has(channel)) await waitForDrain(channel);
+    const drained = this.#drained.get(channel);
+    if (drained !== undefined) await drained;
     // One promise per batch, settled by a countdown of confirms: no allocation per message.
     let remaining = publications.length;
     let failure: unknown;
@@ -59,11 +104,48 @@ export class Publisher {
     for (const publication of publications) {
       if (!this.#send(channel, publication, onResult)) full = true;
     }
-    if (full && !this.#needsDrain.has(channel)) {
-      this.#needsDrain.add(channel);
-      void waitForDrain(channel).then(() => this.#needsDrain.delete(channel));
+    if (full && !this.#drained.has(channel)) {
+      this.#drained.set(
+        channel,
+        waitForDrain(channel).then(() => {
+          this.#drained.delete(channel);
+        }),
+      );
     }
     await confirmed;
+  }
+
+  /**
+   * RabbitMQ carries all of a message's properties and headers in one frame of at most the
+   * negotiated `frame_max`, and closes the whole connection when one is larger (every other
+   * caller's publishes with it). Such a message can never be sent: reject it before any write.
+   */
+  #checkFrames(channel: ConfirmChannel, publications: readonly Publication[]): void {
+    const frameMax = (channel.connection as { frameMax?: unknown }).frameMax;
+    const frameLimit = typeof frameMax === 'number' && frameMax > 0 ? frameMax : Infinity;
+    for (const publication of publications) {
+      let size = headerFrameSize(publication.options);
+      if (size.frame <= frameLimit && size.table <= HEADER_TABLE_MAX_BYTES) continue;
+      if (publication.shrink !== undefined) {
+        shrinkToFit(
+          publication.options,
+          frameLimit,
+          publication.shrink.keep,
+          publication.shrink.shorten,
+        );
+        size = headerFrameSize(publication.options);
+        if (size.frame <= frameLimit && size.table <= HEADER_TABLE_MAX_BYTES) continue;
+      }
+      const limit =
+        size.frame > frameLimit
+          ? `the connection's negotiated frame size (frame_max) of ${frameLimit} bytes`
+          : `amqplib's ${HEADER_TABLE_MAX_BYTES}-byte limit for a header table`;
+      throw new OmnibusError(
+        'MessageTooLarge',
+        `message ${JSON.stringify(String(publication.options.messageId ?? ''))} was not sent: its attributes and metadata encode to ${size.frame} bytes of AMQP headers (${size.table} of them user and Omnibus headers), over ${limit}. RabbitMQ carries all headers in one frame: move large values into the body`,
+        { retryable: false, driver: this.driverName },
+      );
+    }
   }
 
   /** Writes one message; `onResult` gets `undefined` once it is confirmed, else the error. Returns false when the socket buffer is full. */
@@ -171,6 +253,7 @@ function exchangeLabel(exchange: string): string {
   return exchange === '' ? 'the default exchange' : `exchange "${exchange}"`;
 }
 
+/** One wait for `drain` (or `close`, after which nothing will drain). */
 function waitForDrain(channel: ConfirmChannel): Promise<void> {
   return new Promise((resolve) => {
     const done = () => {

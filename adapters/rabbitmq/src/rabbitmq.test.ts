@@ -1,213 +1,134 @@
-import { execFile } from 'node:child_process';
+// The conformance suite (restart case on a private node) and what is specific to RabbitMQ, on the shared broker.
 import { randomBytes } from 'node:crypto';
-import { promisify } from 'node:util';
+import { createServer as createHttpServer } from 'node:http';
 import { runConformanceTests } from '@omnibus/conformance';
-import { type Bus, connect, type Message, OmnibusError } from '@omnibus/core';
+import { type ConsumerOptions, connect, type Message, OmnibusError } from '@omnibus/core';
 import { connect as amqpConnect, type ChannelModel } from 'amqplib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { classifyError, fromUrl, rabbitmq } from './index.js';
-import { delayBucket } from './topology.js';
+import {
+  AMQP_URL,
+  connectBus,
+  deleteSharedTestObjects,
+  freePort,
+  type PrivateRabbitMQ,
+  privateNodes,
+  rejectionOf,
+  sharedBroker,
+  startPrivateRabbitMQ,
+  testPrefix,
+  waitUntil,
+} from './testing/broker-fixture.js';
+import { DELIVERY_LIMIT_MARGIN, delayBucket } from './topology.js';
 
 /*
- * Runs against the real broker (RabbitMQ 3.10 on 127.0.0.1:5672, guest/guest, or AMQP_URL): the
- * conformance suite, restart case included, then what is specific to RabbitMQ. Skipped with the
- * reason when the broker can't be reached, unless OMNIBUS_REQUIRE_BROKERS=1, which fails instead.
+ * The conformance suite, restart case included, on a private RabbitMQ node of this file's own
+ * (the restart hook stops and starts that node only); then what is specific to RabbitMQ, on the
+ * shared broker (127.0.0.1:5672 or AMQP_URL), touching only objects under this run's prefixes.
+ * Skipped with the reason when a broker is missing, unless OMNIBUS_REQUIRE_BROKERS=1.
  */
 
-const AMQP_URL = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
-const run = promisify(execFile);
+const node: PrivateRabbitMQ | undefined =
+  privateNodes === true ? await startPrivateRabbitMQ() : undefined;
+afterAll(async () => {
+  await node?.stop();
+}, 60_000);
 
-async function probe(): Promise<true | string> {
-  try {
-    const connection = await amqpConnect(AMQP_URL);
-    await connection.close();
-    return true;
-  } catch (error) {
-    return `RabbitMQ is not reachable at ${new URL(AMQP_URL).host}: ${(error as Error).message}`;
-  }
+/** An endpoint that answers in another protocol (HTTP), for the wrong-protocol case. */
+const http = createHttpServer((_request, response) => response.end('not AMQP'));
+const httpPort = await new Promise<number>((resolve) =>
+  http.listen(0, '127.0.0.1', () => resolve((http.address() as { port: number }).port)),
+);
+afterAll(() => new Promise((resolve) => http.close(resolve)));
+
+/** The hooks every adapter can offer for bounded failure (contract D). */
+const boundedFailureHooks = {
+  connectUnreachable: async (options: { prefix: string; operationTimeoutMs: number }) =>
+    connect(
+      rabbitmq({
+        url: `amqp://guest:guest@127.0.0.1:${await freePort()}`,
+        operationTimeoutMs: options.operationTimeoutMs,
+      }),
+      { prefix: options.prefix },
+    ),
+  connectWrongProtocol: async (options: { prefix: string; operationTimeoutMs: number }) =>
+    connect(
+      rabbitmq({
+        url: `amqp://guest:guest@127.0.0.1:${httpPort}`,
+        operationTimeoutMs: options.operationTimeoutMs,
+      }),
+      { prefix: options.prefix },
+    ),
+};
+
+if (node !== undefined) {
+  const harness = {
+    name: 'rabbitmq',
+    connect: ({ prefix }: { prefix: string }) => connectBus(prefix, node.url),
+    restartBroker: () => node.restart(),
+    ...boundedFailureHooks,
+  };
+  runConformanceTests(harness);
+} else if (sharedBroker === true) {
+  // No private node here: the suite runs on the shared broker and skips its restart case, naming the hook.
+  const harness = {
+    name: 'rabbitmq',
+    connect: ({ prefix }: { prefix: string }) => connectBus(prefix),
+    ...boundedFailureHooks,
+  };
+  runConformanceTests(harness);
 }
 
-const reachable = await probe();
-/** Fault injection and clean-up need the broker's own CLI, present where the broker runs locally. */
-const hasRabbitmqctl =
-  reachable === true &&
-  (await run('rabbitmqctl', ['version'], { timeout: 30_000 }).then(
-    () => true,
-    () => false,
-  ));
-const NO_CLI = 'rabbitmqctl is not available here (needed to inject the fault)';
-if (reachable === true && !hasRabbitmqctl && process.env.OMNIBUS_REQUIRE_BROKERS === '1') {
-  // Without the CLI the restart case and the fault tests would skip: CI must run them.
-  throw new Error(`${NO_CLI} (OMNIBUS_REQUIRE_BROKERS=1)`);
-}
-if (reachable !== true && process.env.OMNIBUS_REQUIRE_BROKERS === '1') {
-  throw new Error(`${reachable} (OMNIBUS_REQUIRE_BROKERS=1)`);
-}
-
-/** Every prefix a test used, so what the tests declared can be deleted afterwards. */
-const prefixes = new Set<string>();
-
-function testPrefix(): string {
-  const prefix = `rt${randomBytes(4).toString('hex')}-`;
-  prefixes.add(prefix);
-  return prefix;
-}
-
-/** Through `fromUrl` from this source tree (`connect(url)` would load the package's built dist). */
-async function connectBus(prefix: string): Promise<Bus> {
-  prefixes.add(prefix);
-  return connect(fromUrl(new URL(AMQP_URL)), { prefix });
-}
-
-async function rabbitmqctl(...args: string[]): Promise<string> {
-  const { stdout } = await run('rabbitmqctl', args, { timeout: 60_000 });
-  return stdout;
-}
-
-async function waitForAmqp(timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      const connection = await amqpConnect(AMQP_URL);
-      await connection.close();
-      return;
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
-}
-
-/** Deletes every queue and exchange whose name starts with one of the tests' prefixes. */
-async function deleteTestObjects(): Promise<void> {
-  if (prefixes.size === 0) return;
-  if (!hasRabbitmqctl) {
-    console.warn(
-      `rabbitmqctl is not available: queues and exchanges of prefixes ${[...prefixes].join(', ')} were left on the broker`,
-    );
-    return;
-  }
-  const ours = (name: string) => [...prefixes].some((prefix) => name.startsWith(prefix));
-  const list = async (what: 'list_queues' | 'list_exchanges') =>
-    (await rabbitmqctl(what, '--quiet', '--no-table-headers', 'name'))
-      .split('\n')
-      .map((line) => line.trim())
-      .filter(ours);
-  const [queues, exchanges] = await Promise.all([list('list_queues'), list('list_exchanges')]);
-  const connection = await amqpConnect(AMQP_URL);
-  try {
-    const channel = await connection.createChannel();
-    for (const queue of queues) await channel.deleteQueue(queue);
-    for (const exchange of exchanges) await channel.deleteExchange(exchange);
-  } finally {
-    await connection.close();
-  }
-}
-
-function deferred<T = void>() {
-  let resolve!: (value: T) => void;
-  const promise = new Promise<T>((done) => {
-    resolve = done;
-  });
-  return { promise, resolve };
-}
-
-async function waitUntil(
-  condition: () => boolean | Promise<boolean>,
-  what: string,
-  timeoutMs = 15_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
-if (reachable !== true) {
+if (sharedBroker !== true) {
   describe('@omnibus/rabbitmq', () => {
-    it.skip(`skipped: ${reachable} (set OMNIBUS_REQUIRE_BROKERS=1 to fail instead)`, () =>
+    it.skip(`skipped: ${sharedBroker} (set OMNIBUS_REQUIRE_BROKERS=1 to fail instead)`, () =>
       undefined);
   });
 } else {
-  afterAll(deleteTestObjects, 120_000);
+  afterAll(deleteSharedTestObjects, 120_000);
 
-  runConformanceTests({
-    name: 'rabbitmq',
-    connect: ({ prefix }) => connectBus(prefix),
-    // Without rabbitmqctl the suite skips its restart case, naming the missing hook.
-    restartBroker: hasRabbitmqctl ? restartBroker : undefined,
-  });
-
-  async function restartBroker(): Promise<void> {
-    // stop_app/start_app restarts RabbitMQ inside the running Erlang node: every connection
-    // drops and the AMQP port closes, like a restart, in about a second instead of six.
-    await rabbitmqctl('stop_app');
-    await rabbitmqctl('start_app');
-    await waitForAmqp(30_000);
-  }
+  /** A passive declare on a connection of the test's own (a 404 closes the channel it ran on). */
+  const queueExists = async (queue: string): Promise<boolean> => {
+    const connection = await amqpConnect(AMQP_URL);
+    try {
+      const channel = await connection.createChannel();
+      channel.on('error', () => undefined);
+      return await channel.checkQueue(queue).then(
+        () => true,
+        () => false,
+      );
+    } finally {
+      await connection.close();
+    }
+  };
 
   describe('rabbitmq adapter', () => {
-    it('survives close_all_connections with sends in flight: each resolves after its confirm or rejects Unavailable, and nothing confirmed is lost', async (context) => {
-      if (!hasRabbitmqctl) context.skip(NO_CLI);
-      const bus = await connectBus(testPrefix());
-      try {
-        const consumer = bus.consumer<number>('orders', 'kitchen', {
-          concurrency: 20,
-          retry: { initialDelayMs: 10, maxDelayMs: 50 },
-        });
-        await consumer.ready();
-        const received = new Set<string>();
-        await consumer.start((message) => {
-          received.add(message.id);
-        });
-        const producer = bus.producer<number>('orders');
-        const confirmed: string[] = [];
-        const failures: OmnibusError[] = [];
-        let sequence = 0;
-        const sender = async (until: Promise<void>) => {
-          let stop = false;
-          void until.then(() => {
-            stop = true;
-          });
-          while (!stop) {
-            try {
-              confirmed.push(await producer.send(sequence++));
-            } catch (error) {
-              if (!OmnibusError.isInstance(error)) throw error;
-              failures.push(error);
-              await new Promise((resolve) => setTimeout(resolve, 20));
-            }
-          }
-        };
-        const done = deferred();
-        const senders = Promise.all([
-          sender(done.promise),
-          sender(done.promise),
-          sender(done.promise),
-        ]);
-        await waitUntil(() => confirmed.length >= 50, '50 confirmed sends before the fault');
-        const atFault = confirmed.length;
-        await rabbitmqctl('close_all_connections', 'omnibus reconnection test');
-        await waitUntil(
-          () => confirmed.length >= atFault + 100,
-          '100 more confirmed sends after the fault',
-        );
-        done.resolve();
-        await senders;
-        for (const failure of failures) {
-          expect(failure.code, failure.message).toBe('Unavailable');
-          expect(failure.retryable).toBe(true);
+    it('a subscription asked, from another bus, with settings other than its queue has is AlreadyExists naming the setting, in every direction', async () => {
+      const table: [ConsumerOptions<unknown>, ConsumerOptions<unknown>, RegExp][] = [
+        [{ maxAttempts: 3 }, { maxAttempts: 5 }, /maxAttempts/],
+        [{ maxAttempts: 3 }, { deadLetter: false }, /deadLetter/],
+        [{ deadLetter: false }, { maxAttempts: 3 }, /deadLetter/],
+      ];
+      for (const [first, second, setting] of table) {
+        const prefix = testPrefix();
+        const bus = await connectBus(prefix);
+        const other = await connectBus(prefix);
+        try {
+          await bus.consumer('orders', 'kitchen', first).ready();
+          const error = (await rejectionOf(
+            other.consumer('orders', 'kitchen', second).ready(),
+          )) as OmnibusError;
+          const label = `${JSON.stringify(first)} then ${JSON.stringify(second)}`;
+          expect(OmnibusError.isInstance(error), `${label}: ${String(error)}`).toBe(true);
+          expect(error.code, label).toBe('AlreadyExists');
+          expect(error.retryable, label).toBe(false);
+          expect(error.message, label).toMatch(setting);
+        } finally {
+          await other.close();
+          await bus.close();
         }
-        await waitUntil(
-          () => confirmed.every((id) => received.has(id)),
-          'every confirmed message to be delivered',
-        );
-        await consumer.stop();
-      } finally {
-        await bus.close();
       }
-    }, 60_000);
+    });
 
     it('rejects a subscription redeclared with other settings with AlreadyExists naming the argument, and keeps working', async () => {
       const prefix = testPrefix();
@@ -350,9 +271,7 @@ if (reachable !== true) {
         expect(second!.attempt).toBe(2);
         expect(second!.publishedAt.getTime()).toBe(first!.publishedAt.getTime());
         const delayQueue = `${prefix}orders.${prefix}kitchen.delay.${delayBucket(300, 2)}`;
-        expect(await rabbitmqctl('list_queues', '--quiet', '--no-table-headers', 'name')).toContain(
-          delayQueue,
-        );
+        expect(await queueExists(delayQueue)).toBe(true);
 
         const sentAt = Date.now();
         const delayed = await producer.send('later', { delayMs: 400 });
@@ -383,9 +302,11 @@ if (reachable !== true) {
         const consumer = bus.consumer<string>('orders', 'kitchen', { maxAttempts });
         await consumer.ready();
         const id = await bus.producer<string>('orders').send('crashes consumers');
-        // A consumer that dies holding the message, maxAttempts times: only the broker can dead-letter it.
+        // A consumer that dies holding the message, again and again: only the broker can
+        // dead-letter it, and only DELIVERY_LIMIT_MARGIN deliveries after core would have.
         plain = await amqpConnect(AMQP_URL);
-        for (let crash = 0; crash < maxAttempts; crash++) {
+        const deliveries = maxAttempts + DELIVERY_LIMIT_MARGIN + 1;
+        for (let crash = 0; crash < deliveries; crash++) {
           const channel = await plain.createChannel();
           const message = await (async () => {
             for (;;) {
@@ -402,13 +323,13 @@ if (reachable !== true) {
         const [letter] = await dlq.peek();
         expect(letter!.id).toBe(id);
         expect(letter!.body).toBe('crashes consumers');
-        expect(letter!.attempts).toBe(maxAttempts);
+        expect(letter!.attempts).toBe(deliveries);
         expect(letter!.reason).toContain('delivery limit');
       } finally {
         await plain?.close();
         await bus.close();
       }
-    });
+    }, 60_000);
 
     it('never puts credentials in errors: a wrong password is Unauthenticated, a closed port Unavailable', async () => {
       const secret = `s3cret-${randomBytes(4).toString('hex')}`;
@@ -433,7 +354,7 @@ if (reachable !== true) {
       const closedPort = new URL(AMQP_URL);
       closedPort.password = secret;
       closedPort.port = '1';
-      const unreachable = await connect(rabbitmq({ url: closedPort }));
+      const unreachable = await connect(rabbitmq({ url: closedPort, operationTimeoutMs: 1_000 }));
       try {
         const error = await unreachable
           .producer('orders')
@@ -486,6 +407,128 @@ if (reachable !== true) {
         retryable: true,
       });
       expect(classifyError(new Error('something else'))).toBeUndefined();
+    });
+
+    it('classifies what can never succeed as not retryable, and outages as retryable', () => {
+      const withCode = (message: string, code?: number | string) =>
+        Object.assign(new Error(message), code === undefined ? {} : { code });
+      const table: [Error, string, boolean][] = [
+        // A missing vhost: amqplib hides the 530 inside "got <ConnectionClose>".
+        [
+          withCode('Expected ConnectionOpenOk; got <ConnectionClose channel:0>'),
+          'PermissionDenied',
+          false,
+        ],
+        [
+          withCode(
+            'Handshake terminated by server: 530 (NOT-ALLOWED) with message "NOT_ALLOWED - vhost x not found"',
+          ),
+          'PermissionDenied',
+          false,
+        ],
+        [
+          withCode(
+            'Handshake terminated by server: 403 (ACCESS-REFUSED) with message "ACCESS_REFUSED - Login was refused"',
+          ),
+          'Unauthenticated',
+          false,
+        ],
+        [withCode('wrong version number', 'ERR_SSL_WRONG_VERSION_NUMBER'), 'Config', false],
+        [withCode('Frame size 1345270062 exceeds maxFrameSize 67108864'), 'Config', false],
+        [
+          new RangeError(
+            'Encoded field table (headers or arguments) exceeds the 65536 byte encoding buffer',
+          ),
+          'MessageTooLarge',
+          false,
+        ],
+        [
+          new TypeError("Field 'messageId' is the wrong type; must be a string (up to 255 chars)"),
+          'InvalidArgument',
+          false,
+        ],
+        [
+          withCode('Channel closed by server: 406 (PRECONDITION-FAILED) with message "x"', 406),
+          'InvalidArgument',
+          false,
+        ],
+        [withCode('Connection closed: 311 (CONTENT-TOO-LARGE)', 311), 'MessageTooLarge', false],
+        [withCode('Connection closed: 320 (CONNECTION-FORCED)', 320), 'Unavailable', true],
+        [withCode('Connection closed: 541 (INTERNAL-ERROR)', 541), 'Unavailable', true],
+        [withCode('connect ETIMEDOUT'), 'Unavailable', true],
+        [withCode('Socket closed abruptly during opening handshake'), 'Unavailable', true],
+        [withCode('read ECONNRESET', 'ECONNRESET'), 'Unavailable', true],
+      ];
+      for (const [error, code, retryable] of table) {
+        expect(classifyError(error), error.message).toMatchObject({ code, retryable });
+      }
+    });
+
+    it('rejects a message whose headers exceed the negotiated frame size before any I/O: MessageTooLarge, not retryable, the connection stays up', async () => {
+      const url = new URL(AMQP_URL);
+      url.searchParams.set('frameMax', '4096');
+      const bus = await connect(fromUrl(url), { prefix: testPrefix() });
+      try {
+        const producer = bus.producer<string>('orders');
+        await producer.send('small');
+        const connectionBefore = (bus.native as { publishConnection: unknown }).publishConnection;
+        const attributes: Record<string, string> = {};
+        for (let index = 0; index < 8; index++) attributes[`big${index}`] = 'x'.repeat(1000);
+        const error = (await rejectionOf(
+          producer.send('big headers', { attributes }),
+        )) as OmnibusError;
+        expect(OmnibusError.isInstance(error), String(error)).toBe(true);
+        expect(error.code, error.message).toBe('MessageTooLarge');
+        expect(error.retryable).toBe(false);
+        expect(error.message).toMatch(/frame size \(frame_max\) of 4096 bytes/);
+        await producer.send('small again');
+        // The broker never saw the oversized frame, so it never dropped the connection.
+        expect((bus.native as { publishConnection: unknown }).publishConnection).toBe(
+          connectionBefore,
+        );
+      } finally {
+        await bus.close();
+      }
+    });
+
+    it('many publishes waiting for a full socket buffer share one drain listener (no MaxListenersExceededWarning)', async () => {
+      const warnings: Error[] = [];
+      const onWarning = (warning: Error) => {
+        if (warning.name === 'MaxListenersExceededWarning') warnings.push(warning);
+      };
+      process.on('warning', onWarning);
+      const driver = rabbitmq({ url: AMQP_URL });
+      const topic = `${testPrefix()}orders`;
+      try {
+        await driver.ensureTopic(topic);
+        const message = (index: number, size: number) => ({
+          id: `m${index}`,
+          body: Buffer.alloc(size, 1),
+          attributes: {},
+          contentType: 'application/octet-stream',
+          publishedAt: Date.now(),
+        });
+        await driver.publish(topic, [message(0, 10)]);
+        // Three batches written in one go overflow amqplib's channel buffers (1024 frames each
+        // side of a PassThrough); the calls made in the same tick then wait for its drain.
+        await Promise.all([
+          ...Array.from({ length: 3 }, (_, batch) =>
+            driver.publish(
+              topic,
+              Array.from({ length: 1000 }, (_, index) => message(batch * 1000 + index + 1, 10)),
+            ),
+          ),
+          ...Array.from({ length: 30 }, (_, index) =>
+            driver.publish(topic, [message(index + 3001, 10)]),
+          ),
+        ]);
+        // Warnings are emitted on the next tick.
+        await new Promise((resolve) => setImmediate(resolve));
+        expect(warnings.map((warning) => warning.message)).toEqual([]);
+      } finally {
+        process.off('warning', onWarning);
+        await driver.close();
+      }
     });
   });
 }

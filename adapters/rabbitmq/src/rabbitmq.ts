@@ -1,4 +1,5 @@
-import { ClosedError, OmnibusError } from '@omnibus/core';
+// The RabbitMQ driver: options, capabilities, topology declarations, publish and the DLQ calls.
+import { ClosedError, DEFAULT_OPERATION_TIMEOUT_MS, OmnibusError } from '@omnibus/core';
 import type {
   Capabilities,
   DriverStats,
@@ -9,7 +10,7 @@ import type {
   SubscribeOptions,
   SubscriptionSpec,
 } from '@omnibus/core/driver';
-import { type Channel, type ChannelModel, connect, type GetMessage } from 'amqplib';
+import type { Channel, ChannelModel, GetMessage } from 'amqplib';
 import { classifyError, describeMismatch, isPreconditionFailed } from './classify-error.js';
 import { ConsumerSession, type SessionContext } from './consumer-session.js';
 import {
@@ -18,6 +19,7 @@ import {
   toBuffer,
   toStoredDeadLetter,
 } from './message-mapping.js';
+import { openConnection } from './open-connection.js';
 import { type Publication, Publisher } from './publisher.js';
 import { ReconnectingConnection } from './reconnecting-connection.js';
 import {
@@ -58,11 +60,16 @@ export interface RabbitMQOptions {
     maxDelayMs?: number;
   };
   /**
-   * How long a call made while the connection is down waits for it to come back before rejecting
-   * with a retryable `Unavailable` error. The first connection never waits: a wrong URL or broker
-   * that was never reachable fails at once.
+   * Upper bound, in ms, on every single call against the broker: opening a connection (TCP, TLS,
+   * AMQP handshake), waiting for a lost connection to come back, waiting for a publisher confirm.
+   * Past it the call rejects: `Unavailable` (retryable) when the broker can't be reached, `Config`
+   * (not retryable) when the URL points at something that doesn't speak AMQP 0-9-1. Core stops
+   * retrying once this much time has passed since the user's call began. Also the URL parameter
+   * `?operationTimeoutMs=`. A whole number from 100 to 3600000, else `Config`.
    * @default 15000
    */
+  operationTimeoutMs?: number;
+  /** @deprecated the old name of {@link operationTimeoutMs}, still honoured when that is absent. */
   unavailableTimeoutMs?: number;
   /**
    * Significant digits kept when a delay is rounded up to its delay-queue bucket (one queue per
@@ -87,6 +94,21 @@ export interface RabbitMQNative {
 }
 
 const NAME = 'rabbitmq';
+
+/** Share of operationTimeoutMs one driver call may take on its own. */
+const CALL_SHARE = 0.8;
+
+/** The range core's `readOperationTimeout` accepts in a URL, the same for the option. */
+function checkOperationTimeout(ms: number): number {
+  if (!(Number.isInteger(ms) && ms >= 100 && ms <= 3_600_000)) {
+    throw new OmnibusError(
+      'Config',
+      `operationTimeoutMs must be a whole number of milliseconds from 100 to 3600000, got ${String(ms)}`,
+      { driver: NAME },
+    );
+  }
+  return ms;
+}
 
 /** Longest delay: RabbitMQ's TTLs go to 2^32−1 ms, core's timers to 2^31−1 ms. */
 const MAX_DELAY_MS = 2_147_483_647;
@@ -119,24 +141,40 @@ const CAPABILITIES: Capabilities = {
  * const bus = await connect(rabbitmq({ url: 'amqp://guest:guest@localhost:5672' }));
  * ```
  */
-export function rabbitmq(options: RabbitMQOptions = {}): DriverV1 {
+export function rabbitmq(options: RabbitMQOptions = {}): DriverV1 & {
+  readonly operationTimeoutMs: number;
+} {
   const connectionName = options.connectionName ?? 'omnibus';
+  const operationTimeoutMs = checkOperationTimeout(
+    options.operationTimeoutMs ?? options.unavailableTimeoutMs ?? DEFAULT_OPERATION_TIMEOUT_MS,
+  );
+  // One driver call gets most of the bound, so its own, more precise error (Config for a wrong
+  // endpoint, Unavailable for an outage) reaches the user before core's deadline cuts it off.
+  const callTimeoutMs = Math.max(50, Math.floor(operationTimeoutMs * CALL_SHARE));
   const reconnect = {
     initialDelayMs: options.reconnect?.initialDelayMs ?? 100,
     maxDelayMs: options.reconnect?.maxDelayMs ?? 5_000,
-    unavailableTimeoutMs: options.unavailableTimeoutMs ?? 15_000,
+    operationTimeoutMs: callTimeoutMs,
   };
   const delayDigits = Math.max(1, Math.floor(options.delayPrecisionDigits ?? 2));
   const url = brokerUrl(options.url, options.heartbeatSeconds ?? 10);
-  const open = (role: string) => (): Promise<ChannelModel> =>
-    connect(url, {
-      ...options.socketOptions,
-      clientProperties: { connection_name: `${connectionName} (${role})` },
-    });
+  const open =
+    (role: string) =>
+    (firstConnect: boolean): Promise<ChannelModel> =>
+      openConnection({
+        url,
+        socketOptions: {
+          ...options.socketOptions,
+          clientProperties: { connection_name: `${connectionName} (${role})` },
+        },
+        timeoutMs: callTimeoutMs,
+        diagnose: firstConnect,
+        driverName: NAME,
+      });
 
   const publishConnection = new ReconnectingConnection(open('publish'), reconnect, NAME);
   const consumeConnection = new ReconnectingConnection(open('consume'), reconnect, NAME);
-  const publisher = new Publisher(publishConnection, NAME);
+  const publisher = new Publisher(publishConnection, NAME, callTimeoutMs);
   const sessions = new Set<ConsumerSession>();
   /** Topic exchanges known to exist on the current connection. */
   const knownExchanges = new Set<string>();
@@ -169,13 +207,19 @@ export function rabbitmq(options: RabbitMQOptions = {}): DriverV1 {
     while (channel !== undefined && closedChannels.has(channel)) channel = idleChannels.pop();
     if (channel === undefined) {
       const connection = await publishConnection.get();
-      const fresh = await connection.createChannel();
+      const fresh = await bounded(connection.createChannel(), callTimeoutMs);
       fresh.on('error', () => undefined);
       fresh.on('close', () => closedChannels.add(fresh));
       channel = fresh;
     }
+    const open = channel;
     try {
-      return await work(channel);
+      // A broker that stopped answering (a half-dead connection) would hold the call until the
+      // heartbeat notices; the channel is closed instead, so a late reply can't act on anything.
+      return await bounded(work(channel), callTimeoutMs, () => {
+        closedChannels.add(open);
+        void open.close().catch(() => undefined);
+      });
     } finally {
       if (!closedChannels.has(channel)) {
         if (idleChannels.length < 4 && !closed) idleChannels.push(channel);
@@ -331,6 +375,7 @@ export function rabbitmq(options: RabbitMQOptions = {}): DriverV1 {
     name: NAME,
     capabilities: CAPABILITIES,
     native,
+    operationTimeoutMs,
 
     async ensureTopic(topic) {
       assertOpen();
@@ -393,7 +438,7 @@ export function rabbitmq(options: RabbitMQOptions = {}): DriverV1 {
         spec,
         Math.max(1, subscribeOptions.maxOutstanding),
       );
-      await session.start();
+      await bounded(session.start(), callTimeoutMs, () => void session.destroy());
       sessions.add(session);
       const close = session.close.bind(session);
       // The driver forgets a session once it is closed.
@@ -433,12 +478,15 @@ export function rabbitmq(options: RabbitMQOptions = {}): DriverV1 {
 
     async redriveDeadLetters(spec: SubscriptionSpec, limit: number): Promise<number> {
       assertOpen();
-      if ((await deadLetterCount(spec)) === 0) return 0;
+      // Only what is there now: a redriven message that fails again is dead-lettered behind
+      // these (the DLQ is FIFO), and taking it again would loop for as long as it keeps failing.
+      const present = Math.min(limit, await deadLetterCount(spec));
+      if (present === 0) return 0;
       const queue = subscriptionQueue(spec.topic, spec.subscription);
       let moved = 0;
-      while (moved < limit) {
+      while (moved < present) {
         const batch = await withChannel(async (channel) => {
-          const messages = await takeDeadLetters(channel, spec, Math.min(100, limit - moved));
+          const messages = await takeDeadLetters(channel, spec, Math.min(100, present - moved));
           if (messages.length === 0) return 0;
           try {
             // Back to this subscription's queue only, through the default exchange; attempts start over.
@@ -488,6 +536,37 @@ export function rabbitmq(options: RabbitMQOptions = {}): DriverV1 {
       await Promise.allSettled([publishConnection.close(), consumeConnection.close()]);
     },
   };
+}
+
+/**
+ * Rejects with a retryable `Unavailable` when `work` hasn't settled within `timeoutMs`, after
+ * calling `onTimeout` (which abandons the work: closes its channel). A later result is dropped.
+ */
+function bounded<T>(work: Promise<T>, timeoutMs: number, onTimeout?: () => void): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    let done = false;
+    const timer = setTimeout(() => {
+      done = true;
+      onTimeout?.();
+      reject(
+        new OmnibusError(
+          'Unavailable',
+          `RabbitMQ did not answer within ${timeoutMs} ms (80 % of operationTimeoutMs)`,
+          { retryable: true, driver: NAME },
+        ),
+      );
+    }, timeoutMs);
+    work.then(
+      (value) => {
+        clearTimeout(timer);
+        if (!done) resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        if (!done) reject(error);
+      },
+    );
+  });
 }
 
 /** Adds the default heartbeat unless the URL chose one; the URL stays a string so amqplib parses the vhost. */

@@ -1,3 +1,4 @@
+// One AMQP connection that reconnects by itself, with bounded waits for callers during an outage.
 import { ClosedError, OmnibusError, retryDelay } from '@omnibus/core';
 import type { ChannelModel } from 'amqplib';
 import { classifyError } from './classify-error.js';
@@ -5,8 +6,8 @@ import { classifyError } from './classify-error.js';
 export interface ReconnectSettings {
   readonly initialDelayMs: number;
   readonly maxDelayMs: number;
-  /** How long a caller waits for the connection to come back before getting `Unavailable`. */
-  readonly unavailableTimeoutMs: number;
+  /** How long a caller waits for the connection to come back before getting `Unavailable` (operationTimeoutMs). */
+  readonly operationTimeoutMs: number;
 }
 
 interface Waiter {
@@ -22,7 +23,7 @@ interface Waiter {
  * its own small loop.
  *
  * Before the first successful connect a failure is reported at once (a wrong URL should not look
- * like an outage); after it, callers wait up to `unavailableTimeoutMs` while the loop retries
+ * like an outage); after it, callers wait up to `operationTimeoutMs` while the loop retries
  * with capped exponential backoff and jitter, forever, until {@link close}.
  */
 export class ReconnectingConnection {
@@ -36,7 +37,8 @@ export class ReconnectingConnection {
   readonly #lostListeners = new Set<() => void>();
 
   constructor(
-    private readonly open: () => Promise<ChannelModel>,
+    /** Opens a connection within the operation bound; `firstConnect` asks for a diagnosis of a wrong endpoint. */
+    private readonly open: (firstConnect: boolean) => Promise<ChannelModel>,
     private readonly settings: ReconnectSettings,
     private readonly driverName: string,
   ) {}
@@ -75,14 +77,14 @@ export class ReconnectingConnection {
           reject(
             new OmnibusError(
               'Unavailable',
-              `RabbitMQ unreachable for ${this.settings.unavailableTimeoutMs} ms; still reconnecting`,
+              `RabbitMQ unreachable for ${this.settings.operationTimeoutMs} ms (80 % of operationTimeoutMs); still reconnecting`,
               {
                 retryable: true,
                 driver: this.driverName,
               },
             ),
           );
-        }, this.settings.unavailableTimeoutMs);
+        }, this.settings.operationTimeoutMs);
       }
       this.#waiters.add(waiter);
       this.#startLoop();
@@ -113,7 +115,7 @@ export class ReconnectingConnection {
   async #run(): Promise<void> {
     for (let attempt = 1; !this.#closed; attempt++) {
       try {
-        const connection = await this.open();
+        const connection = await this.open(!this.#connectedOnce);
         if (this.#closed) {
           await connection.close().catch(() => undefined);
           return;
@@ -160,16 +162,17 @@ export class ReconnectingConnection {
   }
 
   #wrap(error: unknown): OmnibusError {
+    if (OmnibusError.isInstance(error)) return error;
     const classification = classifyError(error) ?? {
       code: 'Unavailable' as const,
       retryable: true,
     };
     const text = error instanceof Error ? error.message : String(error);
-    return new OmnibusError(classification.code, `cannot connect to RabbitMQ: ${text}`, {
-      retryable: classification.retryable,
-      driver: this.driverName,
-      cause: error,
-    });
+    return new OmnibusError(
+      classification.code,
+      `cannot connect to RabbitMQ: ${classification.message ?? text}`,
+      { retryable: classification.retryable, driver: this.driverName, cause: error },
+    );
   }
 
   #delay(attempt: number): number {

@@ -1,3 +1,4 @@
+// Names and arguments of every exchange and queue the adapter declares.
 /**
  * Names and arguments of everything the adapter declares on the broker. Topic and subscription
  * names are limited to letters, digits, `-` and `_` by core, so `.` is a safe separator and the
@@ -79,9 +80,20 @@ export interface SubscriptionQueueSettings {
 }
 
 /**
+ * How many deliveries beyond core's last chance the broker's own dead-lettering waits. Core
+ * dead-letters a message, with the true reason, on its `maxAttempts`-th handled delivery or, at the
+ * latest, on the delivery after it (lease expired: attempt maxAttempts + 1). The native
+ * `x-delivery-limit` is only a backstop for consumers that keep dying before core can do that, and
+ * a return the adapter couldn't compensate (a release whose channel died first) must not bring it
+ * forward: so it sits this far above maxAttempts.
+ */
+export const DELIVERY_LIMIT_MARGIN = 10;
+
+/**
  * Arguments of a subscription queue. With a DLQ, `x-delivery-limit` is the backstop for consumers
  * that crash before core can dead-letter explicitly: quorum queues dead-letter a message once it was
- * *returned* more than `limit` times, so `maxAttempts - 1` allows exactly `maxAttempts` deliveries.
+ * *returned* more than `limit` times, so `maxAttempts + DELIVERY_LIMIT_MARGIN` allows that many
+ * deliveries plus one, and core always dead-letters first.
  */
 export function subscriptionQueueArguments(
   settings: SubscriptionQueueSettings,
@@ -98,7 +110,7 @@ export function subscriptionQueueArguments(
     ),
   };
   if (Number.isFinite(settings.maxAttempts))
-    args['x-delivery-limit'] = Math.max(0, settings.maxAttempts - 1);
+    args['x-delivery-limit'] = settings.maxAttempts + DELIVERY_LIMIT_MARGIN;
   return args;
 }
 
