@@ -49,6 +49,10 @@ export const RESERVED_ATTRIBUTE_PREFIXES = [
   'aws.',
   'amazon.',
   'cloudpubsub',
+  // W3C trace context: Omnibus carries `traceparent` itself (RabbitMQ and SQS in a header or
+  // attribute of that name), so a user attribute of the same name would collide with it.
+  'traceparent',
+  'tracestate',
 ] as const;
 
 const NAME = /^[A-Za-z][A-Za-z0-9_-]*$/;
