@@ -5,7 +5,9 @@ import { runConformanceTests } from '@omnibus/conformance';
 import { type ConsumerOptions, connect, type Message, OmnibusError } from '@omnibus/core';
 import { connect as amqpConnect, type ChannelModel } from 'amqplib';
 import { afterAll, describe, expect, it } from 'vitest';
+import { delayBucket } from './delay-queues.js';
 import { classifyError, fromUrl, rabbitmq } from './index.js';
+import { DELIVERY_LIMIT_MARGIN } from './queue-arguments.js';
 import {
   AMQP_URL,
   connectBus,
@@ -13,13 +15,13 @@ import {
   freePort,
   type PrivateRabbitMQ,
   privateNodes,
+  registerSharedPrefix,
   rejectionOf,
   sharedBroker,
   startPrivateRabbitMQ,
   testPrefix,
   waitUntil,
 } from './testing/broker-fixture.js';
-import { DELIVERY_LIMIT_MARGIN, delayBucket } from './topology.js';
 
 /*
  * The conformance suite, restart case included, on a private RabbitMQ node of this file's own
@@ -65,6 +67,8 @@ if (node !== undefined) {
   const harness = {
     name: 'rabbitmq',
     connect: ({ prefix }: { prefix: string }) => connectBus(prefix, node.url),
+    // The driver itself, for the contract checks (a stale delivery tag, release, abort, close).
+    driver: async () => rabbitmq({ url: node.url }),
     restartBroker: () => node.restart(),
     ...boundedFailureHooks,
   };
@@ -74,6 +78,10 @@ if (node !== undefined) {
   const harness = {
     name: 'rabbitmq',
     connect: ({ prefix }: { prefix: string }) => connectBus(prefix),
+    driver: async ({ prefix }: { prefix: string }) => {
+      registerSharedPrefix(prefix);
+      return rabbitmq({ url: AMQP_URL });
+    },
     ...boundedFailureHooks,
   };
   runConformanceTests(harness);
@@ -500,7 +508,7 @@ if (sharedBroker !== true) {
       const driver = rabbitmq({ url: AMQP_URL });
       const topic = `${testPrefix()}orders`;
       try {
-        await driver.ensureTopic(topic);
+        await driver.ensureTopic({ topic });
         const message = (index: number, size: number) => ({
           id: `m${index}`,
           body: Buffer.alloc(size, 1),
