@@ -35,9 +35,9 @@ export const CAPABILITIES: Capabilities = {
   // x-delivery-count of the quorum queue plus the adapter's `omnibus-attempts` header on copies
   // (delay queues, releases); see the README for the fault cases where a release can't be compensated.
   attempts: 'exact',
-  // basic.ack has no reply in AMQP 0-9-1; an ack written on a live channel is applied in order, and
-  // one that can't be written (channel gone) leaves the delivery to be requeued, never acked twice.
-  ackConfirmed: true,
+  // AMQP 0-9-1 has no reply to basic.ack: ack() resolves once the ack is written to the channel,
+  // and a connection lost just after may redeliver an acked message.
+  ackConfirmed: false,
   stats: { waiting: true, inFlight: false, deadLettered: true },
   // Peek: basic.get then requeue all, on a classic DLQ that puts them back in place.
   deadLetterAdmin: { peek: 'non-destructive', count: 'exact', redrive: 'subscription' },

@@ -21,13 +21,13 @@ import { bounded, CALL_SHARE } from './bounded.js';
 import { deadLetterQueue, subscriptionQueue } from './broker-names.js';
 import { CAPABILITIES } from './capabilities.js';
 import { classifyError } from './classify-error.js';
-import { ConfirmPublisher, type Publication } from './confirm-publisher.js';
+import { ConfirmPublisher } from './confirm-publisher.js';
 import { DeadLetterAdmin } from './dead-letter-admin.js';
 import { DelayQueues } from './delay-queues.js';
-import { publishOptions, toBuffer } from './message-mapping.js';
 import { openConnection } from './open-connection.js';
 import { RabbitMQSubscription } from './rabbitmq-subscription.js';
 import { ReconnectingConnection } from './reconnecting-connection.js';
+import { TopicPublisher } from './topic-publisher.js';
 import { Topology } from './topology.js';
 
 /** Options of {@link rabbitmq}. */
@@ -151,6 +151,7 @@ export function rabbitmq(options: RabbitMQOptions = {}): DriverV2 & {
     topology,
     Math.max(1, Math.floor(options.delayPrecisionDigits ?? 2)),
   );
+  const topics = new TopicPublisher(topology, delayQueues, publisher);
   const deadLetters = new DeadLetterAdmin(topology, publisher, NAME);
   const subscriptions = new Set<RabbitMQSubscription>();
   let closed = false;
@@ -167,20 +168,6 @@ export function rabbitmq(options: RabbitMQOptions = {}): DriverV2 & {
 
   const assertOpen = () => {
     if (closed) throw new ClosedError('the RabbitMQ driver is closed', { driver: NAME });
-  };
-
-  /** The publication of one message: to the topic, or to a delay bucket that dead-letters to it. */
-  const publication = async (topic: string, message: OutgoingMessage): Promise<Publication> => {
-    const options = publishOptions(message);
-    const content = toBuffer(message.body);
-    const delayMs = message.delayMs ?? 0;
-    // Not mandatory: a topic without subscriptions drops the message, as pub/sub does.
-    if (delayMs <= 0) return { exchange: topic, routingKey: '', content, options };
-    const remainingMs = Math.max(1, Math.ceil(message.publishedAt + delayMs - Date.now()));
-    const queue = await delayQueues.forTopic(topic, remainingMs);
-    options.expiration = String(remainingMs);
-    options.mandatory = true;
-    return { exchange: '', routingKey: queue, content, options };
   };
 
   const native: RabbitMQNative = {
@@ -214,30 +201,7 @@ export function rabbitmq(options: RabbitMQOptions = {}): DriverV2 & {
       messages: readonly OutgoingMessage[],
     ): Promise<BatchResult | undefined> {
       assertOpen();
-      if (messages.length === 0) return undefined;
-      // Publishing to a missing exchange would close the shared confirm channel with a 404: create the topic instead.
-      if (!topology.knowsTopic(topic)) await topology.ensureTopic(topic);
-      const publications: Publication[] = [];
-      for (const message of messages) publications.push(await publication(topic, message));
-      try {
-        const result = await publisher.publishBatch(publications);
-        // A bucket that refused a message may have expired: declare it again next time.
-        for (const entry of result?.failed ?? []) {
-          const routed = publications[entry.index];
-          if (routed !== undefined && routed.exchange === '') delayQueues.forget(routed.routingKey);
-        }
-        return result;
-      } catch (error) {
-        for (const routed of publications)
-          if (routed.exchange === '') delayQueues.forget(routed.routingKey);
-        if (
-          classifyError(error)?.code === 'NotFound' ||
-          (OmnibusError.isInstance(error) && error.code === 'NotFound')
-        ) {
-          topology.forget(topic);
-        }
-        throw error;
-      }
+      return topics.publish(topic, messages);
     },
 
     async subscribe(
