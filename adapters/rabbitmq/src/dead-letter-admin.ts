@@ -6,6 +6,7 @@ import { deadLetterQueue, subscriptionQueue } from './broker-names.js';
 import { classifyError } from './classify-error.js';
 import type { ConfirmPublisher } from './confirm-publisher.js';
 import { republishOptions, toStoredDeadLetter } from './message-mapping.js';
+import type { PendingDeadLetters } from './pending-dead-letters.js';
 import type { Topology } from './topology.js';
 
 /** Dead letters moved per round of a redrive: taken, copied, confirmed, then acked together. */
@@ -21,6 +22,8 @@ export class DeadLetterAdmin {
   constructor(
     private readonly topology: Topology,
     private readonly publisher: ConfirmPublisher,
+    /** This driver's dead-lettering in progress: every call waits for it on its DLQ first. */
+    private readonly pending: PendingDeadLetters,
     private readonly driverName: string,
   ) {}
 
@@ -35,7 +38,8 @@ export class DeadLetterAdmin {
 
   /** DLQ count, 0 when the subscription has no DLQ, NotFound when the subscription doesn't exist. */
   async count(ref: SubscriptionRef): Promise<number> {
-    const count = await this.topology.queueCount(deadLetterQueue(ref));
+    const dlq = deadLetterQueue(ref);
+    const count = await this.pending.read(dlq, () => this.topology.queueCount(dlq));
     if (count !== undefined) return count;
     if ((await this.topology.queueCount(subscriptionQueue(ref))) === undefined)
       throw subscriptionNotFound(ref, this.driverName);
@@ -81,6 +85,7 @@ export class DeadLetterAdmin {
 
   async purge(ref: SubscriptionRef): Promise<number | undefined> {
     const dlq = deadLetterQueue(ref);
+    await this.pending.settled(dlq);
     try {
       return (await this.topology.withChannel((channel) => channel.purgeQueue(dlq))).messageCount;
     } catch (error) {

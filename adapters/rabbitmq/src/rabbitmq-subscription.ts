@@ -17,6 +17,7 @@ import { classifyError } from './classify-error.js';
 import type { ConfirmPublisher, Publication } from './confirm-publisher.js';
 import type { DelayQueues } from './delay-queues.js';
 import { HEADER, messageId, republishOptions, toReceivedMessage } from './message-mapping.js';
+import type { PendingDeadLetters } from './pending-dead-letters.js';
 import type { ReconnectingConnection } from './reconnecting-connection.js';
 
 /** What a subscription needs from the driver that opened it. */
@@ -25,6 +26,8 @@ export interface SubscriptionContext {
   readonly connection: ReconnectingConnection;
   readonly publisher: ConfirmPublisher;
   readonly delayQueues: DelayQueues;
+  /** Where dead-lettering in progress is recorded, for the DLQ admin calls. */
+  readonly pendingDeadLetters: PendingDeadLetters;
   /** Re-declares the subscription's topology (after a reconnect, or if someone deleted it). */
   ensureSubscription(spec: SubscriptionSpec): Promise<void>;
   readonly reconnectInitialDelayMs: number;
@@ -145,7 +148,7 @@ export class RabbitMQSubscription implements DriverSubscription {
     const { signal } = request;
     // Consumption stopped for a release (core's stop, or a caller handing a delivery back while it
     // keeps receiving): a receive asks for messages again.
-    if (!this.#consuming && !this.#closed) this.#resume();
+    if (!signal.aborted && !this.#consuming && !this.#closed) this.#resume();
     for (;;) {
       if (signal.aborted || this.#closed) return [];
       if (this.#buffered() > 0) return this.#take(request.maxMessages);
@@ -297,8 +300,11 @@ export class RabbitMQSubscription implements DriverSubscription {
     // A copy that can never be published (headers amqplib can't encode): the broker dead-letters
     // the original itself (basic.reject to the queue's dead-letter exchange, reason "rejected"),
     // rather than leaving it unsettled on the channel, where it would hold a slot for good.
-    return this.#publishThenAck(deliveries, publications, (channel, message) =>
-      channel.nack(message, false, false),
+    return this.context.pendingDeadLetters.track(
+      queue,
+      this.#publishThenAck(deliveries, publications, (channel, message) =>
+        channel.nack(message, false, false),
+      ),
     );
   }
 

@@ -15,10 +15,12 @@ import {
 } from './broker-names.js';
 import { delayBucket } from './delay-queues.js';
 import { classifyError, fromUrl, rabbitmq } from './index.js';
+import { PendingDeadLetters } from './pending-dead-letters.js';
 import { DELIVERY_LIMIT_MARGIN } from './queue-arguments.js';
 import {
   AMQP_URL,
   connectBus,
+  deferred,
   deleteSharedTestObjects,
   freePort,
   type PrivateRabbitMQ,
@@ -572,6 +574,32 @@ if (sharedBroker !== true) {
       expect(subscriptionQueue({ ...long, subscription: `s${'z'.repeat(200)}` })).not.toBe(
         subscriptionQueue(long),
       );
+    });
+
+    it('a DLQ read on the driver waits for its own dead-lettering to that DLQ, and reads again when more started meanwhile', async () => {
+      const pending = new PendingDeadLetters();
+      const first = deferred();
+      void pending.track('q.dlq', first.promise);
+      const reads: number[] = [];
+      let value = 0;
+      const second = deferred();
+      const reading = pending.read('q.dlq', async () => {
+        reads.push(value);
+        // Another dead letter starts while this read is on the wire.
+        if (reads.length === 1) void pending.track('q.dlq', second.promise);
+        return value;
+      });
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(reads, 'no read while a dead letter is being written').toEqual([]);
+      value = 1;
+      first.resolve();
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(reads).toEqual([1]);
+      value = 2;
+      second.resolve();
+      expect(await reading).toBe(2);
+      expect(reads).toEqual([1, 2]);
+      expect(await pending.read('other.dlq', async () => 7), 'another DLQ does not wait').toBe(7);
     });
 
     it('many publishes waiting for a full socket buffer share one drain listener (no MaxListenersExceededWarning)', async () => {

@@ -25,6 +25,7 @@ import { ConfirmPublisher } from './confirm-publisher.js';
 import { DeadLetterAdmin } from './dead-letter-admin.js';
 import { DelayQueues } from './delay-queues.js';
 import { openConnection } from './open-connection.js';
+import { PendingDeadLetters } from './pending-dead-letters.js';
 import { RabbitMQSubscription } from './rabbitmq-subscription.js';
 import { ReconnectingConnection } from './reconnecting-connection.js';
 import { TopicPublisher } from './topic-publisher.js';
@@ -152,7 +153,8 @@ export function rabbitmq(options: RabbitMQOptions = {}): DriverV2 & {
     Math.max(1, Math.floor(options.delayPrecisionDigits ?? 2)),
   );
   const topics = new TopicPublisher(topology, delayQueues, publisher);
-  const deadLetters = new DeadLetterAdmin(topology, publisher, NAME);
+  const pendingDeadLetters = new PendingDeadLetters();
+  const deadLetters = new DeadLetterAdmin(topology, publisher, pendingDeadLetters, NAME);
   const subscriptions = new Set<RabbitMQSubscription>();
   let closed = false;
 
@@ -216,6 +218,7 @@ export function rabbitmq(options: RabbitMQOptions = {}): DriverV2 & {
           connection: consumeConnection,
           publisher,
           delayQueues,
+          pendingDeadLetters,
           ensureSubscription: (again) => topology.ensureSubscription(again),
           reconnectInitialDelayMs: reconnect.initialDelayMs,
           reconnectMaxDelayMs: reconnect.maxDelayMs,
