@@ -120,6 +120,8 @@ export function registerDeadLetterTests(suite: Suite): void {
         outcomes.push(await message.deadLetter(reason));
       });
       const dlq = t.bus.deadLetters<string>(topic, consumer.subscription);
+      // The DLQ may show the copy a moment before the broker confirms it to deadLetter().
+      await t.waitFor(() => outcomes.length === 1, 'deadLetter() to resolve');
       await t.waitFor(async () => (await dlq.count()) === 1, 'the message in the DLQ');
       expect(outcomes).toEqual(['dead-lettered']);
       expect(inbox.of(id)).toHaveLength(1);
