@@ -1,5 +1,5 @@
 // The time bound on one call against the broker: a call that outlives it rejects Unavailable, and its work is abandoned.
-import { OmnibusError } from '@omnibus/core';
+import { OmnibusError, withTimeLimit } from '@omnibus/core';
 
 /** Share of operationTimeoutMs one driver call may take on its own, so its own error reaches the user before core's deadline. */
 export const CALL_SHARE = 0.8;
@@ -14,28 +14,12 @@ export function bounded<T>(
   driverName: string,
   onTimeout?: () => void,
 ): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    let done = false;
-    const timer = setTimeout(() => {
-      done = true;
-      onTimeout?.();
-      reject(
-        new OmnibusError(
-          'Unavailable',
-          `RabbitMQ did not answer within ${timeoutMs} ms (80 % of operationTimeoutMs)`,
-          { retryable: true, driver: driverName },
-        ),
-      );
-    }, timeoutMs);
-    work.then(
-      (value) => {
-        clearTimeout(timer);
-        if (!done) resolve(value);
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
-        if (!done) reject(error);
-      },
+  return withTimeLimit(work, timeoutMs, () => {
+    onTimeout?.();
+    return new OmnibusError(
+      'Unavailable',
+      `RabbitMQ did not answer within ${timeoutMs} ms (80 % of operationTimeoutMs)`,
+      { retryable: true, driver: driverName },
     );
   });
 }

@@ -4,6 +4,7 @@ import {
   ConfigError,
   DEFAULT_OPERATION_TIMEOUT_MS,
   OmnibusError,
+  withTimeLimit,
 } from '@omnibus/core';
 import { Cluster, type RedisOptions as IORedisOptions, Redis } from 'ioredis';
 import { scrubCredentials } from './classify-error.js';
@@ -130,26 +131,15 @@ function perCommandMs(operationTimeoutMs: number): number {
  * call itself is left to finish in the background (ioredis offers no way to withdraw a command).
  */
 function withinBound<R>(running: Promise<R>, ms: number): Promise<R> {
-  return new Promise<R>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      reject(
-        new OmnibusError('Timeout', `Redis did not answer within ${ms} ms`, {
-          driver: 'redis',
-          retryable: true,
-        }),
-      );
-    }, ms);
-    running.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
-        reject(error);
-      },
-    );
-  });
+  return withTimeLimit(
+    running,
+    ms,
+    () =>
+      new OmnibusError('Timeout', `Redis did not answer within ${ms} ms`, {
+        driver: 'redis',
+        retryable: true,
+      }),
+  );
 }
 
 function createClient(

@@ -42,5 +42,7 @@ export {
 } from './errors.js';
 export { DEFAULT_OPERATION_TIMEOUT_MS, readOperationTimeout } from './operation-timeout.js';
 export { PORTABLE_RULES, RESERVED_ATTRIBUTE_PREFIXES } from './rules.js';
+/** A promise raced against a timer: the one way core and adapters bound a single call. */
+export { withTimeLimit } from './time-limit.js';
 export type * from './types.js';
 export { WIRE, type WireName } from './wire.js';
