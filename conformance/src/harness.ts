@@ -1,4 +1,5 @@
 import type { Bus } from '@omnibus/core';
+import type { DriverV2 } from '@omnibus/core/driver';
 
 /** What an adapter's test file hands to {@link runConformanceTests}. */
 export interface ConformanceHarness {
@@ -24,6 +25,13 @@ export interface ConformanceHarness {
    * AMQP URL at Redis's), with `operationTimeoutMs` set. When present, the wrong-protocol case runs.
    */
   connectWrongProtocol?(options: { prefix: string; operationTimeoutMs: number }): Promise<Bus>;
+  /**
+   * Builds a fresh driver reaching the same broker as {@link connect} (e.g. `redis({ url })`), for
+   * the `contract` tests that check the driver contract's own rules on the driver itself, or
+   * through a core bus over a spying wrapper of it. Names the suite passes to it carry `prefix`.
+   * The suite closes the driver after the test. When absent, those tests are skipped naming it.
+   */
+  driver?(options: { prefix: string }): Promise<DriverV2>;
 }
 
 /** Tuning of one conformance run. */

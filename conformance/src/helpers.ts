@@ -1,6 +1,15 @@
 import { randomBytes } from 'node:crypto';
-import type { Bus, Consumer, ConsumerOptions, Message, Producer } from '@omnibus/core';
-import { OmnibusError, PORTABLE_RULES } from '@omnibus/core';
+import type {
+  Bus,
+  Consumer,
+  ConsumerOptions,
+  DeadLetter,
+  DeadLetters,
+  Message,
+  Producer,
+} from '@omnibus/core';
+import { connect, OmnibusError, PORTABLE_RULES } from '@omnibus/core';
+import type { DriverV2 } from '@omnibus/core/driver';
 import { expect, it, type TestContext } from 'vitest';
 import type { ConformanceHarness, ConformanceOptions } from './harness.js';
 
@@ -231,6 +240,32 @@ export interface TestKit {
   readonly ackDeadlineMs: number;
   /** Opens another bus on the same broker and prefix (another "process"); closed after the test. */
   connect(): Promise<Bus>;
+  /**
+   * A fresh driver from `harness.driver` (the test is skipped naming the hook when it is absent),
+   * closed after the test.
+   */
+  driver(): Promise<DriverV2>;
+  /** Opens a bus over `driver` with the test's prefix (or `prefix`); the bus is closed after the test. */
+  connectDriver(driver: DriverV2, prefix?: string): Promise<Bus>;
+  /** `capabilities.attempts === 'exact'`: the suite holds attempt numbers to exact values. */
+  readonly exactAttempts: boolean;
+  /**
+   * Checks attempt numbers as `capabilities.attempts` promises: equal to `expected` where exact,
+   * else never below it (`expected` being the deliveries a handler got, counted by the test).
+   */
+  expectAttempts(actual: readonly number[], expected: readonly number[], what: string): void;
+  /**
+   * Peeks dead letters as `capabilities.deadLetterAdmin.peek` allows: where it is `none`, checks
+   * that peek rejects `Unsupported` and skips the rest of the test naming the capability.
+   */
+  peek<T>(dlq: DeadLetters<T>, limit?: number): Promise<DeadLetter<T>[]>;
+  /**
+   * A dead letter's recorded attempts: exactly `expected`, or never below it where peeking is
+   * `count-bumping` (each peek is a receive there, and may raise the count).
+   */
+  expectLetterAttempts(actual: number, expected: number, what: string): void;
+  /** The DLQ's count is `expected`: at once where `deadLetterAdmin.count` is exact, eventually where approximate. */
+  expectDeadLetterCount(dlq: DeadLetters<unknown>, expected: number, what: string): Promise<void>;
   /** A topic or subscription name unique within the test. */
   name(kind: string): string;
   /** Skips the rest of the test, naming the capability, unless it is declared. */
@@ -274,10 +309,17 @@ export interface Suite {
 export function createSuite(harness: ConformanceHarness, options: ConformanceOptions = {}): Suite {
   const timeoutMs = options.timeoutMs ?? 15_000;
   let buses: Bus[] = [];
+  let drivers: DriverV2[] = [];
   let cleanups: (() => unknown)[] = [];
 
   async function openBus(prefix: string): Promise<Bus> {
     const bus = await harness.connect({ prefix });
+    buses.push(bus);
+    return bus;
+  }
+
+  async function openDriverBus(driver: DriverV2, prefix: string): Promise<Bus> {
+    const bus = await connect(driver, { prefix });
     buses.push(bus);
     return bus;
   }
@@ -300,6 +342,60 @@ export function createSuite(harness: ConformanceHarness, options: ConformanceOpt
       timeoutMs,
       ackDeadlineMs,
       connect: () => openBus(prefix),
+      async driver() {
+        if (harness.driver === undefined) context.skip('harness.driver is not provided');
+        const driver = await harness.driver!({ prefix });
+        drivers.push(driver);
+        return driver;
+      },
+      connectDriver: (driver, own = prefix) => openDriverBus(driver, own),
+      exactAttempts: capabilities.attempts === 'exact',
+      expectAttempts(actual, expected, what) {
+        if (capabilities.attempts === 'exact') {
+          expect([...actual], `${what} (capabilities.attempts exact)`).toEqual([...expected]);
+          return;
+        }
+        expect(actual, `${what}: one number per delivery`).toHaveLength(expected.length);
+        actual.forEach((attempt, index) => {
+          expect(
+            attempt,
+            `${what}: delivery ${index + 1} (capabilities.attempts ${capabilities.attempts}: never below the deliveries a handler got)`,
+          ).toBeGreaterThanOrEqual(expected[index]!);
+        });
+      },
+      async peek(dlq, limit) {
+        if (capabilities.deadLetterAdmin.peek === 'none') {
+          await expectOmnibusError(
+            () => dlq.peek(limit),
+            ['Unsupported'],
+            'peek where capabilities.deadLetterAdmin.peek is none',
+          );
+          context.skip('requires capability deadLetterAdmin.peek (none declared)');
+        }
+        return dlq.peek(limit);
+      },
+      expectLetterAttempts(actual, expected, what) {
+        if (capabilities.deadLetterAdmin.peek === 'count-bumping') {
+          expect(actual, `${what} (peek is count-bumping)`).toBeGreaterThanOrEqual(expected);
+        } else {
+          expect(actual, what).toBe(expected);
+        }
+      },
+      async expectDeadLetterCount(dlq, expected, what) {
+        if (capabilities.deadLetterAdmin.count === 'exact') {
+          expect(await dlq.count(), what).toBe(expected);
+          return;
+        }
+        let last: number | undefined;
+        await waitFor(
+          async () => {
+            last = await dlq.count();
+            return last === expected;
+          },
+          () => `${what}: approximate count ${expected} (have ${last})`,
+          timeoutMs,
+        );
+      },
       name(kind) {
         const next = (counters.get(kind) ?? 0) + 1;
         counters.set(kind, next);
@@ -337,8 +433,10 @@ export function createSuite(harness: ConformanceHarness, options: ConformanceOpt
     async cleanup() {
       const pendingCleanups = cleanups.reverse();
       const pendingBuses = buses;
+      const pendingDrivers = drivers;
       cleanups = [];
       buses = [];
+      drivers = [];
       const errors: unknown[] = [];
       for (const cleanup of pendingCleanups) {
         try {
@@ -351,12 +449,19 @@ export function createSuite(harness: ConformanceHarness, options: ConformanceOpt
         pendingBuses.map((bus) => within(bus.close(), timeoutMs, 'bus.close() after the test')),
       );
       for (const result of closed) if (result.status === 'rejected') errors.push(result.reason);
+      // Closing a driver is idempotent (the contract says so), so one a bus closed already is fine.
+      const closedDrivers = await Promise.allSettled(
+        pendingDrivers.map((driver) =>
+          within(driver.close(), timeoutMs, 'driver.close() after the test'),
+        ),
+      );
+      for (const result of closedDrivers)
+        if (result.status === 'rejected') errors.push(result.reason);
       if (errors.length > 0) throw errors[0];
     },
   };
 }
 
-/** Sends each body in turn; resolves with the ids. */
 /** What {@link pullOne} set up: the consumer, its open iterator, and the one message pulled. */
 export interface PulledOne<T> {
   readonly topic: string;
@@ -382,6 +487,7 @@ export async function pullOne<T>(t: TestKit, body: T): Promise<PulledOne<T>> {
   return { topic, consumer, producer, iterator, message };
 }
 
+/** Sends each body in turn; resolves with the ids. */
 export async function sendAll<T>(producer: Producer<T>, bodies: readonly T[]): Promise<string[]> {
   const ids: string[] = [];
   for (const body of bodies) ids.push(await producer.send(body));

@@ -14,7 +14,8 @@
  *
  * Where the established suites' cases live here ("file › test"):
  *
- * google/go-cloud pubsub/drivertest (14)
+ * google/go-cloud pubsub/drivertest (14), whose harness hands out drivers: with `harness.driver`
+ * the `contract` file checks the driver's own rules the same way.
  * - TestSendReceive ............ send-receive › delivers every message sent after ready() with its id, body and attributes
  * - TestSendReceiveTwo ......... fanout › every subscription of a topic gets every message
  * - TestSendReceiveJSON ........ send-receive › round-trips JSON bodies of every JSON type
@@ -29,6 +30,9 @@
  * - TestMetadata ............... send-receive › round-trips attributes exactly, adding none of its own
  * - TestNonUTF8MessageBody ..... send-receive › round-trips a binary body byte for byte
  * - TestAs ..................... send-receive › exposes the native client and the native message (escape hatches)
+ * - (driver-level) TestBatching, TestDoubleAck, TestCancelSendReceive, TestMetadata at the driver:
+ *   contract › core never passes more than batch.publish / batch.settle entries…; a stale handle…;
+ *   a receive whose signal is aborted…; a published message reads back with its id, body bytes…
  *
  * ThreeDotsLabs/watermill pubsub/tests (16)
  * - TestPublishSubscribe ....... send-receive › delivers every message sent after ready()…
@@ -66,7 +70,16 @@
  * a handler got and dead letters that record the exact attempts and cause (`attempts`); a redrive
  * that moves only what was there when it started; `AlreadyExists` for conflicting subscription
  * settings; the portable option bounds; bounded, typed failure against an unreachable broker or an
- * endpoint of another protocol (`unreachable`).
+ * endpoint of another protocol (`unreachable`); subscriptions a producer declares, which keep
+ * messages sent before any consumer ran (`declare`); and, through `harness.driver`, the driver
+ * contract's own rules (`contract`): coherent capabilities, batch limits core honours, per-entry
+ * batch results retried alone, release not counting, abort, stale handles, idempotent close,
+ * fidelity and long names.
+ *
+ * Attempt numbers are held to `capabilities.attempts` (exact where declared so, else never below
+ * the deliveries a handler got); DLQ admin to `capabilities.deadLetterAdmin` (peek `none` rejects
+ * `Unsupported`, `count-bumping` may raise recorded attempts, redrive scope `subscription` or
+ * `topic`); a declared `nativeDeadLetter` is checked never to pre-empt core.
  *
  * @packageDocumentation
  */
@@ -74,7 +87,9 @@ import { afterEach, describe } from 'vitest';
 import { registerAckNackTests } from './ack-nack.js';
 import { registerAttemptTests } from './attempts.js';
 import { registerConcurrencyTests } from './concurrency.js';
+import { registerContractTests } from './contract.js';
 import { registerDeadLetterTests } from './dead-letter.js';
+import { registerDeclareTests } from './declare.js';
 import { registerDelayedTests } from './delayed.js';
 import { registerErrorTests } from './errors.js';
 import { registerFanoutTests } from './fanout.js';
@@ -114,5 +129,7 @@ export function runConformanceTests(
     registerStatsTests(suite);
     registerFanoutTests(suite);
     registerConcurrencyTests(suite);
+    registerDeclareTests(suite);
+    registerContractTests(suite);
   });
 }

@@ -25,7 +25,7 @@ export function registerSendReceiveTests(suite: Suite): void {
           expect(n, `unexpected message ${delivery.id}`).toBeDefined();
           expect(delivery.body).toEqual({ n });
           expect(delivery.attributes).toEqual({ index: String(n) });
-          expect(delivery.attempt).toBe(1);
+          t.expectAttempts([delivery.attempt], [1], 'a first delivery');
         }
       },
     );

@@ -4,6 +4,7 @@ import type {
   OutgoingMessage,
   ReceivedMessage,
   StoredDeadLetter,
+  SubscriptionRef,
   SubscriptionSpec,
 } from '@omnibus/core/driver';
 import { Deque } from './deque.js';
@@ -35,6 +36,7 @@ export interface MemoryHandle {
 interface Waiter {
   readonly max: number;
   readonly session: object;
+  readonly leaseMs: number;
   readonly resolve: (messages: ReceivedMessage[]) => void;
 }
 
@@ -46,8 +48,9 @@ interface DeadLetterEntry {
 }
 
 /**
- * One subscription: a ready queue, leases, delayed messages, a DLQ and, for ordering keys, a
- * backlog per key so that only one message of a key is outstanding at a time (as Pub/Sub does).
+ * One subscription: a ready queue, leases, delayed messages, a DLQ and, when the subscription was
+ * created with `ordering`, a backlog per ordering key so that only one message of a key is
+ * outstanding at a time (as Pub/Sub does).
  */
 export class SubscriptionState {
   readonly spec: SubscriptionSpec;
@@ -86,7 +89,7 @@ export class SubscriptionState {
 
   private admit(entry: Entry): void {
     const key = entry.orderingKey;
-    if (key !== undefined) {
+    if (key !== undefined && this.spec.ordering) {
       const backlog = this.keyBacklog.get(key);
       if (backlog !== undefined) {
         backlog.push(entry);
@@ -121,9 +124,9 @@ export class SubscriptionState {
   }
 
   /** The outstanding message of a key is gone for good: the key's next message may go. */
-  private release(entry: Entry): void {
+  private nextOfKey(entry: Entry): void {
     const key = entry.orderingKey;
-    if (key === undefined) return;
+    if (key === undefined || !this.spec.ordering) return;
     const backlog = this.keyBacklog.get(key);
     const next = backlog?.shift();
     if (next === undefined) {
@@ -136,13 +139,19 @@ export class SubscriptionState {
 
   // ---- delivering ----------------------------------------------------------------------------
 
-  receive(max: number, session: object, signal: AbortSignal): Promise<ReceivedMessage[]> {
-    if (this.ready.length > 0) return Promise.resolve(this.take(max, session));
+  receive(
+    max: number,
+    session: object,
+    leaseMs: number,
+    signal: AbortSignal,
+  ): Promise<ReceivedMessage[]> {
+    if (this.ready.length > 0) return Promise.resolve(this.take(max, session, leaseMs));
     if (signal.aborted) return Promise.resolve([]);
     return new Promise((resolve) => {
       const waiter: Waiter = {
         max,
         session,
+        leaseMs,
         resolve: (messages) => {
           signal.removeEventListener('abort', onAbort);
           resolve(messages);
@@ -160,13 +169,13 @@ export class SubscriptionState {
   private serveWaiters(): void {
     while (this.waiters.length > 0 && this.ready.length > 0) {
       const waiter = this.waiters.shift()!;
-      waiter.resolve(this.take(waiter.max, waiter.session));
+      waiter.resolve(this.take(waiter.max, waiter.session, waiter.leaseMs));
     }
   }
 
-  private take(max: number, session: object): ReceivedMessage[] {
+  private take(max: number, session: object, leaseMs: number): ReceivedMessage[] {
     const now = Date.now();
-    const leaseExpiresAt = now + this.spec.ackDeadlineMs;
+    const leaseExpiresAt = now + leaseMs;
     const count = Math.min(max, this.ready.length);
     const messages: ReceivedMessage[] = new Array(count);
     for (let index = 0; index < count; index++) {
@@ -195,19 +204,28 @@ export class SubscriptionState {
       if (entry === undefined) continue;
       this.inFlight.delete(entry);
       entry.holder = undefined;
-      this.release(entry);
+      this.nextOfKey(entry);
     }
     this.disarmLeaseTimerIfIdle();
     this.broker.changed();
   }
 
-  /** `release`: no handler saw this delivery, so it doesn't count as an attempt. */
-  nack(handle: unknown, delayMs: number, release: boolean): void {
+  /** The attempt ended: redelivered after `delayMs`, and the next delivery counts. */
+  nack(handle: unknown, delayMs: number): void {
+    this.handBack(handle, delayMs, false);
+  }
+
+  /** No handler saw this delivery: redelivered now, and the next delivery carries the same attempt. */
+  release(handle: unknown): void {
+    this.handBack(handle, 0, true);
+  }
+
+  private handBack(handle: unknown, delayMs: number, uncount: boolean): void {
     const entry = this.current(handle);
     if (entry === undefined) return;
     this.inFlight.delete(entry);
     entry.holder = undefined;
-    if (release) entry.attempt--;
+    if (uncount) entry.attempt--;
     this.requeue(entry, delayMs);
     this.disarmLeaseTimerIfIdle();
     this.broker.changed();
@@ -224,7 +242,7 @@ export class SubscriptionState {
     this.inFlight.delete(entry);
     entry.holder = undefined;
     this.deadLetters.push({ entry, attempts, reason, deadLetteredAt: Date.now() });
-    this.release(entry);
+    this.nextOfKey(entry);
     this.disarmLeaseTimerIfIdle();
     this.broker.changed();
   }
@@ -400,7 +418,7 @@ export class MemoryBroker {
       if (state.spec[setting] !== spec[setting]) {
         throw new OmnibusError(
           'AlreadyExists',
-          `subscription "${spec.subscription}" on topic "${spec.topic}" already exists with ${setting} ${String(state.spec[setting])}; this consumer asks ${String(spec[setting])}`,
+          `subscription "${spec.subscription}" on topic "${spec.topic}" already exists with ${setting} ${String(state.spec[setting])}; asked for ${String(spec[setting])}`,
           { driver: 'memory' },
         );
       }
@@ -408,8 +426,8 @@ export class MemoryBroker {
     return state;
   }
 
-  subscription(spec: SubscriptionSpec): SubscriptionState | undefined {
-    return this.topics.get(spec.topic)?.get(spec.subscription);
+  subscription(ref: SubscriptionRef): SubscriptionState | undefined {
+    return this.topics.get(ref.topic)?.get(ref.subscription);
   }
 
   publish(topic: string, messages: readonly OutgoingMessage[]): void {

@@ -1,11 +1,18 @@
-import { OmnibusError } from '@omnibus/core';
+import { OmnibusError, subscriptionNotFound } from '@omnibus/core';
 import type {
   Capabilities,
+  DeadLetterRequest,
   DriverSubscription,
-  DriverV1,
+  DriverTestHooks,
+  DriverV2,
+  LeaseRequest,
+  NackRequest,
   OutgoingMessage,
   ReceiveRequest,
+  ReleaseRequest,
+  SubscriptionRef,
   SubscriptionSpec,
+  TopicSpec,
 } from '@omnibus/core/driver';
 import { MemoryBroker, type SubscriptionState } from './broker.js';
 
@@ -21,18 +28,33 @@ export interface MemoryOptions {
 /**
  * What memory can do. Sizes and attributes follow the portable rules (which core enforces); the
  * lease range is the portable one (Pub/Sub's 10–600 s ack deadline); delays stop at SQS's 15
- * minutes, the strictest broker that has them.
+ * minutes, the strictest broker that has them. There is no delivery limit of its own
+ * (`nativeDeadLetter: false`): core alone dead-letters. Everything is exact and confirmed at once;
+ * names are map keys, so any length goes.
  */
 export const MEMORY_CAPABILITIES: Capabilities = Object.freeze({
   fanout: true,
   ordering: true,
   delayedDelivery: 15 * 60_000,
-  nativeDeadLetter: true,
+  nackDelayMaxMs: 15 * 60_000,
+  nativeDeadLetter: false,
   maxMessageBytes: 256 * 1024,
   maxBatchSize: 1_000,
+  batch: Object.freeze({
+    publish: Object.freeze({ maxMessages: 1_000 }),
+    settle: Object.freeze({ maxMessages: 1_000 }),
+  }),
+  attempts: 'exact',
+  ackConfirmed: true,
   stats: Object.freeze({ waiting: true, inFlight: true, deadLettered: true }),
+  deadLetterAdmin: Object.freeze({
+    peek: 'non-destructive',
+    count: 'exact',
+    redrive: 'subscription',
+  }),
   ackDeadline: Object.freeze({ minMs: 10_000, maxMs: 600_000 }),
   leaseExtension: 'native',
+  maxNameLength: 1_024,
 });
 
 // On globalThis, so every copy of this package loaded in a process (dist and source, ESM and a
@@ -44,7 +66,7 @@ const namedBrokers: Map<string, MemoryBroker> =
 (globalThis as Record<symbol, unknown>)[REGISTRY] = namedBrokers;
 
 /** Creates an in-memory driver: `connect(memory())`, or `connect(memory({ name: 'shared' }))`. */
-export function memory(options: MemoryOptions = {}): DriverV1 {
+export function memory(options: MemoryOptions = {}): DriverV2 {
   const name = options.name;
   let broker: MemoryBroker;
   if (name !== undefined && name !== '') {
@@ -57,17 +79,16 @@ export function memory(options: MemoryOptions = {}): DriverV1 {
   const sessions = new Set<MemorySubscription>();
   let closed = false;
 
-  function existing(spec: SubscriptionSpec): SubscriptionState {
-    const state = broker.subscription(spec);
-    if (state === undefined) {
-      throw new OmnibusError(
-        'NotFound',
-        `subscription "${spec.subscription}" on topic "${spec.topic}" does not exist`,
-        { driver: 'memory' },
-      );
-    }
+  function existing(ref: SubscriptionRef): SubscriptionState {
+    const state = broker.subscription(ref);
+    if (state === undefined) throw subscriptionNotFound(ref, 'memory');
     return state;
   }
+
+  const testHooks: DriverTestHooks = {
+    isIdle: () => broker.isIdle(),
+    onChange: (listener) => broker.onChange(listener),
+  };
 
   function assertOpen(): void {
     if (closed)
@@ -75,13 +96,13 @@ export function memory(options: MemoryOptions = {}): DriverV1 {
   }
 
   return {
-    specificationVersion: 'v1',
+    specificationVersion: 'v2',
     name: 'memory',
     capabilities: MEMORY_CAPABILITIES,
     native: broker,
-    async ensureTopic(topic: string) {
+    async ensureTopic(spec: TopicSpec) {
       assertOpen();
-      broker.ensureTopic(topic);
+      broker.ensureTopic(spec.topic);
     },
     async ensureSubscription(spec: SubscriptionSpec) {
       assertOpen();
@@ -90,35 +111,37 @@ export function memory(options: MemoryOptions = {}): DriverV1 {
     async publish(topic: string, messages: readonly OutgoingMessage[]) {
       assertOpen();
       broker.publish(topic, messages);
+      return undefined;
     },
     async subscribe(spec: SubscriptionSpec): Promise<DriverSubscription> {
       assertOpen();
-      const session = new MemorySubscription(existing(spec), () => sessions.delete(session));
+      const session = new MemorySubscription(existing(spec), spec.ackDeadlineMs, () =>
+        sessions.delete(session),
+      );
       sessions.add(session);
       return session;
     },
-    async stats(spec) {
+    async stats(ref) {
       assertOpen();
-      return existing(spec).stats();
+      return existing(ref).stats();
     },
-    async peekDeadLetters(spec, limit) {
+    async peekDeadLetters(ref, limit) {
       assertOpen();
-      return existing(spec).peekDeadLetters(limit);
+      return existing(ref).peekDeadLetters(limit);
     },
-    async countDeadLetters(spec) {
+    async countDeadLetters(ref) {
       assertOpen();
-      return existing(spec).countDeadLetters();
+      return existing(ref).countDeadLetters();
     },
-    async redriveDeadLetters(spec, limit) {
+    async redriveDeadLetters(ref, limit) {
       assertOpen();
-      return existing(spec).redrive(limit);
+      return existing(ref).redrive(limit);
     },
-    async purgeDeadLetters(spec) {
+    async purgeDeadLetters(ref) {
       assertOpen();
-      return existing(spec).purge();
+      return existing(ref).purge();
     },
-    isIdle: () => broker.isIdle(),
-    onChange: (listener) => broker.onChange(listener),
+    testHooks,
     async close() {
       if (closed) return;
       closed = true;
@@ -129,14 +152,20 @@ export function memory(options: MemoryOptions = {}): DriverV1 {
   };
 }
 
-/** One consuming session; it is also the `holder` that marks what it has in flight. */
+/**
+ * One consuming session; it is also the `holder` that marks what it has in flight. Its leases last
+ * the `ackDeadlineMs` its consumer asked for (the subscription may have been created, by a
+ * declaration or another consumer, with another).
+ */
 class MemorySubscription implements DriverSubscription {
   private readonly state: SubscriptionState;
+  private readonly leaseMs: number;
   private readonly onClose: () => void;
   private closed = false;
 
-  constructor(state: SubscriptionState, onClose: () => void) {
+  constructor(state: SubscriptionState, leaseMs: number, onClose: () => void) {
     this.state = state;
+    this.leaseMs = leaseMs;
     this.onClose = onClose;
     state.sessions++;
   }
@@ -146,21 +175,28 @@ class MemorySubscription implements DriverSubscription {
       return Promise.reject(
         new OmnibusError('Closed', 'the memory subscription is closed', { driver: 'memory' }),
       );
-    return this.state.receive(request.maxMessages, this, request.signal);
+    return this.state.receive(request.maxMessages, this, this.leaseMs, request.signal);
   }
   async ack(handles: readonly unknown[]) {
     this.state.ack(handles);
+    return undefined;
   }
-  async nack(requests: Parameters<DriverSubscription['nack']>[0]) {
-    for (const request of requests)
-      this.state.nack(request.handle, request.delayMs, request.release === true);
+  async nack(requests: readonly NackRequest[]) {
+    for (const request of requests) this.state.nack(request.handle, request.delayMs);
+    return undefined;
   }
-  async extendLease(requests: Parameters<DriverSubscription['extendLease']>[0]) {
+  async release(requests: readonly ReleaseRequest[]) {
+    for (const request of requests) this.state.release(request.handle);
+    return undefined;
+  }
+  async extendLease(requests: readonly LeaseRequest[]) {
     for (const request of requests) this.state.extendLease(request.handle, request.leaseMs);
+    return undefined;
   }
-  async deadLetter(requests: Parameters<DriverSubscription['deadLetter']>[0]) {
+  async deadLetter(requests: readonly DeadLetterRequest[]) {
     for (const request of requests)
       this.state.deadLetter(request.handle, request.reason, request.attempts);
+    return undefined;
   }
   async close() {
     if (this.closed) return;
@@ -172,7 +208,7 @@ class MemorySubscription implements DriverSubscription {
 }
 
 /** `connect('memory://')` → a new isolated broker; `connect('memory://NAME')` → the shared one. */
-export function fromUrl(url: URL): DriverV1 {
+export function fromUrl(url: URL): DriverV2 {
   return memory({ name: decodeURIComponent(url.hostname || url.pathname.replace(/^\/+/, '')) });
 }
 

@@ -1,118 +1,93 @@
-// The one table from amqplib, AMQP and socket errors to Omnibus codes, and the texts for declaration mismatches.
+// The one table from amqplib and AMQP errors to Omnibus codes, and the texts for declaration mismatches.
+import { classifyWith, type ErrorRule } from '@omnibus/core';
 import type { ErrorClassification, ErrorCode } from '@omnibus/core/driver';
-import { ARGUMENT_SETTINGS } from './topology.js';
-
-type Rule = readonly [
-  match: number | string | RegExp,
-  code: ErrorCode,
-  retryable: boolean,
-  /** Replaces amqplib's text where that text says nothing useful. */
-  message?: string,
-];
+import { ARGUMENT_SETTINGS } from './queue-arguments.js';
 
 const TLS_MISMATCH =
   'the TLS handshake failed: the endpoint does not speak TLS (an amqps:// URL pointed at a plain amqp port?)';
 
+const unavailable = { code: 'Unavailable', retryable: true } as const;
+const notRetryable = (code: ErrorCode, message?: string): ErrorClassification =>
+  message === undefined ? { code, retryable: false } : { code, retryable: false, message };
+
 /**
- * The one lookup table from native errors to portable codes, first match wins. A number matches
- * the AMQP reply code amqplib puts on `error.code` (or the code in a handshake refusal's text), a
- * string matches a Node.js `error.code`, a RegExp matches amqplib's message for the errors it
- * raises without a code.
+ * The one lookup table from native errors to portable codes, first match wins, in core's
+ * `classifyWith` shape; Node's socket, DNS and TLS rows come after it from core
+ * (`NETWORK_ERROR_RULES`). A number matches the AMQP reply code amqplib puts on `error.code` (or the
+ * code in a handshake refusal's text, read by {@link replyCodeOf}), a string matches a Node.js
+ * `error.code`, a RegExp matches amqplib's message for the errors it raises without a code.
  *
  * Retryable means the same call may succeed later without anyone changing anything: an outage, a
  * dropped connection, a broker short of resources. Wrong credentials, a missing vhost, a message
  * that can't be encoded and a URL that doesn't point at RabbitMQ never succeed and are not retried.
  */
-const RULES: readonly Rule[] = [
+const RULES: readonly ErrorRule[] = [
   // Login refused during the handshake: the server answers 403 before the connection exists.
-  [/Handshake terminated by server: 403/, 'Unauthenticated', false],
-  [/ACCESS[-_]REFUSED - Login was refused/, 'Unauthenticated', false],
+  [/Handshake terminated by server: 403/, notRetryable('Unauthenticated')],
+  [/ACCESS[-_]REFUSED - Login was refused/, notRetryable('Unauthenticated')],
   // amqplib reports a connection.close in answer to connection.open (530 NOT_ALLOWED) without its text.
   [
     /Expected ConnectionOpenOk; got <ConnectionClose/,
-    'PermissionDenied',
-    false,
-    'the broker refused to open the virtual host of the URL (530 NOT_ALLOWED): it does not exist, or the user has no permission on it',
+    notRetryable(
+      'PermissionDenied',
+      'the broker refused to open the virtual host of the URL (530 NOT_ALLOWED): it does not exist, or the user has no permission on it',
+    ),
   ],
-  [311, 'MessageTooLarge', false], // CONTENT_TOO_LARGE
-  [312, 'NotFound', false], // NO_ROUTE (a mandatory message came back)
-  [313, 'Unavailable', true], // NO_CONSUMERS
-  [320, 'Unavailable', true], // CONNECTION_FORCED: close_all_connections, broker shutting down
-  [402, 'Config', false], // INVALID_PATH
-  [403, 'PermissionDenied', false], // ACCESS_REFUSED on an operation
-  [404, 'NotFound', false], // NOT_FOUND
-  [405, 'Unavailable', true], // RESOURCE_LOCKED: an exclusive consumer holds the queue
-  [406, 'InvalidArgument', false], // PRECONDITION_FAILED (declares map it to AlreadyExists themselves)
-  [501, 'Unavailable', true], // FRAME_ERROR: connection-level, the adapter reconnects
-  [502, 'Internal', false], // SYNTAX_ERROR
-  [503, 'Internal', false], // COMMAND_INVALID
-  [504, 'Internal', false], // CHANNEL_ERROR
-  [505, 'Internal', false], // UNEXPECTED_FRAME
-  [506, 'Unavailable', true], // RESOURCE_ERROR: out of memory or disk on the broker
-  [530, 'PermissionDenied', false], // NOT_ALLOWED: vhost missing or access to it refused
-  [540, 'Unsupported', false], // NOT_IMPLEMENTED
-  [541, 'Unavailable', true], // INTERNAL_ERROR: e.g. no quorum leader while a node restarts
-  ['ECONNREFUSED', 'Unavailable', true],
-  ['ECONNRESET', 'Unavailable', true],
-  ['ECONNABORTED', 'Unavailable', true],
-  ['ETIMEDOUT', 'Unavailable', true],
-  ['EPIPE', 'Unavailable', true],
-  ['EHOSTUNREACH', 'Unavailable', true],
-  ['ENETUNREACH', 'Unavailable', true],
-  ['EAI_AGAIN', 'Unavailable', true],
-  ['ENOTFOUND', 'Unavailable', true],
-  ['ERR_TLS_CERT_ALTNAME_INVALID', 'Config', false],
-  ['DEPTH_ZERO_SELF_SIGNED_CERT', 'Config', false],
-  ['SELF_SIGNED_CERT_IN_CHAIN', 'Config', false],
-  ['UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'Config', false],
-  ['CERT_HAS_EXPIRED', 'Config', false],
-  ['ERR_SSL_WRONG_VERSION_NUMBER', 'Config', false, TLS_MISMATCH],
-  ['ERR_SSL_PACKET_LENGTH_TOO_LONG', 'Config', false, TLS_MISMATCH],
-  ['ERR_INVALID_URL', 'Config', false],
-  [/Expected amqp: or amqps:/, 'Config', false],
-  [/Server frameMax \d+ is below the protocol minimum/, 'Config', false],
+  [311, notRetryable('MessageTooLarge')], // CONTENT_TOO_LARGE
+  [312, notRetryable('NotFound')], // NO_ROUTE (a mandatory message came back)
+  [313, unavailable], // NO_CONSUMERS
+  [320, unavailable], // CONNECTION_FORCED: close_all_connections, broker shutting down
+  [402, notRetryable('Config')], // INVALID_PATH
+  [403, notRetryable('PermissionDenied')], // ACCESS_REFUSED on an operation
+  [404, notRetryable('NotFound')], // NOT_FOUND
+  [405, unavailable], // RESOURCE_LOCKED: an exclusive consumer holds the queue
+  [406, notRetryable('InvalidArgument')], // PRECONDITION_FAILED (declares map it to AlreadyExists themselves)
+  [501, unavailable], // FRAME_ERROR: connection-level, the adapter reconnects
+  [502, notRetryable('Internal')], // SYNTAX_ERROR
+  [503, notRetryable('Internal')], // COMMAND_INVALID
+  [504, notRetryable('Internal')], // CHANNEL_ERROR
+  [505, notRetryable('Internal')], // UNEXPECTED_FRAME
+  [506, unavailable], // RESOURCE_ERROR: out of memory or disk on the broker
+  [530, notRetryable('PermissionDenied')], // NOT_ALLOWED: vhost missing or access to it refused
+  [540, notRetryable('Unsupported')], // NOT_IMPLEMENTED
+  [541, unavailable], // INTERNAL_ERROR: e.g. no quorum leader while a node restarts
+  ['ERR_SSL_WRONG_VERSION_NUMBER', notRetryable('Config', TLS_MISMATCH)],
+  ['ERR_SSL_PACKET_LENGTH_TOO_LONG', notRetryable('Config', TLS_MISMATCH)],
+  ['ERR_INVALID_URL', notRetryable('Config')],
+  [/Expected amqp: or amqps:/, notRetryable('Config')],
+  [/Server frameMax \d+ is below the protocol minimum/, notRetryable('Config')],
   [
     /^Frame size \d+ exceeds maxFrameSize|^Unknown frame type|Frame on channel != 0 during handshake/,
-    'Config',
-    false,
-    'the endpoint did not answer in AMQP 0-9-1 (its first bytes are not an AMQP frame): check the host and port of the URL',
+    notRetryable(
+      'Config',
+      'the endpoint did not answer in AMQP 0-9-1 (its first bytes are not an AMQP frame): check the host and port of the URL',
+    ),
   ],
   // Raised by amqplib before anything is written: the same message can never be sent.
-  [/exceeds the \d+ byte encoding buffer/, 'MessageTooLarge', false],
-  [/^Field '\w+' is the wrong type|^content is not a buffer/, 'InvalidArgument', false],
-  ['ERR_OUT_OF_RANGE', 'InvalidArgument', false], // a header number amqplib can't encode
-  [/connect ETIMEDOUT|no AMQP connection within/, 'Unavailable', true],
+  [/exceeds the \d+ byte encoding buffer/, notRetryable('MessageTooLarge')],
+  [/^Field '\w+' is the wrong type|^content is not a buffer/, notRetryable('InvalidArgument')],
+  ['ERR_OUT_OF_RANGE', notRetryable('InvalidArgument')], // a header number amqplib can't encode
+  [/connect ETIMEDOUT|no AMQP connection within/, unavailable],
   // amqplib's own errors, raised without a reply code when a channel or the connection went away.
-  [/message nacked/, 'Unavailable', true],
+  [/message nacked/, unavailable],
   [
     /channel closed|Channel closed|Channel ended|Connection closed|Socket closed|Unexpected close|Heartbeat timeout/,
-    'Unavailable',
-    true,
+    unavailable,
   ],
 ];
 
+/** The AMQP reply code: amqplib's numeric `error.code`, or the code in a handshake refusal's text. */
 function replyCodeOf(error: { code?: unknown; message: string }): number | undefined {
   if (typeof error.code === 'number') return error.code;
-  const fromText = /: (\d{3}) \([A-Z_-]+\)/.exec(error.message);
+  const fromText = /: (\d{3}) \([A-Z_-]+\)/.exec(String(error.message));
   return fromText?.[1] === undefined ? undefined : Number(fromText[1]);
 }
 
 /** Classifies an amqplib or socket error; `undefined` when nothing in the table matches. */
-export function classifyError(error: unknown): ErrorClassification | undefined {
-  if (!(error instanceof Error)) return undefined;
-  const withCode = error as Error & { code?: unknown };
-  const replyCode = replyCodeOf(withCode);
-  for (const [match, code, retryable, message] of RULES) {
-    const hit =
-      typeof match === 'number'
-        ? replyCode === match
-        : typeof match === 'string'
-          ? withCode.code === match
-          : match.test(error.message);
-    if (hit) return message === undefined ? { code, retryable } : { code, retryable, message };
-  }
-  return undefined;
-}
+export const classifyError: (error: unknown) => ErrorClassification | undefined = classifyWith(
+  RULES,
+  { codeOf: replyCodeOf },
+);
 
 /** Whether an error says a declaration met an existing object with other settings. */
 export function isPreconditionFailed(error: unknown): boolean {

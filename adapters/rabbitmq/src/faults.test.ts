@@ -127,7 +127,7 @@ describe.skipIf(node === undefined)(
       const bus = await connectBus(prefix, node!.url, { operationTimeoutMs });
       const producer = bus.producer<string>('orders');
       try {
-        await driver.ensureTopic(topic);
+        await driver.ensureTopic({ topic });
         await driver.publish(topic, [outgoing('before')]);
         await producer.send('before');
         await controlNode!('stop_app');
@@ -168,7 +168,7 @@ describe.skipIf(node === undefined)(
       const topic = `${testPrefix()}orders`;
       const pid = await nodePid();
       try {
-        await driver.ensureTopic(topic);
+        await driver.ensureTopic({ topic });
         await driver.publish(topic, [outgoing('before')]);
         process.kill(pid, 'SIGSTOP');
         try {

@@ -1,6 +1,6 @@
 // The package's entry point: the factory, `fromUrl` for `connect('amqp://…')`, and the public helpers.
 import { readOperationTimeout } from '@omnibus/core';
-import type { DriverV1 } from '@omnibus/core/driver';
+import type { DriverV2 } from '@omnibus/core/driver';
 import { rabbitmq } from './rabbitmq.js';
 
 export { classifyError } from './classify-error.js';
@@ -13,7 +13,7 @@ export { type RabbitMQNative, type RabbitMQOptions, rabbitmq } from './rabbitmq.
  * 15000) is taken here, and amqplib's (`heartbeat`, `frameMax`, `channelMax`, `locale`) stay.
  * @throws `Config` when `operationTimeoutMs` is not a whole number from 100 to 3600000
  */
-export function fromUrl(url: URL): DriverV1 {
+export function fromUrl(url: URL): DriverV2 {
   const operationTimeoutMs = readOperationTimeout(url);
   const rest = new URL(url.href);
   rest.searchParams.delete('operationTimeoutMs');

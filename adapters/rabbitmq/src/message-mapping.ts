@@ -1,26 +1,38 @@
 // Maps Omnibus messages onto AMQP properties and headers, and reads any AMQP message back, sanitised.
 import { createHash } from 'node:crypto';
+import { WIRE, type WireName } from '@omnibus/core';
 import type { OutgoingMessage, ReceivedMessage, StoredDeadLetter } from '@omnibus/core/driver';
 import type { Message, MessagePropertyHeaders, Options } from 'amqplib';
-import { DELIVERY_LIMIT_MARGIN, maxAttemptsFromRoutingKey } from './topology.js';
+import { maxAttemptsFromRoutingKey } from './broker-names.js';
+import { DELIVERY_LIMIT_MARGIN } from './queue-arguments.js';
 
 /**
  * Omnibus metadata rides in AMQP properties where one fits (`message_id`, `content_type`,
- * `timestamp`, `delivery_mode`) and in `omnibus-*` headers otherwise; the body is the codec's bytes
- * alone. User attributes are plain string headers, so a plain AMQP client sees them as such.
+ * `timestamp`, `delivery_mode`) and in headers named by core's {@link WIRE} otherwise; the body is
+ * the codec's bytes alone. User attributes are plain string headers, so a plain AMQP client sees
+ * them as such. `HEADER` is the subset of `WIRE` this adapter writes, under the names it always had
+ * (they were already core's spelling).
  */
 export const HEADER = {
   /** Epoch ms of the original send (the `timestamp` property only has seconds). */
-  publishedAt: 'omnibus-published-at',
-  orderingKey: 'omnibus-ordering-key',
+  publishedAt: WIRE.publishedAt,
+  orderingKey: WIRE.orderingKey,
   /** Deliveries a message had before it was re-enqueued through a delay queue, which restarts `x-delivery-count`. */
-  attempts: 'omnibus-attempts',
-  deadLetterReason: 'omnibus-dead-letter-reason',
-  deadLetterAttempts: 'omnibus-dead-letter-attempts',
-  deadLetteredAt: 'omnibus-dead-lettered-at',
+  attempts: WIRE.attempts,
+  deadLetterReason: WIRE.deadLetterReason,
+  deadLetterAttempts: WIRE.deadLetterAttempts,
+  deadLetteredAt: WIRE.deadLetteredAt,
   /** W3C trace context, under the name OpenTelemetry's AMQP instrumentations use. */
-  traceparent: 'traceparent',
-} as const;
+  traceparent: WIRE.traceparent,
+} as const satisfies Readonly<Record<string, WireName>>;
+
+/** Headers a copy drops and sets again: the attempt count and the dead-letter record. */
+const RESET_ON_COPY: ReadonlySet<string> = new Set([
+  WIRE.attempts,
+  WIRE.deadLetterReason,
+  WIRE.deadLetterAttempts,
+  WIRE.deadLetteredAt,
+]);
 
 function isInternalHeader(name: string): boolean {
   const lower = name.toLowerCase();
@@ -230,12 +242,7 @@ export function republishOptions(
   const headers: Record<string, unknown> = {};
   for (const [name, value] of Object.entries(headersOf(message))) {
     const lower = name.toLowerCase();
-    if (
-      lower.startsWith('x-') ||
-      lower === HEADER.attempts ||
-      lower.startsWith('omnibus-dead-letter')
-    )
-      continue;
+    if (lower.startsWith('x-') || RESET_ON_COPY.has(lower)) continue;
     headers[name] = encodable(value);
   }
   headers[HEADER.publishedAt] = publishedAtOf(message);

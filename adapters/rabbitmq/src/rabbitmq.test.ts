@@ -5,21 +5,33 @@ import { runConformanceTests } from '@omnibus/conformance';
 import { type ConsumerOptions, connect, type Message, OmnibusError } from '@omnibus/core';
 import { connect as amqpConnect, type ChannelModel } from 'amqplib';
 import { afterAll, describe, expect, it } from 'vitest';
+import {
+  deadLetterExchange,
+  deadLetterQueue,
+  deadLetterRoutingKey,
+  subscriptionDelayQueue,
+  subscriptionQueue,
+  topicDelayQueue,
+} from './broker-names.js';
+import { delayBucket } from './delay-queues.js';
 import { classifyError, fromUrl, rabbitmq } from './index.js';
+import { PendingDeadLetters } from './pending-dead-letters.js';
+import { DELIVERY_LIMIT_MARGIN } from './queue-arguments.js';
 import {
   AMQP_URL,
   connectBus,
+  deferred,
   deleteSharedTestObjects,
   freePort,
   type PrivateRabbitMQ,
   privateNodes,
+  registerSharedPrefix,
   rejectionOf,
   sharedBroker,
   startPrivateRabbitMQ,
   testPrefix,
   waitUntil,
 } from './testing/broker-fixture.js';
-import { DELIVERY_LIMIT_MARGIN, delayBucket } from './topology.js';
 
 /*
  * The conformance suite, restart case included, on a private RabbitMQ node of this file's own
@@ -65,6 +77,8 @@ if (node !== undefined) {
   const harness = {
     name: 'rabbitmq',
     connect: ({ prefix }: { prefix: string }) => connectBus(prefix, node.url),
+    // The driver itself, for the contract checks (a stale delivery tag, release, abort, close).
+    driver: async () => rabbitmq({ url: node.url }),
     restartBroker: () => node.restart(),
     ...boundedFailureHooks,
   };
@@ -74,6 +88,10 @@ if (node !== undefined) {
   const harness = {
     name: 'rabbitmq',
     connect: ({ prefix }: { prefix: string }) => connectBus(prefix),
+    driver: async ({ prefix }: { prefix: string }) => {
+      registerSharedPrefix(prefix);
+      return rabbitmq({ url: AMQP_URL });
+    },
     ...boundedFailureHooks,
   };
   runConformanceTests(harness);
@@ -491,6 +509,99 @@ if (sharedBroker !== true) {
       }
     });
 
+    it('publish reports per entry: a message whose headers exceed the frame fails alone, not retryable, and the rest of the batch is confirmed', async () => {
+      const url = new URL(AMQP_URL);
+      url.searchParams.set('frameMax', '4096');
+      const driver = fromUrl(url);
+      const prefix = testPrefix();
+      const ref = { topic: `${prefix}orders`, subscription: `${prefix}kitchen` };
+      try {
+        await driver.ensureSubscription({
+          ...ref,
+          maxAttempts: 3,
+          deadLetter: true,
+          ackDeadlineMs: 30_000,
+          ordering: false,
+        });
+        const message = (id: string, attributes: Record<string, string> = {}) => ({
+          id,
+          body: Buffer.from(JSON.stringify(id)),
+          attributes,
+          contentType: 'application/json',
+          publishedAt: Date.now(),
+        });
+        const big: Record<string, string> = {};
+        for (let index = 0; index < 8; index++) big[`big${index}`] = 'x'.repeat(1000);
+        const result = await driver.publish(ref.topic, [
+          message('first'),
+          message('too-big', big),
+          message('third'),
+        ]);
+        expect(result?.failed.map((entry) => entry.index)).toEqual([1]);
+        const error = result!.failed[0]!.error as OmnibusError;
+        expect(OmnibusError.isInstance(error)).toBe(true);
+        expect(error.code).toBe('MessageTooLarge');
+        expect(error.retryable).toBe(false);
+        await waitUntil(
+          async () => (await driver.stats(ref)).waiting === 2,
+          'the two other messages in the queue',
+        );
+      } finally {
+        await driver.close();
+      }
+    });
+
+    it('derives queue names through brokerName: the readable names queues always had where they fit, within 255 bytes with a hash where not', () => {
+      const ref = { topic: 'rt-orders', subscription: 'rt-kitchen' };
+      expect(subscriptionQueue(ref)).toBe('rt-orders.rt-kitchen');
+      expect(deadLetterQueue(ref)).toBe('rt-orders.rt-kitchen.dlq');
+      expect(deadLetterExchange(ref.topic)).toBe('rt-orders.dlx');
+      expect(deadLetterRoutingKey(ref, 5)).toBe('rt-orders.rt-kitchen.max-attempts.5');
+      expect(subscriptionDelayQueue(ref, 1300)).toBe('rt-orders.rt-kitchen.delay.1300');
+      expect(topicDelayQueue(ref.topic, 1300)).toBe('rt-orders.delay.1300');
+      const long = { topic: `t${'x'.repeat(200)}`, subscription: `s${'y'.repeat(200)}` };
+      const names = [
+        subscriptionQueue(long),
+        deadLetterQueue(long),
+        deadLetterRoutingKey(long, 1000),
+        subscriptionDelayQueue(long, 2_147_483_647),
+      ];
+      for (const name of names) expect(Buffer.byteLength(name)).toBeLessThanOrEqual(255);
+      expect(subscriptionQueue(long)).toMatch(/^tx+\.sy+\.[0-9a-f]{12}$/);
+      expect(subscriptionQueue(long).length).toBeLessThanOrEqual(
+        rabbitmq().capabilities.maxNameLength,
+      );
+      expect(subscriptionQueue({ ...long, subscription: `s${'z'.repeat(200)}` })).not.toBe(
+        subscriptionQueue(long),
+      );
+    });
+
+    it('a DLQ read on the driver waits for its own dead-lettering to that DLQ, and reads again when more started meanwhile', async () => {
+      const pending = new PendingDeadLetters();
+      const first = deferred();
+      void pending.track('q.dlq', first.promise);
+      const reads: number[] = [];
+      let value = 0;
+      const second = deferred();
+      const reading = pending.read('q.dlq', async () => {
+        reads.push(value);
+        // Another dead letter starts while this read is on the wire.
+        if (reads.length === 1) void pending.track('q.dlq', second.promise);
+        return value;
+      });
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(reads, 'no read while a dead letter is being written').toEqual([]);
+      value = 1;
+      first.resolve();
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(reads).toEqual([1]);
+      value = 2;
+      second.resolve();
+      expect(await reading).toBe(2);
+      expect(reads).toEqual([1, 2]);
+      expect(await pending.read('other.dlq', async () => 7), 'another DLQ does not wait').toBe(7);
+    });
+
     it('many publishes waiting for a full socket buffer share one drain listener (no MaxListenersExceededWarning)', async () => {
       const warnings: Error[] = [];
       const onWarning = (warning: Error) => {
@@ -500,7 +611,7 @@ if (sharedBroker !== true) {
       const driver = rabbitmq({ url: AMQP_URL });
       const topic = `${testPrefix()}orders`;
       try {
-        await driver.ensureTopic(topic);
+        await driver.ensureTopic({ topic });
         const message = (index: number, size: number) => ({
           id: `m${index}`,
           body: Buffer.alloc(size, 1),

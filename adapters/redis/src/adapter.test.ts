@@ -6,7 +6,7 @@ import type { SubscriptionSpec } from '@omnibus/core/driver';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { classifyRedisError, fromUrl, redis, subscriptionKeys, topicKeys } from './index.js';
-import { REDRIVE } from './scripts.js';
+import { REDRIVE } from './scripts/redrive-batch.js';
 import { deleteKeys, REDIS_URL, redisUnavailable } from './test-support/redis-server.js';
 
 const unavailable = await redisUnavailable();
@@ -158,7 +158,27 @@ suite('redis adapter', () => {
     expect(fields.source).toBe('web');
     expect(fields['omnibus-attr-body']).toBe('kept apart');
     expect(fields['omnibus-id']).toBe(id);
-    expect(fields['omnibus-type'], 'JSON is the default and is not spelled out').toBeUndefined();
+    expect(
+      fields['omnibus-content-type'],
+      'JSON is the default and is not spelled out',
+    ).toBeUndefined();
+  });
+
+  it("an attribute named body is kept apart from the entry's body field, both ways", async () => {
+    const { bus, prefix: p } = await open();
+    const consumer = bus.consumer<string>('traced', 'kitchen');
+    await consumer.ready();
+    await bus.producer<string>('traced').send('soup', { attributes: { body: 'mine' } });
+    const entries = await admin.xrange(topicKeys('omnibus:', `${p}traced`).stream, '-', '+');
+    const names = entries[0]![1].filter((_, index) => index % 2 === 0);
+    expect(names).toContain('omnibus-attr-body');
+    expect(names.filter((name) => name === 'body')).toHaveLength(1);
+    const iterator = consumer.messages();
+    const message = (await iterator.next()).value!;
+    expect(message.attributes).toEqual({ body: 'mine' });
+    expect(message.body).toBe('soup');
+    await message.ack();
+    await iterator.return?.();
   });
 
   it('moves due scheduled messages into the stream exactly once, even with competing consumers', async () => {

@@ -2,7 +2,7 @@
 import { createConnection } from 'node:net';
 import { inspect } from 'node:util';
 import { connect, type OmnibusError } from '@omnibus/core';
-import type { DriverV1, SubscriptionSpec } from '@omnibus/core/driver';
+import type { DriverV2, SubscriptionSpec } from '@omnibus/core/driver';
 import { freePorts } from '@omnibus/test-brokers';
 import { afterAll, describe, expect, it } from 'vitest';
 import { fromUrl, redis } from './index.js';
@@ -43,7 +43,7 @@ const spec: SubscriptionSpec = {
 };
 
 describe('a Redis that is down', () => {
-  const drivers: DriverV1[] = [];
+  const drivers: DriverV2[] = [];
   afterAll(async () => {
     await Promise.allSettled(drivers.map((driver) => driver.close()));
   });

@@ -1,4 +1,5 @@
 // The one lookup table from Redis and ioredis errors to portable codes, and credential scrubbing.
+import { classifyWith, type ErrorMatch, type ErrorRule } from '@omnibus/core';
 import type { ErrorClassification } from '@omnibus/core/driver';
 
 /*
@@ -20,13 +21,25 @@ const config = (message: string): ErrorClassification => ({
   message,
 });
 
+/** Matches a message that starts with `text` (ioredis messages; Redis replies whose code is just `ERR`). */
+function startsWith(text: string): ErrorMatch {
+  return (error) => typeof error.message === 'string' && error.message.startsWith(text);
+}
+
+/** A failed Lua script reports the inner command's error after its own prefix (`ERR Error running script … NOGROUP …`). */
+function inScript(code: string): ErrorMatch {
+  const inner = new RegExp(`\\b${code}\\b`);
+  return (error) => typeof error.message === 'string' && inner.test(error.message);
+}
+
 /**
- * The one lookup table from Redis and ioredis errors to portable codes. Keys are, in order of
- * lookup: the error's leading word (Redis reply errors start with a code: `NOGROUP`, `WRONGPASS`),
- * its Node `code` (`ECONNREFUSED`), its class name (`MaxRetriesPerRequestError`), then the start of
- * its message (`Connection is closed.`, `ERR max number of clients`).
+ * The one lookup table from Redis and ioredis errors to portable codes, read by core's
+ * `classifyWith` (first match wins, then core's Node network rows). A string matches the error's
+ * leading word (Redis reply errors start with a code: `NOGROUP`, `WRONGPASS`), its Node `code`
+ * (`EPROTO`) or its class name (`MaxRetriesPerRequestError`); `startsWith` the start of its message
+ * (`Connection is closed.`, `ERR max number of clients`); `inScript` a code inside a script's error.
  */
-const TABLE: ReadonlyArray<readonly [match: string, classification: ErrorClassification]> = [
+const RULES: readonly ErrorRule[] = [
   // Reply errors, by leading code.
   [
     'NOGROUP',
@@ -126,18 +139,8 @@ const TABLE: ReadonlyArray<readonly [match: string, classification: ErrorClassif
       message: 'the Redis server does not speak the requested protocol version (NOPROTO)',
     },
   ],
-  // Node socket errors.
-  ['ECONNREFUSED', unavailable('Redis refused the connection (ECONNREFUSED)')],
-  ['ECONNRESET', unavailable('the connection to Redis was reset (ECONNRESET)')],
-  ['ETIMEDOUT', unavailable('the connection to Redis timed out (ETIMEDOUT)')],
-  ['EPIPE', unavailable('the connection to Redis broke (EPIPE)')],
-  ['EHOSTUNREACH', unavailable('the Redis host is unreachable (EHOSTUNREACH)')],
-  ['ENETUNREACH', unavailable('the network to Redis is unreachable (ENETUNREACH)')],
-  ['ENOTFOUND', unavailable('the Redis host name does not resolve (ENOTFOUND)')],
-  ['EAI_AGAIN', unavailable('the Redis host name could not be resolved right now (EAI_AGAIN)')],
-  ['ECONNABORTED', unavailable('the connection to Redis was aborted (ECONNABORTED)')],
-  ['EADDRNOTAVAIL', unavailable('no local address to reach Redis from (EADDRNOTAVAIL)')],
-  // TLS: a certificate or protocol mismatch never fixes itself by trying again.
+  // TLS: a protocol mismatch never fixes itself by trying again. (Node's socket and certificate
+  // codes are core's NETWORK_ERROR_RULES; the rows here say what to change for Redis.)
   [
     'EPROTO',
     config(
@@ -148,11 +151,6 @@ const TABLE: ReadonlyArray<readonly [match: string, classification: ErrorClassif
     'ERR_SSL_WRONG_VERSION_NUMBER',
     config('the TLS handshake with Redis failed: is rediss:// pointing at a port without TLS?'),
   ],
-  [
-    'ERR_TLS_CERT_ALTNAME_INVALID',
-    config("the Redis server's TLS certificate does not name this host"),
-  ],
-  ['CERT_HAS_EXPIRED', config("the Redis server's TLS certificate has expired")],
   [
     'DEPTH_ZERO_SELF_SIGNED_CERT',
     config("the Redis server's TLS certificate is self-signed: pass its CA in redisOptions.tls"),
@@ -175,28 +173,34 @@ const TABLE: ReadonlyArray<readonly [match: string, classification: ErrorClassif
   ['ClusterAllFailedError', unavailable('no Redis cluster node answered')],
   ['AbortError', unavailable('the command was aborted because the connection closed')],
   // ioredis messages.
-  ['Connection is closed.', unavailable('the connection to Redis is closed (reconnecting)')],
   [
-    "Stream isn't writeable",
+    startsWith('Connection is closed.'),
+    unavailable('the connection to Redis is closed (reconnecting)'),
+  ],
+  [
+    startsWith("Stream isn't writeable"),
     unavailable('the connection to Redis is down and the offline queue is disabled'),
   ],
   [
-    'Command timed out',
+    startsWith('Command timed out'),
     { code: 'Timeout', retryable: true, message: 'the Redis command timed out (commandTimeout)' },
   ],
-  ['None of startup nodes is available', unavailable('no Redis cluster startup node is reachable')],
   [
-    'Too many Cluster redirections',
+    startsWith('None of startup nodes is available'),
+    unavailable('no Redis cluster startup node is reachable'),
+  ],
+  [
+    startsWith('Too many Cluster redirections'),
     unavailable('too many Redis cluster redirections (resharding?)'),
   ],
   [
-    'Failed to refresh slots cache',
+    startsWith('Failed to refresh slots cache'),
     unavailable('the Redis cluster slot map could not be refreshed'),
   ],
-  ["Cluster isn't ready", unavailable('the Redis cluster client is not ready')],
-  ['ERR max number of clients reached', unavailable('Redis has reached maxclients')],
+  [startsWith("Cluster isn't ready"), unavailable('the Redis cluster client is not ready')],
+  [startsWith('ERR max number of clients reached'), unavailable('Redis has reached maxclients')],
   [
-    'ERR unknown command',
+    startsWith('ERR unknown command'),
     {
       code: 'Unsupported',
       retryable: false,
@@ -204,7 +208,7 @@ const TABLE: ReadonlyArray<readonly [match: string, classification: ErrorClassif
     },
   ],
   [
-    'ERR syntax error',
+    startsWith('ERR syntax error'),
     {
       code: 'Unsupported',
       retryable: false,
@@ -212,11 +216,11 @@ const TABLE: ReadonlyArray<readonly [match: string, classification: ErrorClassif
     },
   ],
   [
-    'ERR Invalid stream ID',
+    startsWith('ERR Invalid stream ID'),
     { code: 'InvalidArgument', retryable: false, message: 'invalid stream id' },
   ],
   [
-    'ERR unknown subcommand',
+    startsWith('ERR unknown subcommand'),
     {
       code: 'Unsupported',
       retryable: false,
@@ -225,42 +229,48 @@ const TABLE: ReadonlyArray<readonly [match: string, classification: ErrorClassif
   ],
   // The peer is not Redis at all (RabbitMQ, HTTP): ioredis's parser meets another protocol.
   [
-    'Unknown RESP type',
+    startsWith('Unknown RESP type'),
     config(
       'the server did not answer in the Redis protocol (RESP): is the URL pointing at another service?',
     ),
   ],
   [
-    'Protocol error',
+    startsWith('Protocol error'),
     config(
       'the server did not answer in the Redis protocol (RESP): is the URL pointing at another service?',
     ),
   ],
   [
-    'ERR invalid password',
+    startsWith('ERR invalid password'),
     {
       code: 'Unauthenticated',
       retryable: false,
       message: 'the Redis server rejected the password',
     },
   ],
-  ['ERR AUTH', config('a password was given but the Redis server has none configured (ERR AUTH)')],
-  ['ERR Client sent AUTH', config('a password was given but the Redis server has none configured')],
   [
-    'ERR DB index is out of range',
+    startsWith('ERR AUTH'),
+    config('a password was given but the Redis server has none configured (ERR AUTH)'),
+  ],
+  [
+    startsWith('ERR Client sent AUTH'),
+    config('a password was given but the Redis server has none configured'),
+  ],
+  [
+    startsWith('ERR DB index is out of range'),
     config('the database number in the URL is out of range for this Redis server'),
   ],
-  ['ERR invalid DB index', config('the database number in the URL is not valid')],
+  [startsWith('ERR invalid DB index'), config('the database number in the URL is not valid')],
   [
-    'ERR SELECT is not allowed in cluster mode',
+    startsWith('ERR SELECT is not allowed in cluster mode'),
     config('a Redis Cluster has only database 0: drop the /db from the URL'),
   ],
   [
-    'ERR This instance has cluster support disabled',
+    startsWith('ERR This instance has cluster support disabled'),
     config('cluster=true, but the Redis server is not a Cluster node'),
   ],
   [
-    'ERR string exceeds maximum allowed size',
+    startsWith('ERR string exceeds maximum allowed size'),
     {
       code: 'MessageTooLarge',
       retryable: false,
@@ -268,7 +278,7 @@ const TABLE: ReadonlyArray<readonly [match: string, classification: ErrorClassif
     },
   ],
   [
-    'ERR Protocol error: invalid bulk length',
+    startsWith('ERR Protocol error: invalid bulk length'),
     {
       code: 'MessageTooLarge',
       retryable: false,
@@ -276,7 +286,7 @@ const TABLE: ReadonlyArray<readonly [match: string, classification: ErrorClassif
     },
   ],
   [
-    'ERR The stream has exhausted the last possible ID',
+    startsWith('ERR The stream has exhausted the last possible ID'),
     {
       code: 'Internal',
       retryable: false,
@@ -285,7 +295,7 @@ const TABLE: ReadonlyArray<readonly [match: string, classification: ErrorClassif
     },
   ],
   [
-    'ERR value is not an integer or out of range',
+    startsWith('ERR value is not an integer or out of range'),
     {
       code: 'InvalidArgument',
       retryable: false,
@@ -294,26 +304,22 @@ const TABLE: ReadonlyArray<readonly [match: string, classification: ErrorClassif
   ],
 ];
 
-const BY_KEY = new Map(TABLE);
-const BY_PREFIX = TABLE.filter(([match]) => match.includes(' ') || match.includes('.'));
+/** Codes a script's error may carry inside it, classified as the same code on its own. */
+const SCRIPT_INNER = ['NOGROUP', 'WRONGTYPE', 'OOM', 'NOPERM', 'BUSYGROUP', 'CROSSSLOT'];
+
+const classify = classifyWith([
+  ...RULES,
+  ...SCRIPT_INNER.map((code): ErrorRule => {
+    const row = RULES.find(([match]) => match === code);
+    if (row === undefined) throw new Error(`no row for ${code}`);
+    return [inScript(code), row[1]];
+  }),
+]);
 
 /** Maps a Redis or ioredis error onto a portable code; `undefined` for errors it does not know. */
 export function classifyRedisError(error: unknown): ErrorClassification | undefined {
-  if (!(error instanceof Error)) return undefined;
   scrubCredentials(error);
-  const message = error.message;
-  const leading = message.slice(0, message.search(/[\s:]|$/));
-  const code = (error as { code?: unknown }).code;
-  const found =
-    BY_KEY.get(leading) ??
-    (typeof code === 'string' ? BY_KEY.get(code) : undefined) ??
-    BY_KEY.get(error.name) ??
-    BY_PREFIX.find(([match]) => message.startsWith(match))?.[1] ??
-    (message.includes('NOGROUP') ? BY_KEY.get('NOGROUP') : undefined);
-  if (found !== undefined) return found;
-  // A failed Lua script reports the inner command's error after its own prefix.
-  const inner = /\b(NOGROUP|WRONGTYPE|OOM|NOPERM|BUSYGROUP|CROSSSLOT)\b/.exec(message)?.[1];
-  return inner === undefined ? undefined : BY_KEY.get(inner);
+  return classify(error);
 }
 
 /** Whether the error says the consumer group (or its stream) is gone. */

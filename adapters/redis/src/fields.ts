@@ -1,31 +1,22 @@
 // How a message is laid out in a stream entry, and how an entry (anyone's) is read back.
-import { PORTABLE_RULES } from '@omnibus/core';
+import { PORTABLE_RULES, WIRE } from '@omnibus/core';
 import type { OutgoingMessage, ReceivedMessage, StoredDeadLetter } from '@omnibus/core/driver';
 
 /**
  * How a message is laid out in a stream entry. The body is the `body` field, the codec's bytes
- * alone; Omnibus metadata rides in `omnibus-*` fields; every other field is a user attribute. So a
- * plain client's `XADD orders * body '{"item":"x"}' source web` is consumed as body + attribute
- * `source`, and a plain `XREAD` of what Omnibus sent sees the body and the attributes as fields.
+ * alone; Omnibus metadata rides in fields named by core's {@link WIRE} (`omnibus-*`, and
+ * `traceparent`); every other field is a user attribute. So a plain client's
+ * `XADD orders * body '{"item":"x"}' source web` is consumed as body + attribute `source`, and a
+ * plain `XREAD` of what Omnibus sent sees the body and the attributes as fields. Entries written
+ * before v2 (`omnibus-ts`, `omnibus-key`, `omnibus-attempt`, `omnibus-type`, `omnibus-trace`) are
+ * read as a plain client's: those fields are unknown and ignored.
  */
-export const FIELD = {
-  body: 'body',
-  id: 'omnibus-id',
-  /** MIME type of the body; absent means `application/json`. */
-  contentType: 'omnibus-type',
-  publishedAt: 'omnibus-ts',
-  orderingKey: 'omnibus-key',
-  traceparent: 'omnibus-trace',
-  /** Deliveries that already ended before this entry was written (nack, redrive); 0 when absent. */
-  attempt: 'omnibus-attempt',
-  deadLetterReason: 'omnibus-dead-letter-reason',
-  deadLetterAttempts: 'omnibus-dead-letter-attempts',
-  deadLetteredAt: 'omnibus-dead-lettered-at',
-  sourceTopic: 'omnibus-source-topic',
-  sourceSubscription: 'omnibus-source-subscription',
-} as const;
+export const FIELD = { body: 'body', ...WIRE } as const;
 
-/** A user attribute named like the body field is stored under this prefix instead. */
+/**
+ * A user attribute named like a field that is not `omnibus-*` (`body`, `traceparent`) is stored
+ * under this prefix instead.
+ */
 const ESCAPED_ATTRIBUTE = 'omnibus-attr-';
 const OMNIBUS = 'omnibus-';
 const DEFAULT_CONTENT_TYPE = 'application/json';
@@ -48,7 +39,8 @@ export function encodeFields(message: OutgoingMessage): (string | Buffer)[] {
   if (message.orderingKey !== undefined) fields.push(FIELD.orderingKey, message.orderingKey);
   if (message.traceparent !== undefined) fields.push(FIELD.traceparent, message.traceparent);
   for (const name in message.attributes) {
-    fields.push(name === FIELD.body ? ESCAPED_ATTRIBUTE + name : name, message.attributes[name]!);
+    const escaped = name === FIELD.body || name === FIELD.traceparent;
+    fields.push(escaped ? ESCAPED_ATTRIBUTE + name : name, message.attributes[name]!);
   }
   return fields;
 }
@@ -90,7 +82,7 @@ function epochMs(text: string): number {
   return value <= MAX_DATE_MS ? value : Number.NaN;
 }
 
-/** The attempts an `omnibus-attempt` value carries; 0 for anything Omnibus would not have written. */
+/** The attempts an `omnibus-attempts` value carries; 0 for anything Omnibus would not have written. */
 export function carriedAttempt(text: string): number {
   return ATTEMPT.test(text) ? Number(text) : 0;
 }
@@ -120,6 +112,9 @@ export function decodeEntry(
     const name = rawName.toString('latin1');
     if (name === FIELD.body) {
       entry.body = new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
+    } else if (name === FIELD.traceparent) {
+      const traceparent = value.toString('latin1');
+      entry.traceparent = TRACEPARENT.test(traceparent) ? traceparent : undefined;
     } else if (!name.startsWith(OMNIBUS)) {
       entry.attributes[rawName.toString()] = value.toString();
     } else if (name === FIELD.id) {
@@ -137,9 +132,6 @@ export function decodeEntry(
     } else if (name === FIELD.orderingKey) {
       const key = value.toString('latin1');
       entry.orderingKey = TOKEN.test(key) ? key : undefined;
-    } else if (name === FIELD.traceparent) {
-      const traceparent = value.toString('latin1');
-      entry.traceparent = TRACEPARENT.test(traceparent) ? traceparent : undefined;
     } else if (name.startsWith(ESCAPED_ATTRIBUTE)) {
       entry.attributes[rawName.toString().slice(ESCAPED_ATTRIBUTE.length)] = value.toString();
     } else {

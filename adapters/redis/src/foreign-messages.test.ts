@@ -64,17 +64,25 @@ const CASES: Case[] = [
     expect: 'delivered',
   },
   {
-    name: 'non-numeric omnibus-ts',
-    fields: ['body', json, 'omnibus-ts', 'soon'],
+    name: 'non-numeric omnibus-published-at',
+    fields: ['body', json, 'omnibus-published-at', 'soon'],
     expect: 'delivered',
   },
-  { name: 'omnibus-ts 1e400', fields: ['body', json, 'omnibus-ts', '1e400'], expect: 'delivered' },
   {
-    name: 'omnibus-ts beyond the Date range',
-    fields: ['body', json, 'omnibus-ts', '99999999999999999999'],
+    name: 'omnibus-published-at 1e400',
+    fields: ['body', json, 'omnibus-published-at', '1e400'],
     expect: 'delivered',
   },
-  { name: 'negative omnibus-ts', fields: ['body', json, 'omnibus-ts', '-5'], expect: 'delivered' },
+  {
+    name: 'omnibus-published-at beyond the Date range',
+    fields: ['body', json, 'omnibus-published-at', '99999999999999999999'],
+    expect: 'delivered',
+  },
+  {
+    name: 'negative omnibus-published-at',
+    fields: ['body', json, 'omnibus-published-at', '-5'],
+    expect: 'delivered',
+  },
   { name: 'empty omnibus-id', fields: ['body', json, 'omnibus-id', ''], expect: 'delivered' },
   {
     name: 'a 100 KiB omnibus-id',
@@ -87,18 +95,18 @@ const CASES: Case[] = [
     expect: 'delivered',
   },
   {
-    name: 'garbage omnibus-type',
-    fields: ['body', json, 'omnibus-type', binary(0xff, 0x00)],
+    name: 'garbage omnibus-content-type',
+    fields: ['body', json, 'omnibus-content-type', binary(0xff, 0x00)],
     expect: 'delivered',
   },
   {
-    name: 'garbage omnibus-trace',
-    fields: ['body', json, 'omnibus-trace', 'not-a-traceparent'],
+    name: 'garbage traceparent',
+    fields: ['body', json, 'traceparent', 'not-a-traceparent'],
     expect: 'delivered',
   },
   {
-    name: 'a 100 KiB omnibus-key',
-    fields: ['body', json, 'omnibus-key', 'k'.repeat(100 * 1024)],
+    name: 'a 100 KiB omnibus-ordering-key',
+    fields: ['body', json, 'omnibus-ordering-key', 'k'.repeat(100 * 1024)],
     expect: 'delivered',
   },
   {
@@ -119,7 +127,34 @@ const CASES: Case[] = [
   },
   ...['many', '-3', '1e400', '2.5', '99999999999999999999', ''].map(
     (attempt): Case => ({
-      name: `omnibus-attempt "${attempt}" in the retry stream`,
+      name: `omnibus-attempts "${attempt}" in the retry stream`,
+      stream: 'retry',
+      fields: ['body', json, 'omnibus-attempts', attempt],
+      expect: 'delivered',
+    }),
+  ),
+  // Entries an Omnibus before v2 wrote: their metadata fields are unknown now, read as foreign.
+  {
+    name: 'pre-v2 metadata (omnibus-ts, omnibus-key, omnibus-type, omnibus-trace)',
+    fields: [
+      'body',
+      json,
+      'omnibus-id',
+      'old-1',
+      'omnibus-ts',
+      'soon',
+      'omnibus-key',
+      'k'.repeat(300),
+      'omnibus-type',
+      binary(0xff),
+      'omnibus-trace',
+      'x',
+    ],
+    expect: 'delivered',
+  },
+  ...['1', '1e400', 'many'].map(
+    (attempt): Case => ({
+      name: `pre-v2 omnibus-attempt "${attempt}" in the retry stream`,
       stream: 'retry',
       fields: ['body', json, 'omnibus-attempt', attempt],
       expect: 'delivered',
@@ -128,7 +163,7 @@ const CASES: Case[] = [
   {
     name: 'no body in the retry stream',
     stream: 'retry',
-    fields: ['omnibus-attempt', '1'],
+    fields: ['omnibus-attempts', '1'],
     expect: 'dead-lettered',
   },
 ];
@@ -206,7 +241,16 @@ suite('foreign entries (written by a plain client) never stall a subscription', 
     });
     const keys = subscriptionKeys('omnibus:', `${prefix}renacked`, `${prefix}sub`);
     const streamId = String(
-      await admin.xadd(keys.stream, '*', 'body', json, 'omnibus-id', '', 'omnibus-ts', 'soon'),
+      await admin.xadd(
+        keys.stream,
+        '*',
+        'body',
+        json,
+        'omnibus-id',
+        '',
+        'omnibus-published-at',
+        'soon',
+      ),
     );
     await waitFor(() => seen.length === 2, 'the redelivery');
     const added = Number(streamId.split('-')[0]);
@@ -230,7 +274,7 @@ suite('foreign entries (written by a plain client) never stall a subscription', 
       await driver.ensureSubscription(spec);
       const session = await driver.subscribe(spec, { maxOutstanding: 1 });
       const keys = subscriptionKeys('omnibus:', spec.topic, spec.subscription);
-      await admin.xadd(keys.stream, '*', 'body', json, 'omnibus-attempt', '1e400');
+      await admin.xadd(keys.stream, '*', 'body', json, 'omnibus-attempts', '1e400');
       const signal = new AbortController().signal;
       expect((await session.receive({ maxMessages: 1, signal }))[0]?.attempt).toBe(1);
       // Never settled: the lease expires and the maintenance script reclaims it.

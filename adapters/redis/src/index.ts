@@ -9,9 +9,10 @@ import { redis } from './redis-driver.js';
 export { classifyRedisError } from './classify-error.js';
 export type { RedisNativeMessage } from './fields.js';
 export { FIELD } from './fields.js';
-export type { SubscriptionKeys, TopicKeys } from './keys.js';
-export { subscriptionKeys, topicKeys } from './keys.js';
+export { fromUrl } from './from-url.js';
 export type { RedisOptions } from './redis-driver.js';
-export { fromUrl, REDIS_CAPABILITIES, redis } from './redis-driver.js';
+export { REDIS_CAPABILITIES, redis } from './redis-driver.js';
+export type { SubscriptionKeys, TopicKeys } from './topology.js';
+export { subscriptionKeys, topicKeys } from './topology.js';
 
 export default redis;

@@ -9,7 +9,7 @@ import {
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { redis, subscriptionKeys, topicKeys } from './index.js';
-import { runScript, TRIM } from './scripts.js';
+import { trimStream } from './scripts/trim-stream.js';
 
 const unavailable = privateBrokerUnavailable('redis');
 const server: PrivateRedis | undefined =
@@ -139,9 +139,7 @@ suite('a non-persistent Redis restarted mid-stream (private server)', () => {
         .producer<number>('events')
         .sendBatch(Array.from({ length: 50 }, (_, n) => ({ body: n })));
       await waitFor(() => fastHandled === 50, 'the fast subscription to handle everything');
-      expect(
-        await runScript(admin, TRIM, [keys.stream, keys.subscriptions], [3_600_000, 'topic']),
-      ).toBe(0);
+      expect(await trimStream(admin, keys, { staleConsumerMs: 3_600_000, kind: 'topic' })).toBe(0);
       expect(await admin.xlen(keys.stream)).toBe(50);
       const lateSeen = new Set<number>();
       await late.start((message) => void lateSeen.add(message.body));
@@ -161,19 +159,13 @@ suite('a non-persistent Redis restarted mid-stream (private server)', () => {
       // A server that restarted empty, then got a producer's writes: no group, no registry.
       await admin.del(keys.stream, keys.subscriptions);
       for (let n = 0; n < 5; n++) await admin.xadd(keys.stream, '*', 'body', String(n));
-      expect(
-        await runScript(admin, TRIM, [keys.stream, keys.subscriptions], [3_600_000, 'topic']),
-      ).toBe(0);
+      expect(await trimStream(admin, keys, { staleConsumerMs: 3_600_000, kind: 'topic' })).toBe(0);
       expect(await admin.xlen(keys.stream)).toBe(5);
       expect(await admin.hexists(keys.subscriptions, '~lost-at')).toBe(1);
       // Once the grace is over the registry counts as complete: with no subscription left, it empties.
-      expect(
-        await runScript(admin, TRIM, [keys.stream, keys.subscriptions], [3_600_000, 'topic']),
-      ).toBe(0);
+      expect(await trimStream(admin, keys, { staleConsumerMs: 3_600_000, kind: 'topic' })).toBe(0);
       await admin.hset(keys.subscriptions, '~lost-at', '1');
-      expect(
-        await runScript(admin, TRIM, [keys.stream, keys.subscriptions], [3_600_000, 'topic']),
-      ).toBe(5);
+      expect(await trimStream(admin, keys, { staleConsumerMs: 3_600_000, kind: 'topic' })).toBe(5);
     } finally {
       admin.disconnect();
     }

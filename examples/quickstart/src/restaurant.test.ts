@@ -18,6 +18,9 @@ describe('quickstart restaurant on memory://', () => {
     // Every order (the bad one after its redrive) was cooked exactly once.
     expect(Object.keys(report.cooked).sort()).toEqual([...ids].sort());
     for (const id of ids) expect(report.cooked[id], id).toBe(1);
+    // The first orders were sent before any cook started: the waiter's declaration kept them.
+    expect(report.sentBeforeCooks).toEqual(['order-1', 'order-2', 'order-3', 'order-4']);
+    for (const id of report.sentBeforeCooks) expect(report.cooked[id], id).toBe(1);
 
     // The Sushi order failed validation: dead-lettered at once, with the schema's reason.
     const sushi = report.orders.find((order) => order.item === 'Sushi')!;
@@ -34,6 +37,18 @@ describe('quickstart restaurant on memory://', () => {
     expect(new Set(Object.values(report.cookedBy))).toEqual(new Set(['Ana', 'Ben']));
     expect(report).toMatchObject({ clearedDeadLetters: 0, binned: [] });
     expect(lines.at(-1)).toBe('The restaurant is closed.');
+  });
+
+  it('needs the declaration: an order sent before any subscription exists is otherwise lost', async () => {
+    const bus = await connect('memory://', { prefix: 'undeclared-' });
+    try {
+      await bus.producer<Order>('orders').send({ table: 1, item: 'Burger' });
+      const kitchen = bus.consumer<Order>('orders', 'kitchen', { maxAttempts: 3 });
+      await kitchen.ready();
+      expect(await kitchen.stats()).toMatchObject({ waiting: 0 });
+    } finally {
+      await bus.close();
+    }
   });
 
   it('reuses its names: clears what an interrupted service left, and leaves nothing behind', async () => {

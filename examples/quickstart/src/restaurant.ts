@@ -29,6 +29,8 @@ export interface RestaurantReport {
   /** Orders of an earlier, interrupted service that were still waiting: binned, not cooked. */
   readonly binned: readonly string[];
   readonly orders: readonly (Order & { id: string })[];
+  /** Orders the waiter sent before any cook had started: kept for the kitchen by her declaration. */
+  readonly sentBeforeCooks: readonly string[];
   /** Order id → how many times a cook finished it (exactly once each, if all went well). */
   readonly cooked: Readonly<Record<string, number>>;
   /** Order id → the cook who finished it. */
@@ -57,6 +59,15 @@ const ORDERS: readonly Order[] = [
 /** The order the cook drops on the floor on its first attempt, to show a retry. */
 const DROPPED_ORDER_INDEX = 3;
 
+/** How many orders the waiter takes before the cooks arrive. */
+const ORDERS_BEFORE_COOKS = 4;
+
+/**
+ * The kitchen subscription's settings, fixed when it is created. The waiter declares them and the
+ * cooks ask for the same: a consumer asking for others would get `AlreadyExists`.
+ */
+const KITCHEN = { maxAttempts: 3 } as const;
+
 async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 20_000) {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
@@ -67,9 +78,10 @@ async function until(what: string, check: () => boolean | Promise<boolean>, time
 }
 
 /**
- * Runs one service: the waiter takes orders, two cooks compete for them on the `kitchen`
- * subscription, an order the kitchen can't cook lands in the dead-letter queue with its reason,
- * and once the manager puts the dish on the menu it is redriven and cooked.
+ * Runs one service: the waiter takes the first orders before the cooks arrive (her producer
+ * declares the `kitchen` subscription, so they wait for the cooks instead of being lost), two cooks
+ * compete for them on that subscription, an order the kitchen can't cook lands in the dead-letter
+ * queue with its reason, and once the manager puts the dish on the menu it is redriven and cooked.
  */
 export async function runRestaurant(options: RestaurantOptions = {}): Promise<RestaurantReport> {
   const log = options.log ?? console.log;
@@ -119,10 +131,22 @@ export async function runRestaurant(options: RestaurantOptions = {}): Promise<Re
     log(`${name}: ${item} for table ${table} is ready.`);
   };
 
+  // The waiter declares the subscription she feeds. Her first send creates the topic, the
+  // `kitchen` subscription and its DLQ before the order is published, so orders taken before any
+  // cook has started wait for the cooks. Without the declaration, a message sent to a topic that
+  // has no subscription yet is dropped, on every broker.
+  const waiter = bus.producer<Order>('orders', { subscriptions: { kitchen: KITCHEN } });
+  const sendOrder = async (index: number) => {
+    const order = ORDERS[index]!;
+    const id = orderIds[index]!;
+    log(`Wendy the waiter: table ${order.table} would like a ${order.item} (${id}).`);
+    await waiter.send(order, { id, attributes: { waiter: 'Wendy', service } });
+  };
+
   // Two cooks on one subscription compete: each order goes to exactly one of them.
   const kitchen = {
+    ...KITCHEN,
     concurrency: 1,
-    maxAttempts: 3,
     retry: { initialDelayMs: 50, maxDelayMs: 200 },
     schema: orderSchema(menu),
   };
@@ -130,22 +154,20 @@ export async function runRestaurant(options: RestaurantOptions = {}): Promise<Re
   const ben = bus.consumer<Order>('orders', 'kitchen', kitchen);
   const dlq = bus.deadLetters<Order>('orders', 'kitchen');
 
-  // ready() creates (or finds) the topic, the subscription and its DLQ without consuming.
-  await ana.ready();
-  const clearedDeadLetters = (await dlq.purge()) ?? 0;
-  if (clearedDeadLetters > 0)
-    log(`The manager clears ${clearedDeadLetters} dead letters left from an earlier service.`);
-  await ana.start(cook('Ana'));
-  await ben.start(cook('Ben'));
-  log('Ana and Ben are in the kitchen.\n');
-
   try {
-    const waiter = bus.producer<Order>('orders');
-    for (const [index, order] of ORDERS.entries()) {
-      const id = orderIds[index]!;
-      log(`Wendy the waiter: table ${order.table} would like a ${order.item} (${id}).`);
-      await waiter.send(order, { id, attributes: { waiter: 'Wendy', service } });
-    }
+    log('The cooks are running late; Wendy takes the first orders anyway.');
+    const sentBeforeCooks = orderIds.slice(0, ORDERS_BEFORE_COOKS);
+    for (let index = 0; index < ORDERS_BEFORE_COOKS; index++) await sendOrder(index);
+
+    // No cook has started yet, so the DLQ holds only what an interrupted service left there.
+    const clearedDeadLetters = (await dlq.purge()) ?? 0;
+    if (clearedDeadLetters > 0)
+      log(`The manager clears ${clearedDeadLetters} dead letters left from an earlier service.`);
+    log(`Ana and Ben arrive; the ${ORDERS_BEFORE_COOKS} orders Wendy took are waiting for them.\n`);
+    await ana.start(cook('Ana'));
+    await ben.start(cook('Ben'));
+
+    for (let index = ORDERS_BEFORE_COOKS; index < ORDERS.length; index++) await sendOrder(index);
 
     const good = orderIds.filter((_, index) => menu.has(ORDERS[index]!.item));
     await until('the good orders to be cooked', () => good.every((id) => cooked[id] !== undefined));
@@ -188,6 +210,7 @@ export async function runRestaurant(options: RestaurantOptions = {}): Promise<Re
       clearedDeadLetters,
       binned,
       orders: ORDERS.map((order, index) => ({ ...order, id: orderIds[index]! })),
+      sentBeforeCooks,
       cooked,
       cookedBy,
       retried,

@@ -1,5 +1,6 @@
 // Backoff between tries, and the retry loop that bounds every driver call core makes by operationTimeoutMs.
 import { OmnibusError } from './errors.js';
+import { withTimeLimit } from './time-limit.js';
 
 /** Resolved retry settings of a consumer. */
 export interface Backoff {
@@ -73,7 +74,16 @@ export async function withRetries<R>(
 ): Promise<R> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await raceDeadline(operation(), budget);
+      return await withTimeLimit(
+        operation(),
+        budget.deadlineAt - Date.now(),
+        () =>
+          new OmnibusError(
+            'Timeout',
+            `no answer from the broker within operationTimeoutMs (${budget.timeoutMs} ms)`,
+            { retryable: true },
+          ),
+      );
     } catch (error) {
       const wrapped = wrap(error);
       const delay = retryDelay(OPERATION_RETRY, attempt);
@@ -82,32 +92,4 @@ export async function withRetries<R>(
       await pause(delay, budget.signal);
     }
   }
-}
-
-function raceDeadline<R>(running: Promise<R>, budget: RetryBudget): Promise<R> {
-  const remaining = budget.deadlineAt - Date.now();
-  return new Promise<R>((resolve, reject) => {
-    const timer = setTimeout(
-      () => {
-        reject(
-          new OmnibusError(
-            'Timeout',
-            `no answer from the broker within operationTimeoutMs (${budget.timeoutMs} ms)`,
-            { retryable: true },
-          ),
-        );
-      },
-      Math.max(0, remaining),
-    );
-    running.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
-        reject(error);
-      },
-    );
-  });
 }

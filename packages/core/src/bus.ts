@@ -4,13 +4,15 @@ import {
   CONSUMER_DEFAULTS,
   type ConsumerContext,
   ConsumerImpl,
+  resolveDeadLetterSettings,
   resolveSettings,
 } from './consumer.js';
 import { DeadLettersImpl } from './dead-letters.js';
-import type { Capabilities, DriverV1, SubscriptionSpec } from './driver.js';
+import type { Capabilities, DriverV2, SubscriptionRef, SubscriptionSpec } from './driver.js';
 import {
   ClosedError,
   ConfigError,
+  InvalidArgumentError,
   OmnibusError,
   toOmnibusError,
   UnsupportedError,
@@ -20,21 +22,36 @@ import { type ProducerContext, ProducerImpl } from './producer.js';
 import { PublishBatcher } from './publish-batcher.js';
 import { checkName, checkPrefix } from './rules.js';
 import type { Tracing } from './trace.js';
-import type { Bus, Consumer, ConsumerOptions, DeadLetters, Producer } from './types.js';
+import type {
+  Bus,
+  Consumer,
+  ConsumerOptions,
+  DeadLetters,
+  Producer,
+  ProducerOptions,
+  SubscriptionDeclarations,
+} from './types.js';
+
+/** Who asks for a subscription's settings, as an `AlreadyExists` error names it. */
+export type SubscriptionAsker = 'this consumer' | 'this declaration';
 
 /**
  * The portable bus over one driver. Owns the name prefix, memoized topology creation, the
  * publish batcher and the set of running consumers that `close()` stops and `settled()` watches.
  */
 export class BusImpl implements Bus, ProducerContext, ConsumerContext {
-  readonly driver: DriverV1;
+  readonly driver: DriverV2;
   readonly tracing: Tracing | undefined;
   readonly publishBatcher: PublishBatcher;
   private readonly prefix: string;
   private readonly topics = new Map<string, Promise<void>>();
   private readonly subscriptions = new Map<
     string,
-    { readonly spec: SubscriptionSpec; readonly ready: Promise<void> }
+    {
+      readonly spec: SubscriptionSpec;
+      readonly asker: SubscriptionAsker;
+      readonly ready: Promise<void>;
+    }
   >();
   /** Final topic name → final subscription names seen, to refuse fan-out where it's unsupported. */
   private readonly subscriptionsByTopic = new Map<string, Set<string>>();
@@ -42,10 +59,10 @@ export class BusImpl implements Bus, ProducerContext, ConsumerContext {
   private readonly listeners = new Set<() => void>();
   private closing: Promise<void> | undefined;
 
-  constructor(driver: DriverV1, prefix: string, tracing: Tracing | undefined) {
-    if (driver?.specificationVersion !== 'v1') {
+  constructor(driver: DriverV2, prefix: string, tracing: Tracing | undefined) {
+    if (driver?.specificationVersion !== 'v2') {
       throw new ConfigError(
-        `driver implements specification "${String(driver?.specificationVersion)}"; this @omnibus/core needs "v1"`,
+        `the ${typeof driver?.name === 'string' ? `${driver.name} ` : ''}driver implements driver specification "${String(driver?.specificationVersion)}"; this @omnibus/core needs "v2": upgrade the adapter package to one built for driver contract v2`,
       );
     }
     checkPrefix(prefix);
@@ -74,10 +91,63 @@ export class BusImpl implements Bus, ProducerContext, ConsumerContext {
       throw new ClosedError('the bus is closed', { driver: this.driver.name });
   }
 
-  producer<T = unknown>(topic: string): Producer<T> {
+  producer<T = unknown>(topic: string, options: ProducerOptions = {}): Producer<T> {
     this.assertOpen();
     checkName(topic, 'topic');
-    return new ProducerImpl<T>(this, topic, this.prefix + topic);
+    if (typeof options !== 'object' || options === null)
+      throw new InvalidArgumentError('producer options must be an object');
+    const declared =
+      options.subscriptions === undefined
+        ? undefined
+        : this.declaredSpecs(topic, options.subscriptions);
+    return new ProducerImpl<T>(this, topic, this.prefix + topic, declared);
+  }
+
+  async declare(topic: string, subscriptions: SubscriptionDeclarations): Promise<void> {
+    this.assertOpen();
+    checkName(topic, 'topic');
+    await this.declarationsReady(this.prefix + topic, this.declaredSpecs(topic, subscriptions));
+  }
+
+  /** Checks declared subscriptions and turns them into specs; throws before any I/O. */
+  private declaredSpecs(
+    topic: string,
+    subscriptions: SubscriptionDeclarations,
+  ): readonly SubscriptionSpec[] {
+    if (
+      typeof subscriptions !== 'object' ||
+      subscriptions === null ||
+      Array.isArray(subscriptions)
+    ) {
+      throw new InvalidArgumentError(
+        'subscriptions must be an object: { [subscription]: { maxAttempts?, deadLetter? } }',
+      );
+    }
+    return Object.entries(subscriptions).map(([subscription, declaration]) => {
+      checkName(subscription, 'subscription');
+      if (typeof declaration !== 'object' || declaration === null) {
+        throw new InvalidArgumentError(
+          `the declaration of subscription "${subscription}" must be an object ({ maxAttempts?, deadLetter? })`,
+        );
+      }
+      const { maxAttempts, deadLetter } = resolveDeadLetterSettings(declaration);
+      return {
+        topic: this.prefix + topic,
+        subscription: this.prefix + subscription,
+        maxAttempts,
+        deadLetter,
+        ackDeadlineMs: CONSUMER_DEFAULTS.ackDeadlineMs,
+        ordering: this.driver.capabilities.ordering,
+      };
+    });
+  }
+
+  /** Ensures the topic and every declared subscription (with its DLQ). */
+  declarationsReady(topic: string, specs: readonly SubscriptionSpec[]): Promise<void> {
+    return Promise.all([
+      this.topicReady(topic),
+      ...specs.map((spec) => this.subscriptionReady(spec, 'this declaration')),
+    ]).then(() => undefined);
   }
 
   consumer<T = unknown>(
@@ -95,7 +165,7 @@ export class BusImpl implements Bus, ProducerContext, ConsumerContext {
       maxAttempts: settings.maxAttempts,
       deadLetter: settings.deadLetter,
       ackDeadlineMs: settings.ackDeadlineMs,
-      ordering: this.driver.capabilities.ordering,
+      ordering: settings.ordering,
     };
     return new ConsumerImpl<T>(this, topic, subscription, spec, settings);
   }
@@ -104,15 +174,11 @@ export class BusImpl implements Bus, ProducerContext, ConsumerContext {
     this.assertOpen();
     checkName(topic, 'topic');
     checkName(subscription, 'subscription');
-    const spec: SubscriptionSpec = {
+    const ref: SubscriptionRef = {
       topic: this.prefix + topic,
       subscription: this.prefix + subscription,
-      maxAttempts: CONSUMER_DEFAULTS.maxAttempts,
-      deadLetter: true,
-      ackDeadlineMs: CONSUMER_DEFAULTS.ackDeadlineMs,
-      ordering: this.driver.capabilities.ordering,
     };
-    return new DeadLettersImpl<T>(this.driver, spec, `${topic}/${subscription}`, () =>
+    return new DeadLettersImpl<T>(this.driver, ref, `${topic}/${subscription}`, () =>
       this.assertOpen(),
     );
   }
@@ -121,7 +187,7 @@ export class BusImpl implements Bus, ProducerContext, ConsumerContext {
     let ready = this.topics.get(topic);
     if (ready === undefined) {
       ready = withRetries(
-        () => this.driver.ensureTopic(topic),
+        () => this.driver.ensureTopic({ topic }),
         (error) => toOmnibusError(error, this.driver, `creating topic "${topic}" failed`),
         budget(this.operationTimeoutMs),
       ).catch((error: unknown) => {
@@ -133,11 +199,14 @@ export class BusImpl implements Bus, ProducerContext, ConsumerContext {
     return ready;
   }
 
-  subscriptionReady(spec: SubscriptionSpec): Promise<void> {
+  subscriptionReady(
+    spec: SubscriptionSpec,
+    asker: SubscriptionAsker = 'this consumer',
+  ): Promise<void> {
     const key = `${spec.topic}\u0000${spec.subscription}`;
     const known = this.subscriptions.get(key);
     if (known !== undefined) {
-      const conflict = conflictingSetting(known.spec, spec);
+      const conflict = conflictingSetting(known, spec, asker, this.driver.name);
       return conflict === undefined ? known.ready : Promise.reject(conflict);
     }
     const names = this.subscriptionsByTopic.get(spec.topic) ?? new Set<string>();
@@ -165,7 +234,7 @@ export class BusImpl implements Bus, ProducerContext, ConsumerContext {
       names.delete(spec.subscription);
       throw error;
     });
-    this.subscriptions.set(key, { spec, ready });
+    this.subscriptions.set(key, { spec, asker, ready });
     return ready;
   }
 
@@ -184,13 +253,13 @@ export class BusImpl implements Bus, ProducerContext, ConsumerContext {
   private isSettled(): boolean {
     if (this.publishBatcher.inFlight > 0) return false;
     for (const consumer of this.consumers) if (consumer.busy) return false;
-    return this.driver.isIdle?.() ?? false;
+    return this.driver.testHooks?.isIdle() ?? false;
   }
 
   async settled(): Promise<void> {
     const { driver } = this;
-    const onChange = driver.onChange?.bind(driver);
-    if (driver.isIdle === undefined || onChange === undefined) {
+    const hooks = driver.testHooks;
+    if (hooks === undefined) {
       throw new UnsupportedError(
         `the ${driver.name} adapter can't tell when everything is settled; settled() is for memory://`,
         {
@@ -205,7 +274,7 @@ export class BusImpl implements Bus, ProducerContext, ConsumerContext {
           this.listeners.delete(wake);
           resolve();
         };
-        const unsubscribe = onChange(wake);
+        const unsubscribe = hooks.onChange(wake);
         this.listeners.add(wake);
       });
     }
@@ -227,18 +296,22 @@ export class BusImpl implements Bus, ProducerContext, ConsumerContext {
 
 /**
  * A subscription's dead-letter settings are fixed when it is created (SQS redrive policy, Pub/Sub
- * dead-letter policy, RabbitMQ queue arguments): a second consumer asking others gets
- * `AlreadyExists` rather than silently running with the first one's.
+ * dead-letter policy, RabbitMQ queue arguments): a second consumer or declaration asking others
+ * gets `AlreadyExists` rather than silently running with the first one's.
  */
 function conflictingSetting(
-  existing: SubscriptionSpec,
+  existing: { readonly spec: SubscriptionSpec; readonly asker: SubscriptionAsker },
   wanted: SubscriptionSpec,
+  asker: SubscriptionAsker,
+  driver: string,
 ): OmnibusError | undefined {
   for (const setting of ['deadLetter', 'maxAttempts'] as const) {
-    if (existing[setting] !== wanted[setting]) {
+    if (existing.spec[setting] !== wanted[setting]) {
+      const by = existing.asker === 'this declaration' ? 'declared' : 'created by a consumer';
       return new OmnibusError(
         'AlreadyExists',
-        `subscription "${wanted.subscription}" on topic "${wanted.topic}" already exists with ${setting} ${String(existing[setting])}; this consumer asks ${String(wanted[setting])}`,
+        `subscription "${wanted.subscription}" on topic "${wanted.topic}" already exists (${by}) with ${setting} ${String(existing.spec[setting])}; ${asker} asks ${String(wanted[setting])}`,
+        { driver },
       );
     }
   }

@@ -60,6 +60,9 @@ describe('connect', () => {
   it('refuses a driver of another specification version', async () => {
     const error = await failure(connect({ specificationVersion: 'v0' } as never));
     expect(error.code).toBe('Config');
+    const v1 = await failure(connect({ specificationVersion: 'v1', name: 'redis' } as never));
+    expect(v1.code).toBe('Config');
+    expect(v1.message).toMatch(/redis driver implements driver specification "v1".*needs "v2"/);
   });
 });
 

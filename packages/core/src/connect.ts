@@ -2,7 +2,7 @@
 import { loadAdapter } from './adapter-loader.js';
 import { parseBrokerUrl } from './broker-url.js';
 import { BusImpl } from './bus.js';
-import type { DriverV1 } from './driver.js';
+import type { DriverV2 } from './driver.js';
 import { ConfigError, OmnibusError } from './errors.js';
 import { redact } from './redact.js';
 import { loadTracing } from './trace.js';
@@ -17,7 +17,7 @@ export { ADAPTER_PACKAGES } from './broker-url.js';
  * scheme is loaded on demand.
  */
 export async function connect(
-  target?: string | URL | DriverV1,
+  target?: string | URL | DriverV2,
   options: ConnectOptions = {},
 ): Promise<Bus> {
   if (typeof options !== 'object' || options === null)
@@ -33,7 +33,7 @@ export async function connect(
     fromEnvironment ? 'OMNIBUS_URL' : 'broker URL',
   );
   const adapter = await loadAdapter(packageName, url.protocol);
-  let driver: DriverV1;
+  let driver: DriverV2;
   try {
     driver = await adapter.fromUrl(url);
   } catch (error) {

@@ -5,16 +5,28 @@ import {
   type ConsumerSettings,
   type LoopObserver,
 } from './consumer/consumer-loop.js';
-import type { DriverV1, SubscriptionSpec } from './driver.js';
-import { InvalidArgumentError, type OmnibusError, toOmnibusError } from './errors.js';
+import type { DriverSubscription, DriverV2, SubscriptionRef, SubscriptionSpec } from './driver.js';
+import {
+  InvalidArgumentError,
+  type OmnibusError,
+  toOmnibusError,
+  UnsupportedError,
+} from './errors.js';
 import { DEFAULT_OPERATION_TIMEOUT_MS } from './operation-timeout.js';
 import { checkMilliseconds, PORTABLE_RULES } from './rules.js';
 import type { Tracing } from './trace.js';
-import type { Consumer, ConsumerOptions, ConsumerStats, Handler, Message } from './types.js';
+import type {
+  Consumer,
+  ConsumerOptions,
+  ConsumerStats,
+  Handler,
+  Message,
+  SubscriptionDeclaration,
+} from './types.js';
 
 /** What consumers need from the bus. */
 export interface ConsumerContext extends LoopObserver {
-  readonly driver: DriverV1;
+  readonly driver: DriverV2;
   readonly tracing: Tracing | undefined;
   assertOpen(): void;
   /** Creates the subscription once per bus (memoized by final names). */
@@ -43,7 +55,7 @@ function wholeNumber(value: unknown, name: string, max: number): number {
 }
 
 /** The lease range a consumer may ask for: the portable one, narrowed by the driver's. */
-export function leaseBounds(driver: DriverV1): { minMs: number; maxMs: number } {
+export function leaseBounds(driver: DriverV2): { minMs: number; maxMs: number } {
   const { minMs, maxMs } = driver.capabilities.ackDeadline;
   return {
     minMs: Math.max(minMs, PORTABLE_RULES.ackDeadlineMinMs),
@@ -51,18 +63,14 @@ export function leaseBounds(driver: DriverV1): { minMs: number; maxMs: number } 
   };
 }
 
-/** Checks consumer options and fills defaults; throws `InvalidArgument` naming the option. */
-export function resolveSettings<T>(
-  driver: DriverV1,
-  options: ConsumerOptions<T>,
-): ConsumerSettings<T> {
-  if (typeof options !== 'object' || options === null)
-    throw new InvalidArgumentError('consumer options must be an object');
-  const concurrency = wholeNumber(
-    options.concurrency ?? CONSUMER_DEFAULTS.concurrency,
-    'concurrency',
-    PORTABLE_RULES.maxConcurrency,
-  );
+/**
+ * The settings fixed when a subscription is created, from a consumer's options or a producer's
+ * declaration, with the same defaults; throws `InvalidArgument` naming the option.
+ */
+export function resolveDeadLetterSettings(options: SubscriptionDeclaration): {
+  maxAttempts: number;
+  deadLetter: boolean;
+} {
   const deadLetter = options.deadLetter ?? CONSUMER_DEFAULTS.deadLetter;
   if (typeof deadLetter !== 'boolean')
     throw new InvalidArgumentError('deadLetter must be a boolean');
@@ -73,6 +81,30 @@ export function resolveSettings<T>(
         PORTABLE_RULES.maxAttempts,
       )
     : Number.POSITIVE_INFINITY;
+  return { maxAttempts, deadLetter };
+}
+
+/** Checks consumer options and fills defaults; throws `InvalidArgument` naming the option. */
+export function resolveSettings<T>(
+  driver: DriverV2,
+  options: ConsumerOptions<T>,
+): ConsumerSettings<T> {
+  if (typeof options !== 'object' || options === null)
+    throw new InvalidArgumentError('consumer options must be an object');
+  const concurrency = wholeNumber(
+    options.concurrency ?? CONSUMER_DEFAULTS.concurrency,
+    'concurrency',
+    PORTABLE_RULES.maxConcurrency,
+  );
+  const { maxAttempts, deadLetter } = resolveDeadLetterSettings(options);
+  const ordering = options.ordering ?? driver.capabilities.ordering;
+  if (typeof ordering !== 'boolean') throw new InvalidArgumentError('ordering must be a boolean');
+  if (ordering && !driver.capabilities.ordering) {
+    throw new UnsupportedError(
+      `the ${driver.name} adapter does not declare the "ordering" capability, so a consumer can't ask for ordering: true`,
+      { driver: driver.name },
+    );
+  }
   const { minMs, maxMs } = leaseBounds(driver);
   const ackDeadlineMs = options.ackDeadlineMs ?? CONSUMER_DEFAULTS.ackDeadlineMs;
   checkMilliseconds(ackDeadlineMs, 'ackDeadlineMs');
@@ -98,17 +130,16 @@ export function resolveSettings<T>(
   }
   const onError = options.onError ?? defaultOnError;
   if (typeof onError !== 'function') throw new InvalidArgumentError('onError must be a function');
-  const delay = driver.capabilities.delayedDelivery;
-  const driverNackDelayMs = delay === false ? maxMs : Math.max(delay, maxMs);
   return {
     concurrency,
     maxAttempts,
     deadLetter,
+    ordering,
     ackDeadlineMs,
     retry: { initialDelayMs, maxDelayMs },
     schema,
     shutdownTimeoutMs,
-    maxNackDelayMs: Math.min(driverNackDelayMs, PORTABLE_RULES.maxNackDelayMs),
+    maxNackDelayMs: Math.min(driver.capabilities.nackDelayMaxMs, PORTABLE_RULES.maxNackDelayMs),
     maxLeaseMs: maxMs,
     operationTimeoutMs: driver.operationTimeoutMs ?? DEFAULT_OPERATION_TIMEOUT_MS,
     onError,
@@ -128,6 +159,8 @@ export class ConsumerImpl<T> implements Consumer<T> {
   readonly topic: string;
   readonly subscription: string;
   readonly spec: SubscriptionSpec;
+  /** The two names, for `stats`. */
+  private readonly ref: SubscriptionRef;
   private readonly context: ConsumerContext;
   private readonly settings: ConsumerSettings<T>;
   private loop: ConsumerLoop<T> | undefined;
@@ -146,6 +179,7 @@ export class ConsumerImpl<T> implements Consumer<T> {
     this.topic = topic;
     this.subscription = subscription;
     this.spec = spec;
+    this.ref = { topic: spec.topic, subscription: spec.subscription };
     this.settings = settings;
   }
 
@@ -188,7 +222,7 @@ export class ConsumerImpl<T> implements Consumer<T> {
   private async openLoop(handler: Handler<T> | undefined): Promise<ConsumerLoop<T>> {
     await this.ready();
     const { driver } = this.context;
-    let subscription: Awaited<ReturnType<DriverV1['subscribe']>>;
+    let subscription: DriverSubscription;
     try {
       subscription = await driver.subscribe(this.spec, {
         maxOutstanding: this.settings.concurrency,
@@ -280,7 +314,7 @@ export class ConsumerImpl<T> implements Consumer<T> {
     this.context.assertOpen();
     const { driver } = this.context;
     const stats = await withRetries(
-      () => driver.stats(this.spec),
+      () => driver.stats(this.ref),
       (error) =>
         toOmnibusError(error, driver, `stats of ${this.topic}/${this.subscription} failed`),
       budget(this.settings.operationTimeoutMs),

@@ -1,21 +1,21 @@
 // The portable DLQ admin (count, peek, redrive, purge) over one subscription's driver calls.
 import { budget, withRetries } from './backoff.js';
 import { decodeBody } from './codec.js';
-import type { DriverV1, StoredDeadLetter, SubscriptionSpec } from './driver.js';
-import { InvalidArgumentError, toOmnibusError } from './errors.js';
+import type { DriverV2, StoredDeadLetter, SubscriptionRef } from './driver.js';
+import { InvalidArgumentError, toOmnibusError, UnsupportedError } from './errors.js';
 import { DEFAULT_OPERATION_TIMEOUT_MS } from './operation-timeout.js';
 import type { DeadLetter, DeadLetters } from './types.js';
 
 /** `bus.deadLetters(topic, subscription)`: each call bounded by `operationTimeoutMs`, retries included. */
 export class DeadLettersImpl<T> implements DeadLetters<T> {
-  private readonly driver: DriverV1;
-  private readonly spec: SubscriptionSpec;
+  private readonly driver: DriverV2;
+  private readonly ref: SubscriptionRef;
   private readonly assertOpen: () => void;
   private readonly label: string;
 
-  constructor(driver: DriverV1, spec: SubscriptionSpec, label: string, assertOpen: () => void) {
+  constructor(driver: DriverV2, ref: SubscriptionRef, label: string, assertOpen: () => void) {
     this.driver = driver;
-    this.spec = spec;
+    this.ref = ref;
     this.label = label;
     this.assertOpen = assertOpen;
   }
@@ -44,14 +44,20 @@ export class DeadLettersImpl<T> implements DeadLetters<T> {
   }
 
   count(): Promise<number> {
-    return this.call('count', () => this.driver.countDeadLetters(this.spec), true);
+    return this.call('count', () => this.driver.countDeadLetters(this.ref), true);
   }
 
   async peek(limit = 10): Promise<DeadLetter<T>[]> {
     checkLimit(limit, 'peek(limit)');
+    if (this.driver.capabilities.deadLetterAdmin.peek === 'none') {
+      throw new UnsupportedError(
+        `the ${this.driver.name} adapter can't peek at dead letters (capabilities.deadLetterAdmin.peek is "none")`,
+        { driver: this.driver.name },
+      );
+    }
     const stored = await this.call(
       'peek',
-      () => this.driver.peekDeadLetters(this.spec, limit),
+      () => this.driver.peekDeadLetters(this.ref, limit),
       true,
     );
     return stored.map(toDeadLetter<T>);
@@ -60,11 +66,11 @@ export class DeadLettersImpl<T> implements DeadLetters<T> {
   redrive(options: { limit?: number } = {}): Promise<number> {
     const limit = options.limit ?? Number.MAX_SAFE_INTEGER;
     checkLimit(limit, 'redrive limit');
-    return this.call('redrive', () => this.driver.redriveDeadLetters(this.spec, limit), false);
+    return this.call('redrive', () => this.driver.redriveDeadLetters(this.ref, limit), false);
   }
 
   purge(): Promise<number | undefined> {
-    return this.call('purge', () => this.driver.purgeDeadLetters(this.spec), true);
+    return this.call('purge', () => this.driver.purgeDeadLetters(this.ref), true);
   }
 }
 

@@ -1,16 +1,23 @@
 /**
- * The adapter contract, version 1.
+ * The adapter contract, version 2.
  *
- * An adapter (`@omnibus/redis`, `@omnibus/rabbitmq`, …) implements {@link DriverV1}; everything a
+ * An adapter (`@omnibus/redis`, `@omnibus/rabbitmq`, …) implements {@link DriverV2}; everything a
  * user touches is built by `@omnibus/core` on top of it. The split follows one rule: **drivers
  * translate, core decides**. Retry and backoff, ack-once, lease extension, the concurrency limit,
  * per-key serialisation, emulated dead-lettering, decode and schema failures, validation and
  * two-phase shutdown live once, in core. A driver only maps these batch-shaped calls onto its broker.
  *
  * Rules that hold for every method below:
- * - A driver **must not retry** on its own. It throws, and it says through
- *   {@link DriverV1.classifyError} (or by throwing an `OmnibusError`) whether the error is
- *   retryable; core decides whether and when to call again.
+ * - **Retries belong to core.** Core calls a driver method again (with backoff, within
+ *   {@link DriverV2.operationTimeoutMs}) when it failed with a retryable error, and counts one
+ *   driver call as one try. A driver says through {@link DriverV2.classifyError} (or by throwing an
+ *   `OmnibusError`) whether an error is retryable. A driver **must not** loop on its own; it **may**
+ *   leave a client library's built-in retries on (the AWS SDK, the Pub/Sub client) only if one
+ *   driver call still ends within `operationTimeoutMs`, and **should** turn them off where core's
+ *   are enough (ioredis' offline queue and resends are off; amqplib has none).
+ * - **Batches are bounded by the driver's declared limits** ({@link Capabilities.batch}): core
+ *   never passes more entries (or bytes) to one call, and retries only the entries a
+ *   {@link BatchResult} reports as failed.
  * - A driver **must not validate** names, attributes or sizes: core has checked them against the
  *   portable rule set (and the driver's declared {@link Capabilities}) before any call.
  * - Names reaching a driver are final: core has already applied the connection's `prefix`.
@@ -24,10 +31,18 @@
  */
 
 /** Marks the contract version a driver implements; core refuses drivers of another version. */
-export type SpecificationVersion = 'v1';
+export type SpecificationVersion = 'v2';
 
 /** How an adapter provides a feature: by the broker itself, by the adapter's own code, or not at all. */
 export type Support = 'native' | 'emulated' | 'none';
+
+/** The most one batch call takes: entries, and (where the broker caps the request) bytes. */
+export interface BatchLimit {
+  /** Entries per call (SQS: 10 for send, delete and visibility changes). */
+  readonly maxMessages: number;
+  /** Bytes of bodies plus attributes per call, where the broker caps the request (SQS 256 KiB or 1 MiB, Pub/Sub 10 MB). */
+  readonly maxBytes?: number | undefined;
+}
 
 /**
  * What a driver can do, declared once as data. Core and the conformance suite read it: core rejects
@@ -37,26 +52,68 @@ export type Support = 'native' | 'emulated' | 'none';
 export interface Capabilities {
   /** Several subscriptions on one topic each receive every message (pub/sub). False: one subscription per topic (e.g. SQS queue mode). */
   readonly fanout: boolean;
-  /** Messages sharing an `orderingKey` are handed out in send order, one at a time per subscription. */
+  /** Messages sharing an `orderingKey` can be handed out in send order, one at a time per subscription, for consumers that ask for it (`ordering`, on by default where declared). */
   readonly ordering: boolean;
-  /** Longest `delayMs` the driver accepts on publish and nack, in ms; `false` if it cannot delay at all. */
+  /**
+   * Longest `delayMs` a send may ask for, in ms; `false` if the broker can't delay a publish
+   * (Pub/Sub; SQS FIFO). memory 15 min; Redis 30 days; RabbitMQ through TTL queues; SQS
+   * `DelaySeconds` ≤ 900. Core caps it at the portable 15 minutes.
+   */
   readonly delayedDelivery: number | false;
-  /** The broker moves a message to the DLQ itself (redrive policy, delivery limit) as a backstop; core still dead-letters explicitly with a reason. */
-  readonly nativeDeadLetter: boolean;
+  /**
+   * Longest delay a nack may ask for, in ms (SQS visibility ≤ 12 h; Pub/Sub `modifyAckDeadline`
+   * ≤ 600 s; memory, Redis and RabbitMQ as long as their publish delays). Core caps it at the
+   * portable 600 s.
+   */
+  readonly nackDelayMaxMs: number;
+  /**
+   * The broker's own delivery limit, used as a backstop set above `maxAttempts` so core always
+   * dead-letters first with the true reason, and the attempt counts it accepts (Pub/Sub 5–100,
+   * SQS `maxReceiveCount` 1–1000, RabbitMQ `x-delivery-limit`); `false` where the adapter has none
+   * (memory, Redis: core is the only one that dead-letters).
+   */
+  readonly nativeDeadLetter: false | { readonly minAttempts: number; readonly maxAttempts: number };
   /** Largest message the broker takes: body plus attribute names and values, in bytes. Never below the portable 256 KiB. */
   readonly maxMessageBytes: number;
-  /** Most messages one {@link DriverV1.publish} call takes; core splits larger batches. */
+  /** Most messages one {@link DriverV2.publish} call takes; the same as `batch.publish.maxMessages` (kept for users). */
   readonly maxBatchSize: number;
-  /** Which numbers {@link DriverSubscription.stats} can tell exactly. */
+  /** Batch limits per operation: `publish`, and `settle` for ack, nack, release, extendLease and deadLetter. */
+  readonly batch: { readonly publish: BatchLimit; readonly settle: BatchLimit };
+  /**
+   * How {@link ReceivedMessage.attempt} is known: `exact` (memory; Redis' pending-entries count;
+   * RabbitMQ's `x-delivery-count` plus its own header), `approximate` (SQS
+   * `ApproximateReceiveCount`, which can run ahead under concurrent receives), `emulated` (the
+   * adapter counts in a message attribute, as Pub/Sub must without a dead-letter policy). The suite
+   * holds `exact` to exact counts and the others to "never below the deliveries a handler got".
+   */
+  readonly attempts: 'exact' | 'approximate' | 'emulated';
+  /** An ack resolves only after the broker confirmed it (false: Pub/Sub without exactly-once delivery, whose acks are best effort). */
+  readonly ackConfirmed: boolean;
+  /** Which numbers {@link DriverV2.stats} can tell exactly. */
   readonly stats: {
     readonly waiting: boolean;
     readonly inFlight: boolean;
     readonly deadLettered: boolean;
   };
-  /** Shortest and longest lease (`ackDeadlineMs`) the broker honours, in ms. */
+  /** What the DLQ admin calls can do on this broker. */
+  readonly deadLetterAdmin: {
+    /** `non-destructive` (memory, Redis, RabbitMQ's requeue-less browse); `count-bumping` (SQS and Pub/Sub: peeking is a receive and counts); `none`. */
+    readonly peek: 'non-destructive' | 'count-bumping' | 'none';
+    /** `exact`, or `approximate` (SQS `ApproximateNumberOfMessages`). */
+    readonly count: 'exact' | 'approximate';
+    /** A redrive reaches only the subscription (`subscription`), or every subscription of the topic (`topic`, a plain re-publish on Pub/Sub). */
+    readonly redrive: 'subscription' | 'topic';
+  };
+  /** Shortest and longest lease (`ackDeadlineMs`) the broker honours, in ms. Core enforces the portable 10–600 s within it. */
   readonly ackDeadline: { readonly minMs: number; readonly maxMs: number };
   /** How lease extension is done: `native` (broker call), `emulated` (adapter timers), `none` (lease is held until the connection closes, as with RabbitMQ). */
   readonly leaseExtension: Support;
+  /**
+   * Longest name the broker allows for what the adapter derives from topic and subscription names
+   * (SQS queue 80 characters, less `.fifo` and the adapter's suffixes; RabbitMQ 255 bytes; Pub/Sub
+   * 255). Adapters derive every broker name through core's `brokerName()` with it.
+   */
+  readonly maxNameLength: number;
 }
 
 /** A message on its way to the broker. Body and attributes are final: encoded, validated. */
@@ -95,9 +152,11 @@ export interface ReceivedMessage {
   readonly traceparent?: string | undefined;
   /**
    * Delivery count, 1 on first delivery, counting every delivery since the message was published or
-   * redriven: after handler failure, nack (with or without delay), lease expiry or a crashed consumer.
-   * Must be exact where {@link Capabilities} can't say otherwise; drivers whose broker restarts the
-   * count on re-enqueue (RabbitMQ through a delay queue) carry their own count in a header.
+   * redriven: after handler failure, nack (with or without delay), lease expiry or a crashed consumer
+   * — but not a {@link DriverSubscription.release}. Exact, approximate or emulated as
+   * {@link Capabilities.attempts} declares; drivers whose broker restarts the count on re-enqueue
+   * (RabbitMQ through a delay queue) carry their own count in a header. A value a broker or a plain
+   * client made nonsensical (0, negative, not a number) is delivered as 1.
    */
   readonly attempt: number;
   /** Opaque settle token for ack/nack/extendLease/deadLetter (receipt handle, stream id, delivery tag, ack id). */
@@ -106,23 +165,37 @@ export interface ReceivedMessage {
   readonly native: unknown;
 }
 
-/** What core knows about a subscription when it asks a driver to create it. */
-export interface SubscriptionSpec {
+/** A topic as core asks a driver to create it. */
+export interface TopicSpec {
   /** Final topic name (prefix applied). */
   readonly topic: string;
-  /** Final subscription name (prefix applied); unique per topic, not necessarily across topics. */
+}
+
+/** Names one subscription: what the DLQ admin calls and `stats` need, nothing more. */
+export interface SubscriptionRef {
+  /** Final topic name (prefix applied). */
+  readonly topic: string;
+  /**
+   * Final subscription name (prefix applied); unique per topic, not necessarily across topics:
+   * where the broker's names are global (SQS queues, Pub/Sub subscriptions, RabbitMQ queues),
+   * derive them from both with core's `brokerName()`.
+   */
   readonly subscription: string;
+}
+
+/** What core knows about a subscription when it asks a driver to create it or consume from it. */
+export interface SubscriptionSpec extends SubscriptionRef {
   /** Attempts before the message is dead-lettered; `Infinity` when dead-lettering is off. */
   readonly maxAttempts: number;
   /** Whether a DLQ exists for this subscription. */
   readonly deadLetter: boolean;
   /** Lease length the consumer asks for, already clamped to {@link Capabilities.ackDeadline}. */
   readonly ackDeadlineMs: number;
-  /** The consumer relies on per-key ordering (only set when {@link Capabilities.ordering}). */
+  /** The consumer asked for per-key ordering (never true without {@link Capabilities.ordering}). Pub/Sub fixes it when the subscription is created. */
   readonly ordering: boolean;
 }
 
-/** Options for one consuming session opened with {@link DriverV1.subscribe}. */
+/** Options for one consuming session opened with {@link DriverV2.subscribe}. */
 export interface SubscribeOptions {
   /** Most unsettled messages core will hold: push-based drivers must bound their prefetch by it. */
   readonly maxOutstanding: number;
@@ -136,26 +209,36 @@ export interface ReceiveRequest {
   readonly signal: AbortSignal;
 }
 
-/** A message to release for redelivery. */
+/** A message whose attempt ended without success, to deliver again. */
 export interface NackRequest {
   readonly handle: unknown;
-  /** Redeliver no sooner than this; 0 means as soon as possible. Never above {@link Capabilities.delayedDelivery} (core clamps). */
+  /** Redeliver no sooner than this, in ms; 0 means as soon as possible. Never above {@link Capabilities.nackDelayMaxMs} (core checks). */
   readonly delayMs: number;
   /** The attempt that just ended, for drivers that re-publish and must carry the count themselves. */
   readonly attempt: number;
   /** The received message, for drivers that re-publish (delay queues, scheduled sets). */
   readonly message: ReceivedMessage;
-  /**
-   * True when no handler ever saw this delivery: `stop()`/`close()` handing back unstarted
-   * messages, successors of a nacked message released behind it (per-key ordering), or a batch a
-   * receive returned after its abort. A release **must not** count as an attempt: the next delivery
-   * of the message carries the same `attempt` as this one. Where the broker counts it anyway
-   * (RabbitMQ `x-delivery-count`, SQS `ApproximateReceiveCount`), the driver compensates and its
-   * README says how. `delayMs` is 0 for a release.
-   * - memory: re-queues without counting. Redis: the retry-stream copy keeps the attempt.
-   * - RabbitMQ: see the adapter README (compensation of `x-delivery-count`).
-   */
-  readonly release?: boolean | undefined;
+}
+
+/** A delivery no handler saw, handed back for immediate redelivery without using an attempt. */
+export interface ReleaseRequest {
+  readonly handle: unknown;
+  /** The delivery's attempt; the next delivery must carry the same. */
+  readonly attempt: number;
+  /** The received message, for drivers that re-publish to keep the count. */
+  readonly message: ReceivedMessage;
+}
+
+/**
+ * The outcome of a batch call, entry by entry. A driver resolves with nothing when every entry
+ * succeeded, or with the entries that certainly did not (SQS `SendMessageBatch`/`DeleteMessageBatch`
+ * `Failed`, SNS `PublishBatch` `Failed`): core calls again with those alone, when their error is
+ * retryable. Throwing instead means the fate of the whole batch is unknown: core calls again with
+ * all of it (at least once: an entry that had landed may land twice).
+ */
+export interface BatchResult {
+  /** Index into the request array, and the native error (classified by `classifyError`). */
+  readonly failed: readonly { readonly index: number; readonly error: unknown }[];
 }
 
 /** A message to move into the subscription's DLQ. */
@@ -205,7 +288,7 @@ export interface DriverStats {
 }
 
 /**
- * One consuming session on one subscription, opened by {@link DriverV1.subscribe}. Several may be
+ * One consuming session on one subscription, opened by {@link DriverV2.subscribe}. Several may be
  * open on the same subscription at once, in one process or many: they compete for messages.
  */
 export interface DriverSubscription {
@@ -227,9 +310,11 @@ export interface DriverSubscription {
   /**
    * Acknowledges: the messages are gone for this subscription. Must resolve only once the broker
    * accepted the acks. An ack of a message whose lease already expired may be ignored by the broker.
-   * Redis `XACK`; RabbitMQ `basic.ack`; SQS `DeleteMessageBatch`; Pub/Sub `acknowledge`.
+   * Where the broker can't confirm acks ({@link Capabilities.ackConfirmed} false), resolves once
+   * they were sent. Redis `XACK`; RabbitMQ `basic.ack`; SQS `DeleteMessageBatch` (its `Failed`
+   * entries reported in the {@link BatchResult}); Pub/Sub `acknowledge`.
    */
-  ack(handles: readonly unknown[]): Promise<void>;
+  ack(handles: readonly unknown[]): Promise<BatchResult | undefined>;
   /**
    * Releases messages for redelivery after `delayMs`, counting the ended attempt.
    * - memory: re-queues (delayed by a timer).
@@ -238,23 +323,39 @@ export interface DriverSubscription {
    *   groups never see it again and a crash neither loses nor doubles it.
    * - RabbitMQ: delay 0 → `basic.nack(requeue)`; delay > 0 → publish to a TTL queue that
    *   dead-letters back, with the attempt in a header, then ack.
-   * - SQS: `ChangeMessageVisibility(delay)`. Pub/Sub: `modifyAckDeadline(delay)` (0 = nack).
+   * - SQS: `ChangeMessageVisibility(delay)`, at least 1 s so a retry loop can't spin.
+   *   Pub/Sub: `modifyAckDeadline(delay)` (0 = nack), ≤ 600 s.
    */
-  nack(requests: readonly NackRequest[]): Promise<void>;
+  nack(requests: readonly NackRequest[]): Promise<BatchResult | undefined>;
+  /**
+   * Hands back deliveries no handler saw (`stop()` releasing unstarted messages, messages queued
+   * behind a nacked one of their ordering key, a batch `receive` resolved after its abort) for
+   * immediate redelivery. A release **must not** count as an attempt: the next delivery of the
+   * message carries the same `attempt`. Where the broker counts it anyway, the driver compensates,
+   * and its README says how:
+   * - memory: re-queues without counting.
+   * - Redis: the retry-stream copy carries the released attempt minus one (the next read adds one).
+   * - RabbitMQ: `x-delivery-count` rises on a requeue, so the adapter re-publishes with its own
+   *   attempt header (then acks), or records the offset; see its README.
+   * - SQS: `ChangeMessageVisibility(0)`; `ApproximateReceiveCount` rises, so the adapter keeps the
+   *   offset in a message attribute on its re-send, or declares `attempts: 'approximate'`.
+   * - Pub/Sub: `modifyAckDeadline(0)` counts as a delivery attempt; compensated like SQS.
+   */
+  release(requests: readonly ReleaseRequest[]): Promise<BatchResult | undefined>;
   /**
    * Pushes the lease of in-flight messages `leaseMs` into the future. Core calls it periodically
    * while a handler runs. Redis `XCLAIM … JUSTID` to the same consumer (resets idle time without
    * counting a delivery); SQS `ChangeMessageVisibility`; Pub/Sub `modifyAckDeadline`; RabbitMQ has
    * nothing to do (leaseExtension `none`: a delivery is held until ack or channel close).
    */
-  extendLease(requests: readonly LeaseRequest[]): Promise<void>;
+  extendLease(requests: readonly LeaseRequest[]): Promise<BatchResult | undefined>;
   /**
    * Moves messages to the subscription's DLQ with `reason` and their attempt count, and removes them
    * from the subscription, atomically where the broker allows (Redis: `XADD` + `XACK` in one
    * script; elsewhere publish to the DLQ, await its confirmation, then ack). Must keep id, body,
    * attributes, content type, publish time and ordering key.
    */
-  deadLetter(requests: readonly DeadLetterRequest[]): Promise<void>;
+  deadLetter(requests: readonly DeadLetterRequest[]): Promise<BatchResult | undefined>;
   /**
    * Stops handing out messages and releases any the driver buffered but never returned from
    * `receive` (push-based drivers). Messages already returned stay leased until core settles them
@@ -267,7 +368,7 @@ export interface DriverSubscription {
  * The driver: one connection to one broker. Built by an adapter's factory (`redis(options)`), or
  * from a URL by the adapter module's `fromUrl`, and handed to `connect()`.
  */
-export interface DriverV1 {
+export interface DriverV2 {
   readonly specificationVersion: SpecificationVersion;
   /** Adapter name, lower case (`memory`, `redis`, `rabbitmq`, `sqs`, `gcp-pubsub`); shown in errors. */
   readonly name: string;
@@ -283,8 +384,8 @@ export interface DriverV1 {
    * or a connect loop that outlives it. @default 15000 (when absent)
    */
   readonly operationTimeoutMs?: number | undefined;
-  /** Creates the topic if it doesn't exist; idempotent. */
-  ensureTopic(topic: string): Promise<void>;
+  /** Creates the topic if it doesn't exist; idempotent. memory: a map entry; Redis: nothing until the first XADD (the stream key); RabbitMQ: a fanout exchange; SQS: the SNS topic (fan-out mode) or the queue (queue mode); Pub/Sub: the topic. */
+  ensureTopic(spec: TopicSpec): Promise<void>;
   /**
    * Creates (or verifies) the topic, the subscription and, when `spec.deadLetter`, its DLQ;
    * idempotent. A message published after this resolved must reach the subscription. Should throw
@@ -293,46 +394,62 @@ export interface DriverV1 {
    */
   ensureSubscription(spec: SubscriptionSpec): Promise<void>;
   /**
-   * Publishes a batch of at most {@link Capabilities.maxBatchSize} messages to a topic and resolves
-   * once the broker has durably accepted every one of them (publisher confirm, XADD reply, SQS/SNS
-   * response, Pub/Sub publish response). A rejection means some may not have been sent.
-   * Publishing to a topic that doesn't exist must either create it or throw `NotFound`.
+   * Publishes a batch within {@link Capabilities.batch}`.publish` to a topic and resolves once the
+   * broker has durably accepted every entry not listed as failed in the {@link BatchResult}
+   * (publisher confirm, XADD reply, SQS/SNS response, Pub/Sub publish response). A rejection means
+   * any of them may or may not have been sent. Publishing to a topic that doesn't exist must either
+   * create it or throw `NotFound`.
+   * - memory: enqueues to every subscription. Redis: pipelined `XADD`s. RabbitMQ: publishes on a
+   *   confirm channel and waits for the confirms. SQS: `SendMessageBatch` ≤ 10 (queue mode) or SNS
+   *   `PublishBatch` ≤ 10, both per entry. Pub/Sub: `publish` with the client's batching.
    */
-  publish(topic: string, messages: readonly OutgoingMessage[]): Promise<void>;
+  publish(topic: string, messages: readonly OutgoingMessage[]): Promise<BatchResult | undefined>;
   /**
    * Opens a consuming session on a subscription created by {@link ensureSubscription}. Must throw a
    * `NotFound`-coded error if the subscription doesn't exist.
    */
   subscribe(spec: SubscriptionSpec, options: SubscribeOptions): Promise<DriverSubscription>;
-  /** Counts for {@link Capabilities.stats}; the subscription must exist (`NotFound` otherwise). */
-  stats(spec: SubscriptionSpec): Promise<DriverStats>;
-  /** Dead letters currently stored, oldest first, without removing them. */
-  peekDeadLetters(spec: SubscriptionSpec, limit: number): Promise<StoredDeadLetter[]>;
-  /** How many dead letters are stored. */
-  countDeadLetters(spec: SubscriptionSpec): Promise<number>;
+  /** Counts for {@link Capabilities.stats}; the subscription must exist (`NotFound` otherwise, built with core's `subscriptionNotFound`). */
+  stats(ref: SubscriptionRef): Promise<DriverStats>;
   /**
-   * Moves up to `limit` dead letters, oldest first, back to the subscription only (not the topic's
-   * other subscriptions), keeping their id, with the attempt count starting again at 1. Returns how
-   * many were moved. At least once: a crash midway may leave one in both places, never in neither.
+   * Dead letters currently stored, oldest first, as {@link Capabilities.deadLetterAdmin}`.peek`
+   * allows: without removing them (memory, Redis `XRANGE`, RabbitMQ get + requeue), or by
+   * receiving them (SQS, Pub/Sub: counts a receive, and the user is told so).
    */
-  redriveDeadLetters(spec: SubscriptionSpec, limit: number): Promise<number>;
+  peekDeadLetters(ref: SubscriptionRef, limit: number): Promise<StoredDeadLetter[]>;
+  /** How many dead letters are stored, exact or approximate as declared. */
+  countDeadLetters(ref: SubscriptionRef): Promise<number>;
+  /**
+   * Moves up to `limit` dead letters, oldest first, back to the subscription (or, where
+   * `deadLetterAdmin.redrive` is `topic`, to the topic), keeping their id, with the attempt count
+   * starting again at 1. Moves at most the dead letters present when the call starts: one that is
+   * dead-lettered again during the call stays. Returns how many were moved. At least once: a crash
+   * midway may leave one in both places, never in neither.
+   */
+  redriveDeadLetters(ref: SubscriptionRef, limit: number): Promise<number>;
   /** Deletes every dead letter; returns how many were deleted (or `undefined` if the broker can't say). */
-  purgeDeadLetters(spec: SubscriptionSpec): Promise<number | undefined>;
+  purgeDeadLetters(ref: SubscriptionRef): Promise<number | undefined>;
   /**
    * Maps a native error onto a portable code and says whether calling again may succeed. Called by
    * core for any error a driver method throws that is not already an `OmnibusError`. Drivers should
    * implement it with one lookup table.
    */
   classifyError?(error: unknown): ErrorClassification | undefined;
-  /**
-   * Everything idle: no message ready or in flight in any subscription, no delayed message due.
-   * Only the memory driver implements it; `bus.settled()` uses it.
-   */
-  isIdle?(): boolean;
-  /** Calls `listener` after every state change, for `bus.settled()`; returns an unsubscribe function. Memory only. */
-  onChange?(listener: () => void): () => void;
+  /** Hooks for `bus.settled()`: only the memory driver has them. */
+  readonly testHooks?: DriverTestHooks | undefined;
   /** Closes connections. In-flight messages not acked are released by the broker. Idempotent. */
   close(): Promise<void>;
+}
+
+/**
+ * What a driver that can tell when everything is settled offers tests (memory). Not part of the
+ * production contract: `bus.settled()` rejects `Unsupported` without it.
+ */
+export interface DriverTestHooks {
+  /** Everything idle: no message ready or in flight in any subscription, no delayed message due. */
+  isIdle(): boolean;
+  /** Calls `listener` after every state change; returns an unsubscribe function. */
+  onChange(listener: () => void): () => void;
 }
 
 /** Codes of `OmnibusError`. Never renamed. */
@@ -365,5 +482,5 @@ export interface ErrorClassification {
  */
 export interface AdapterModule {
   /** Builds a driver from a parsed URL; the query parameters core consumes (`prefix`) are already removed. */
-  fromUrl(url: URL): DriverV1 | Promise<DriverV1>;
+  fromUrl(url: URL): DriverV2 | Promise<DriverV2>;
 }

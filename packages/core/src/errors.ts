@@ -1,5 +1,5 @@
 /** OmnibusError and its subclasses, and how a foreign error becomes one without its secrets. */
-import type { ErrorClassification, ErrorCode } from './driver.js';
+import type { ErrorClassification, ErrorCode, SubscriptionRef } from './driver.js';
 import { isSecretKey, redact } from './redact.js';
 
 export { redact } from './redact.js';
@@ -127,9 +127,16 @@ function describe(error: unknown): string {
   }
 }
 
-/** Builds a `NotFound` error. */
-export function notFound(what: string, driver?: string): OmnibusError {
-  return new OmnibusError('NotFound', `${what} does not exist`, { driver });
+/**
+ * The `NotFound` error a driver throws when a subscription (or its topic) does not exist, from
+ * `subscribe`, `stats` and the DLQ admin calls: one wording on every adapter. Not retryable.
+ */
+export function subscriptionNotFound(ref: SubscriptionRef, driver: string): OmnibusError {
+  return new OmnibusError(
+    'NotFound',
+    `subscription "${ref.subscription}" on topic "${ref.topic}" does not exist`,
+    { driver },
+  );
 }
 
 const NATIVE_ERRORS = [

@@ -11,9 +11,18 @@ export interface SettleRequest {
   readonly reason?: string | undefined;
   /** Dead letter: the attempts recorded; the delivery's attempt when absent. */
   readonly attempts?: number | undefined;
-  /** Nack: no handler saw this delivery, so handing it back does not use up an attempt. */
+  /**
+   * No handler saw this delivery: it goes back through the driver's `release` (not `nack`), which
+   * does not use up an attempt. The outcome a user sees is still `nacked`.
+   */
   readonly release?: boolean | undefined;
 }
+
+/**
+ * The broker operation of a settle. An ack's is shared by every ack of its batch and resolves with
+ * the handles whose ack did not land (see `AckBatcher`); the others reject on failure.
+ */
+export type SettleOperation = Promise<ReadonlyMap<unknown, Error> | undefined>;
 
 /** An ack; shared, so acking allocates no request. */
 export const ACK: SettleRequest = Object.freeze({ outcome: 'acked' });
@@ -34,7 +43,7 @@ export interface MessageOwner<T> {
    */
   checkSettle(message: ReceivedEnvelope<T>, request: SettleRequest, byUser: boolean): SettleRequest;
   /** Starts the broker operation of a checked first settle. */
-  startSettle(message: ReceivedEnvelope<T>, request: SettleRequest): Promise<unknown>;
+  startSettle(message: ReceivedEnvelope<T>, request: SettleRequest): SettleOperation;
   extendLease(message: ReceivedEnvelope<T>, ms: number): Promise<void>;
 }
 
@@ -51,7 +60,7 @@ export class ReceivedEnvelope<T = unknown> implements Message<T> {
   private readonly owner: MessageOwner<T>;
   private settledOutcome: Outcome | undefined;
   /** The broker operation of the first settle; later settles wait for it and return its outcome. */
-  private settledBy: Promise<unknown> | undefined;
+  private settledBy: SettleOperation | undefined;
   private publishedDate: Date | undefined;
 
   constructor(owner: MessageOwner<T>, received: ReceivedMessage, leaseExpiresAt: number) {
@@ -102,7 +111,7 @@ export class ReceivedEnvelope<T = unknown> implements Message<T> {
    * later call returns that operation. Bad arguments throw before anything changes, so the message
    * can still be settled. `byUser`: the user asked for it (`ack()`, `nack()`, `deadLetter()`).
    */
-  settle(request: SettleRequest, byUser: boolean): Promise<unknown> {
+  settle(request: SettleRequest, byUser: boolean): SettleOperation {
     if (this.settledBy !== undefined) return this.settledBy;
     const checked = this.owner.checkSettle(this, request, byUser);
     this.settledOutcome = checked.outcome;
@@ -113,13 +122,17 @@ export class ReceivedEnvelope<T = unknown> implements Message<T> {
 
   /** Bad arguments reject (never throw), so `.catch()` chains see them; the message stays unsettled. */
   private settleByUser(request: SettleRequest): Promise<Outcome> {
-    let operation: Promise<unknown>;
+    let operation: SettleOperation;
     try {
       operation = this.settle(request, true);
     } catch (error) {
       return Promise.reject(error);
     }
-    return operation.then(() => this.settledOutcome as Outcome);
+    return operation.then((failed) => {
+      const error = failed?.get(this.received.handle);
+      if (error !== undefined) throw error;
+      return this.settledOutcome as Outcome;
+    });
   }
 
   toJSON(): object {

@@ -1,7 +1,7 @@
 // Producers: check and encode what is sent, then hand it to the bus's publish batcher.
 import { budget } from './backoff.js';
 import { encodeBody } from './codec.js';
-import type { DriverV1, OutgoingMessage } from './driver.js';
+import type { DriverV2, OutgoingMessage, SubscriptionSpec } from './driver.js';
 import { InvalidArgumentError, UnsupportedError } from './errors.js';
 import { newMessageId } from './ids.js';
 import type { PublishBatcher } from './publish-batcher.js';
@@ -17,11 +17,13 @@ import type { BatchEntry, Producer, SendOptions } from './types.js';
 
 /** What producers need from the bus. */
 export interface ProducerContext {
-  readonly driver: DriverV1;
+  readonly driver: DriverV2;
   readonly tracing: Tracing | undefined;
   assertOpen(): void;
   /** Resolves once the topic exists (memoized per topic). */
   topicReady(topic: string): Promise<void>;
+  /** Resolves once the topic and each declared subscription (with its DLQ) exist. */
+  declarationsReady(topic: string, specs: readonly SubscriptionSpec[]): Promise<void>;
   readonly publishBatcher: PublishBatcher;
   /** Bound of one send, retries included (the driver's `operationTimeoutMs`). */
   readonly operationTimeoutMs: number;
@@ -31,7 +33,7 @@ const NO_ATTRIBUTES: Readonly<Record<string, string>> = Object.freeze({});
 
 /** Turns a body and its options into a checked, encoded message, or throws; nothing is sent. */
 export function prepareMessage(
-  driver: DriverV1,
+  driver: DriverV2,
   tracing: Tracing | undefined,
   body: unknown,
   options: SendOptions | undefined,
@@ -79,23 +81,51 @@ export function prepareMessage(
   };
 }
 
-/** A producer for one topic; every check runs before anything is sent. */
+/**
+ * A producer for one topic; every check runs before anything is sent. With declared subscriptions,
+ * the first send creates the topic and each of them (with its DLQ) before it publishes, so what it
+ * sends is kept for consumers that start later.
+ */
 export class ProducerImpl<T> implements Producer<T> {
   readonly topic: string;
   private readonly finalTopic: string;
   private readonly context: ProducerContext;
+  private readonly declared: readonly SubscriptionSpec[] | undefined;
+  /** The declarations' creation, once started; cleared on failure so the next send tries again. */
+  private declaring: Promise<void> | undefined;
 
-  constructor(context: ProducerContext, topic: string, finalTopic: string) {
+  constructor(
+    context: ProducerContext,
+    topic: string,
+    finalTopic: string,
+    declared: readonly SubscriptionSpec[] | undefined,
+  ) {
     this.context = context;
     this.topic = topic;
     this.finalTopic = finalTopic;
+    this.declared = declared;
+  }
+
+  /** The topic, and the declared subscriptions, exist. */
+  private ready(): Promise<void> {
+    if (this.declared === undefined) return this.context.topicReady(this.finalTopic);
+    if (this.declaring === undefined) {
+      const declaring = this.context
+        .declarationsReady(this.finalTopic, this.declared)
+        .catch((error: unknown) => {
+          if (this.declaring === declaring) this.declaring = undefined;
+          throw error;
+        });
+      this.declaring = declaring;
+    }
+    return this.declaring;
   }
 
   async send(body: T, options?: SendOptions): Promise<string> {
     this.context.assertOpen();
     const message = prepareMessage(this.context.driver, this.context.tracing, body, options);
     const bounded = budget(this.context.operationTimeoutMs);
-    await this.context.topicReady(this.finalTopic);
+    await this.ready();
     await this.context.publishBatcher.publish(this.finalTopic, [message], bounded);
     return message.id;
   }
@@ -118,7 +148,7 @@ export class ProducerImpl<T> implements Producer<T> {
     });
     if (messages.length === 0) return [];
     const bounded = budget(this.context.operationTimeoutMs);
-    await this.context.topicReady(this.finalTopic);
+    await this.ready();
     await this.context.publishBatcher.publish(this.finalTopic, messages, bounded);
     return messages.map((message) => message.id);
   }

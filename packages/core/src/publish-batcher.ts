@@ -1,25 +1,29 @@
 // Publish batching: sends made in the same tick go to the driver in driver-sized batches per topic.
-import { type RetryBudget, withRetries } from './backoff.js';
-import type { DriverV1, OutgoingMessage } from './driver.js';
-import { toOmnibusError } from './errors.js';
+import type { RetryBudget } from './backoff.js';
+import { callBatch, messageBytes } from './batch-call.js';
+import type { DriverV2, OutgoingMessage } from './driver.js';
+import { type OmnibusError, toOmnibusError } from './errors.js';
 
 /** One `send` or `sendBatch` call waiting for its messages to be confirmed. */
 interface Pending {
   readonly messages: readonly OutgoingMessage[];
   readonly budget: RetryBudget;
-  /** Driver batches still unconfirmed. */
-  chunks: number;
+  /** Messages not yet confirmed. */
+  remaining: number;
   settled: boolean;
   resolve(): void;
   reject(error: unknown): void;
 }
 
 /**
- * Coalesces sends made in the same tick into driver-sized batches per topic, so concurrent `send`
- * calls cost one broker round trip per batch instead of one per message.
+ * Coalesces sends made in the same tick into driver-sized batches per topic
+ * (`capabilities.batch.publish`: messages and, where declared, bytes), so concurrent `send` calls
+ * cost one broker round trip per batch instead of one per message. A batch the driver reports
+ * partly failed is retried with the failed entries alone (see {@link callBatch}); each `send`
+ * resolves as soon as its own messages landed, and rejects with the error of one that did not.
  */
 export class PublishBatcher {
-  private readonly driver: DriverV1;
+  private readonly driver: DriverV2;
   private readonly queues = new Map<string, Pending[]>();
   private scheduled = false;
   private readonly sending = new Set<Promise<void>>();
@@ -27,7 +31,7 @@ export class PublishBatcher {
   inFlight = 0;
   private readonly onIdle: () => void;
 
-  constructor(driver: DriverV1, onIdle: () => void) {
+  constructor(driver: DriverV2, onIdle: () => void) {
     this.driver = driver;
     this.onIdle = onIdle;
   }
@@ -46,7 +50,14 @@ export class PublishBatcher {
       queueMicrotask(() => this.flush());
     }
     return new Promise<void>((resolve, reject) => {
-      group.push({ messages, budget, chunks: 0, settled: false, resolve, reject });
+      group.push({
+        messages,
+        budget,
+        remaining: messages.length,
+        settled: false,
+        resolve,
+        reject,
+      });
     });
   }
 
@@ -60,22 +71,33 @@ export class PublishBatcher {
 
   private flush(): void {
     this.scheduled = false;
-    const size = this.driver.capabilities.maxBatchSize;
+    const { maxMessages, maxBytes } = this.driver.capabilities.batch.publish;
+    const size = Math.max(1, maxMessages);
     for (const [topic, queue] of this.queues) {
       this.queues.delete(topic);
       let chunk: OutgoingMessage[] = [];
-      let owners = new Set<Pending>();
+      // The send each message of the chunk belongs to, by index.
+      let owners: Pending[] = [];
+      let bytes = 0;
       for (const pending of queue) {
         for (const message of pending.messages) {
-          if (!owners.has(pending)) {
-            owners.add(pending);
-            pending.chunks++;
+          if (maxBytes !== undefined) {
+            const weight = messageBytes(message);
+            if (chunk.length > 0 && bytes + weight > maxBytes) {
+              this.send(topic, chunk, owners);
+              chunk = [];
+              owners = [];
+              bytes = 0;
+            }
+            bytes += weight;
           }
           chunk.push(message);
+          owners.push(pending);
           if (chunk.length === size) {
             this.send(topic, chunk, owners);
             chunk = [];
-            owners = new Set();
+            owners = [];
+            bytes = 0;
           }
         }
       }
@@ -83,39 +105,32 @@ export class PublishBatcher {
     }
   }
 
-  private send(topic: string, chunk: OutgoingMessage[], owners: Set<Pending>): void {
+  private send(topic: string, chunk: OutgoingMessage[], owners: Pending[]): void {
     // Sends coalesced in one tick share a chunk; the earliest deadline among them bounds it.
-    let earliest: RetryBudget | undefined;
+    let earliest = owners[0]!.budget;
     for (const owner of owners)
-      if (earliest === undefined || owner.budget.deadlineAt < earliest.deadlineAt)
-        earliest = owner.budget;
-    const sending = withRetries(
-      () => this.driver.publish(topic, chunk),
+      if (owner.budget.deadlineAt < earliest.deadlineAt) earliest = owner.budget;
+    const sending = callBatch(
+      chunk,
+      (messages) => this.driver.publish(topic, messages),
       (error) => toOmnibusError(error, this.driver, `publish to topic "${topic}" failed`),
-      earliest!,
-    )
-      .then(
-        () => {
-          for (const owner of owners) {
-            if (--owner.chunks === 0 && !owner.settled) {
-              owner.settled = true;
-              owner.resolve();
-            }
-          }
-        },
-        (error: unknown) => {
-          for (const owner of owners) {
-            if (owner.settled) continue;
-            owner.settled = true;
-            owner.reject(error);
-          }
-        },
-      )
-      .finally(() => {
-        this.sending.delete(sending);
-        this.inFlight -= chunk.length;
-        if (this.inFlight === 0) this.onIdle();
-      });
+      earliest,
+      (index: number, error: OmnibusError | undefined) => {
+        this.inFlight--;
+        const owner = owners[index]!;
+        if (owner.settled) return;
+        if (error !== undefined) {
+          owner.settled = true;
+          owner.reject(error);
+        } else if (--owner.remaining === 0) {
+          owner.settled = true;
+          owner.resolve();
+        }
+      },
+    ).finally(() => {
+      this.sending.delete(sending);
+      if (this.inFlight === 0) this.onIdle();
+    });
     this.sending.add(sending);
   }
 }

@@ -76,6 +76,10 @@ describe('portable attributes', () => {
     ['reserved omnibus prefix', { 'omnibus-id': 'x' }],
     ['reserved x- prefix (AMQP)', { 'x-delay': '1' }],
     ['reserved AWS prefix', { 'AWS.trace': '1' }],
+    [
+      'reserved trace context name',
+      { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' },
+    ],
     ['double dot', { 'a..b': '1' }],
     ['leading dot', { '.a': '1' }],
     ['trailing dot', { 'a.': '1' }],

@@ -6,8 +6,11 @@ import { InvalidArgumentError, MessageTooLargeError } from './errors.js';
  *
  * Where each limit comes from:
  * - Names: Pub/Sub needs ≥ 3 characters starting with a letter and forbids a `goog` prefix; SQS
- *   allows only letters, digits, `-` and `_`. The 64-character cap leaves room for a prefix and
- *   the suffixes adapters derive (DLQ, delay queues) within SQS's 80.
+ *   allows only letters, digits, `-` and `_`. The caps (prefix 32, names 64) do **not** make
+ *   prefix + topic + subscription and the suffixes adapters derive (DLQ, delay queues) fit SQS's
+ *   80-character queue names (32 + 64 + 64 is already 160): where a broker's names are global and
+ *   short, adapters derive them with `brokerName()`, readable where they fit and shortened with a
+ *   hash where they don't (`capabilities.maxNameLength`).
  * - Attributes: SQS carries at most 10 message attributes; adapters reserve two for Omnibus
  *   metadata and trace context, which leaves 8. SQS rejects empty values and names with `..`,
  *   Pub/Sub caps values at 1,024 bytes, and the prefixes below belong to the brokers or to us.
@@ -46,6 +49,10 @@ export const RESERVED_ATTRIBUTE_PREFIXES = [
   'aws.',
   'amazon.',
   'cloudpubsub',
+  // W3C trace context: Omnibus carries `traceparent` itself (RabbitMQ and SQS in a header or
+  // attribute of that name), so a user attribute of the same name would collide with it.
+  'traceparent',
+  'tracestate',
 ] as const;
 
 const NAME = /^[A-Za-z][A-Za-z0-9_-]*$/;

@@ -40,6 +40,34 @@ export interface BatchEntry<T> extends SendOptions {
   body: T;
 }
 
+/**
+ * A subscription a producer feeds, with the settings it is created with when the producer creates
+ * it: the same settings, with the same defaults, as the consumer options of those names. They are
+ * fixed once the subscription exists: a consumer or another declaration asking different ones gets
+ * `AlreadyExists` naming the setting.
+ */
+export interface SubscriptionDeclaration {
+  /** Deliveries before a message is dead-lettered. @default 5 */
+  maxAttempts?: number;
+  /** `false`: no DLQ, failed messages are retried forever. @default true */
+  deadLetter?: boolean;
+}
+
+/** Subscription name → its settings; `{}` takes the defaults. */
+export type SubscriptionDeclarations = Record<string, SubscriptionDeclaration>;
+
+/** Options of `bus.producer()`. */
+export interface ProducerOptions {
+  /**
+   * The subscriptions this topic feeds. The producer's first send creates the topic and each of
+   * them (with its DLQ) before it publishes, so messages sent before any consumer ran are kept
+   * (without a declaration, a message sent to a topic no subscription exists on yet is dropped, as
+   * on every broker). Example: `bus.producer('orders', { subscriptions: { kitchen: { maxAttempts:
+   * 3 }, audit: {} } })`.
+   */
+  subscriptions?: SubscriptionDeclarations;
+}
+
 /** Sends messages to one topic. */
 export interface Producer<T = unknown> {
   /** The topic name as given, without the connection's prefix. */
@@ -158,6 +186,12 @@ export interface ConsumerOptions<T = unknown> {
    * @default 30000
    */
   ackDeadlineMs?: number;
+  /**
+   * Messages sharing an `orderingKey` reach the handler one at a time, in send order. `true`
+   * without `bus.capabilities.ordering` is `Unsupported`, before any I/O. Some brokers fix it when
+   * the subscription is created (Pub/Sub). @default bus.capabilities.ordering
+   */
+  ordering?: boolean;
   /** Any Standard Schema (zod, valibot, arktype…); a message failing it is dead-lettered at once. */
   schema?: StandardSchemaV1<unknown, T>;
   /**
@@ -224,12 +258,18 @@ export interface DeadLetter<T = unknown> {
 export interface DeadLetters<T = unknown> {
   /** How many dead letters the DLQ holds. */
   count(): Promise<number>;
-  /** Up to `limit` (default 10) dead letters, oldest first, without removing them. */
+  /**
+   * Up to `limit` (default 10) dead letters, oldest first, left where they are. Where
+   * `bus.capabilities.deadLetterAdmin.peek` is `count-bumping` (SQS, Pub/Sub) peeking is a receive
+   * the broker counts; where it is `none`, `Unsupported`.
+   */
   peek(limit?: number): Promise<DeadLetter<T>[]>;
   /**
-   * Moves dead letters, oldest first, back to this subscription only, same id, attempts reset;
-   * resolves with how many. Moves at most those present when the call starts (and at most `limit`),
-   * so a message dead-lettered again meanwhile waits for the next call.
+   * Moves dead letters, oldest first, back to the subscription, same id, attempts reset; resolves
+   * with how many. Moves at most those present when the call starts (and at most `limit`), so a
+   * message dead-lettered again meanwhile waits for the next call. Where
+   * `bus.capabilities.deadLetterAdmin.redrive` is `topic` (Pub/Sub), they reach every subscription
+   * of the topic.
    */
   redrive(options?: { limit?: number }): Promise<number>;
   /** Deletes every dead letter; resolves with how many (undefined if the broker can't tell). */
@@ -249,9 +289,17 @@ export interface Bus {
   readonly native: unknown;
   /**
    * A producer for `topic` (3–64 characters, a letter first, then letters, digits, `-` or `_`). The
-   * topic is created on the first send.
+   * topic is created on the first send; `options.subscriptions` declares the subscriptions it feeds,
+   * created (with their DLQs) before the first message is published.
    */
-  producer<T = unknown>(topic: string): Producer<T>;
+  producer<T = unknown>(topic: string, options?: ProducerOptions): Producer<T>;
+  /**
+   * Creates the topic and each declared subscription (with its DLQ), if they don't exist yet, so
+   * messages sent from now on are kept for them even before any consumer runs. A declaration that
+   * disagrees with an existing subscription's `maxAttempts` or `deadLetter` (declared, or created by
+   * a consumer) rejects with `AlreadyExists` naming the setting.
+   */
+  declare(topic: string, subscriptions: SubscriptionDeclarations): Promise<void>;
   /**
    * A consumer of `subscription` on `topic` (names as for topics). Consumers sharing a subscription
    * compete for its messages; each subscription of a topic gets every message. Nothing touches the

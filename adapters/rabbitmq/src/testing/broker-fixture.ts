@@ -61,6 +61,11 @@ export function testPrefix(): string {
   return prefix;
 }
 
+/** Marks a prefix used on the shared broker, so {@link deleteSharedTestObjects} removes its objects. */
+export function registerSharedPrefix(prefix: string): void {
+  sharedPrefixes.add(prefix);
+}
+
 /** A bus through `fromUrl` from this source tree (`connect(url)` would load the package's built dist). */
 export async function connectBus(
   prefix: string,

@@ -1,4 +1,4 @@
-// The conformance harness on Redis: buses on one client each, a restart simulated for its own keys, bounded-failure hooks.
+// The conformance harness on Redis: buses and drivers on one client each, a restart simulated for its own keys, bounded-failure hooks.
 import { randomBytes } from 'node:crypto';
 import type { ConformanceHarness } from '@omnibus/conformance';
 import { type Bus, connect } from '@omnibus/core';
@@ -61,6 +61,22 @@ export function redisHarness(
         },
         { prefix },
       );
+    },
+    async driver({ prefix }) {
+      prefixes.add(prefix);
+      const client = options.createClient(connectionName);
+      client.on('error', () => undefined);
+      clients.add(client);
+      const driver = redis({ ...options.driverOptions, client });
+      const close = driver.close.bind(driver);
+      return {
+        ...driver,
+        async close() {
+          await close();
+          clients.delete(client);
+          client.quit().catch(() => client.disconnect());
+        },
+      };
     },
     async restartBroker() {
       await killConnections(options.admin, connectionName);

@@ -1,9 +1,23 @@
 // The consumer loop: receives, admits, dispatches to a handler or the iterator, settles, stops in two phases.
-import { type Backoff, budget, pause, retryDelay, withRetries } from '../backoff.js';
+import { type Backoff, budget, pause, retryDelay } from '../backoff.js';
+import { messageBytes, settleInBatches } from '../batch-call.js';
 import { afterExplicitNack } from '../dead-letter-policy.js';
-import type { DriverSubscription, DriverV1, ReceivedMessage } from '../driver.js';
+import type {
+  BatchResult,
+  DeadLetterRequest,
+  DriverSubscription,
+  DriverV2,
+  ReceivedMessage,
+  ReleaseRequest,
+} from '../driver.js';
 import { InvalidArgumentError, OmnibusError, toOmnibusError } from '../errors.js';
-import { type MessageOwner, RELEASE, ReceivedEnvelope, type SettleRequest } from '../message.js';
+import {
+  type MessageOwner,
+  RELEASE,
+  ReceivedEnvelope,
+  type SettleOperation,
+  type SettleRequest,
+} from '../message.js';
 import { checkMilliseconds } from '../rules.js';
 import type { Tracing } from '../trace.js';
 import type { Handler } from '../types.js';
@@ -26,6 +40,8 @@ export interface ConsumerSettings<T>
     HandlerFailureSettings,
     LeaseSettings {
   readonly concurrency: number;
+  /** Messages sharing an ordering key run one at a time (the consumer's `ordering`). */
+  readonly ordering: boolean;
   readonly shutdownTimeoutMs: number;
   /** Bound of every broker call the loop makes, retries included. */
   readonly operationTimeoutMs: number;
@@ -49,7 +65,7 @@ const RECEIVE_BACKOFF: Backoff = { initialDelayMs: 100, maxDelayMs: 5_000 };
  * - Messages sharing an ordering key run one at a time, in the order received.
  */
 export class ConsumerLoop<T> implements MessageOwner<T>, DispatchHost<T> {
-  private readonly driver: DriverV1;
+  private readonly driver: DriverV2;
   private readonly subscription: DriverSubscription;
   private readonly settings: ConsumerSettings<T>;
   private readonly observer: LoopObserver;
@@ -70,7 +86,7 @@ export class ConsumerLoop<T> implements MessageOwner<T>, DispatchHost<T> {
 
   /** `handler` undefined: pull mode, messages are taken with {@link take}. */
   constructor(
-    driver: DriverV1,
+    driver: DriverV2,
     subscription: DriverSubscription,
     settings: ConsumerSettings<T>,
     observer: LoopObserver,
@@ -83,8 +99,12 @@ export class ConsumerLoop<T> implements MessageOwner<T>, DispatchHost<T> {
     this.observer = observer;
     this.pull = handler === undefined ? new PullDispatch<T>() : undefined;
     this.dispatch = this.pull ?? new PushDispatch<T>(handler!, tracing, settings, this);
-    this.acks = new AckBatcher(driver, subscription, settings.operationTimeoutMs, (operation) =>
-      this.track(operation),
+    this.acks = new AckBatcher(
+      driver,
+      subscription,
+      settings.operationTimeoutMs,
+      (operation) => this.track(operation),
+      (error) => settings.onError(error),
     );
     this.leases = new LeaseKeeper<T>(driver, subscription, settings, this.unsettled);
   }
@@ -202,48 +222,73 @@ export class ConsumerLoop<T> implements MessageOwner<T>, DispatchHost<T> {
     return request;
   }
 
-  startSettle(message: ReceivedEnvelope<T>, request: SettleRequest): Promise<unknown> {
+  startSettle(message: ReceivedEnvelope<T>, request: SettleRequest): SettleOperation {
     this.unsettled.delete(message);
     const operation =
       request.outcome === 'acked'
         ? this.acks.add(message.received.handle)
-        : this.track(this.nackOrDeadLetter(message, request));
+        : (this.track(this.nackReleaseOrDeadLetter(message, request)) as Promise<undefined>);
     this.wakeCapacity();
     this.drainWaiter?.();
     return operation;
   }
 
-  /** One nack or dead letter, tried again while retryable within `operationTimeoutMs`. */
-  private nackOrDeadLetter(message: ReceivedEnvelope<T>, request: SettleRequest): Promise<void> {
+  /** One nack, release or dead letter, tried again while retryable within `operationTimeoutMs`. */
+  private nackReleaseOrDeadLetter(
+    message: ReceivedEnvelope<T>,
+    request: SettleRequest,
+  ): Promise<undefined> {
     const { received } = message;
-    if (request.outcome === 'nacked') {
-      return withRetries(
-        () =>
-          this.subscription.nack([
-            {
-              handle: received.handle,
-              delayMs: request.delayMs ?? 0,
-              attempt: received.attempt,
-              message: received,
-              release: request.release === true,
-            },
-          ]),
-        (error) => toOmnibusError(error, this.driver, `nack of message ${message.id} failed`),
-        budget(this.settings.operationTimeoutMs),
+    if (request.release === true) {
+      return this.settleCall(
+        [{ handle: received.handle, attempt: received.attempt, message: received }],
+        (requests) => this.subscription.release(requests),
+        `release of message ${message.id} failed`,
       );
     }
-    return withRetries(
-      () =>
-        this.subscription.deadLetter([
+    if (request.outcome === 'nacked') {
+      return this.settleCall(
+        [
           {
             handle: received.handle,
+            delayMs: request.delayMs ?? 0,
+            attempt: received.attempt,
             message: received,
-            reason: request.reason ?? '',
-            attempts: request.attempts ?? received.attempt,
           },
-        ]),
-      (error) => toOmnibusError(error, this.driver, `dead-letter of message ${message.id} failed`),
+        ],
+        (requests) => this.subscription.nack(requests),
+        `nack of message ${message.id} failed`,
+      );
+    }
+    return this.settleCall<DeadLetterRequest>(
+      [
+        {
+          handle: received.handle,
+          message: received,
+          reason: request.reason ?? '',
+          attempts: request.attempts ?? received.attempt,
+        },
+      ],
+      (requests) => this.subscription.deadLetter(requests),
+      `dead-letter of message ${message.id} failed`,
+      (entry) => messageBytes(entry.message) + Buffer.byteLength(entry.reason, 'utf8'),
+    );
+  }
+
+  /** A settle-shaped driver call within `capabilities.batch.settle` and `operationTimeoutMs`. */
+  private settleCall<E>(
+    entries: readonly E[],
+    call: (entries: readonly E[]) => Promise<BatchResult | undefined>,
+    failure: string,
+    bytesOf?: (entry: E) => number,
+  ): Promise<undefined> {
+    return settleInBatches(
+      entries,
+      this.driver.capabilities.batch.settle,
+      call,
+      (error) => toOmnibusError(error, this.driver, failure),
       budget(this.settings.operationTimeoutMs),
+      bytesOf,
     );
   }
 
@@ -352,18 +397,16 @@ export class ConsumerLoop<T> implements MessageOwner<T>, DispatchHost<T> {
   /** A batch the driver returned after the abort: no envelope, no handler, straight back. */
   private releaseReceived(batch: ReceivedMessage[]): void {
     if (batch.length === 0) return;
-    const requests = batch.map((received) => ({
+    const requests: ReleaseRequest[] = batch.map((received) => ({
       handle: received.handle,
-      delayMs: 0,
       attempt: received.attempt,
       message: received,
-      release: true,
     }));
     this.track(
-      withRetries(
-        () => this.subscription.nack(requests),
-        (error) => toOmnibusError(error, this.driver, 'releasing received messages failed'),
-        budget(this.settings.operationTimeoutMs),
+      this.settleCall(
+        requests,
+        (entries) => this.subscription.release(entries),
+        'releasing received messages failed',
       ),
     );
   }

@@ -1,6 +1,7 @@
 // Lease renewal: a timer extending, in one call, every lease that is due; and the extensions users ask for.
-import { budget, withRetries } from '../backoff.js';
-import type { DriverSubscription, DriverV1 } from '../driver.js';
+import { budget } from '../backoff.js';
+import { settleInBatches } from '../batch-call.js';
+import type { DriverSubscription, DriverV2, LeaseRequest } from '../driver.js';
 import { type OmnibusError, toOmnibusError } from '../errors.js';
 import type { ReceivedEnvelope } from '../message.js';
 import { checkMilliseconds } from '../rules.js';
@@ -16,12 +17,12 @@ export interface LeaseSettings {
 }
 
 /**
- * Keeps the leases of unsettled messages alive: every third of `ackDeadlineMs` it extends, in one
- * driver call, each lease that is a third or more through, so a lease is renewed well before it
- * ends without one call per message.
+ * Keeps the leases of unsettled messages alive: every third of `ackDeadlineMs` it extends, in as
+ * few driver calls as `capabilities.batch.settle` allows, each lease that is a third or more
+ * through, so a lease is renewed well before it ends without one call per message.
  */
 export class LeaseKeeper<T> {
-  private readonly driver: DriverV1;
+  private readonly driver: DriverV2;
   private readonly subscription: DriverSubscription;
   private readonly settings: LeaseSettings;
   /** The loop's unsettled messages, read on every tick. */
@@ -29,7 +30,7 @@ export class LeaseKeeper<T> {
   private timer: ReturnType<typeof setInterval> | undefined;
 
   constructor(
-    driver: DriverV1,
+    driver: DriverV2,
     subscription: DriverSubscription,
     settings: LeaseSettings,
     unsettled: ReadonlySet<ReceivedEnvelope<T>>,
@@ -58,11 +59,9 @@ export class LeaseKeeper<T> {
     if (message.outcome !== undefined) return;
     message.leaseExpiresAt = Math.max(message.leaseExpiresAt, Date.now() + ms);
     if (this.driver.capabilities.leaseExtension === 'none') return;
-    await withRetries(
-      () => this.subscription.extendLease([{ handle: message.received.handle, leaseMs: ms }]),
-      (error) =>
-        toOmnibusError(error, this.driver, `extending the lease of message ${message.id} failed`),
-      budget(this.settings.operationTimeoutMs),
+    await this.call(
+      [{ handle: message.received.handle, leaseMs: ms }],
+      `extending the lease of message ${message.id} failed`,
     );
   }
 
@@ -79,12 +78,21 @@ export class LeaseKeeper<T> {
       }
     }
     if (due.length === 0) return;
-    this.subscription
-      .extendLease(
-        due.map((message) => ({ handle: message.received.handle, leaseMs: ackDeadlineMs })),
-      )
-      .catch((error: unknown) =>
-        this.settings.onError(toOmnibusError(error, this.driver, 'lease extension failed')),
-      );
+    this.call(
+      due.map((message) => ({ handle: message.received.handle, leaseMs: ackDeadlineMs })),
+      'lease extension failed',
+    ).catch((error: unknown) =>
+      this.settings.onError(toOmnibusError(error, this.driver, 'lease extension failed')),
+    );
+  }
+
+  private call(requests: readonly LeaseRequest[], failure: string): Promise<void> {
+    return settleInBatches(
+      requests,
+      this.driver.capabilities.batch.settle,
+      (entries) => this.subscription.extendLease(entries),
+      (error) => toOmnibusError(error, this.driver, failure),
+      budget(this.settings.operationTimeoutMs),
+    );
   }
 }

@@ -12,12 +12,15 @@ export interface HandlerFailureSettings extends DeadLetterSettings {
   readonly retry: Backoff;
   /** Longest delay a nack may ask for: the portable bound, within the driver's. */
   readonly maxNackDelayMs: number;
+  /** Messages sharing an ordering key run one at a time; `false`: keys are ignored. */
+  readonly ordering: boolean;
 }
 
 /**
  * Runs the handler: a handler that returns acks the message, one that throws or rejects nacks it
  * with backoff (or dead-letters it on the last attempt), unless the handler settled it itself.
- * Messages sharing an ordering key wait in {@link KeyQueues} for the one running.
+ * Messages sharing an ordering key wait in {@link KeyQueues} for the one running (when the
+ * consumer asked for `ordering`).
  */
 export class PushDispatch<T> implements Dispatch<T> {
   running = 0;
@@ -40,7 +43,7 @@ export class PushDispatch<T> implements Dispatch<T> {
   }
 
   deliver(message: ReceivedEnvelope<T>): void {
-    const key = message.received.orderingKey;
+    const key = this.settings.ordering ? message.received.orderingKey : undefined;
     if (key !== undefined && !this.keyQueues.enter(key, message)) return;
     this.run(message);
   }
@@ -84,7 +87,7 @@ export class PushDispatch<T> implements Dispatch<T> {
       else this.fail(message, error);
     }
     this.running--;
-    const key = message.received.orderingKey;
+    const key = this.settings.ordering ? message.received.orderingKey : undefined;
     if (key !== undefined) {
       const outcome = message.outcome;
       if (outcome === 'acked' || outcome === 'dead-lettered') {

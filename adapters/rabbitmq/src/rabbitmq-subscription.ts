@@ -1,38 +1,44 @@
-// One consuming session on a subscription queue: credit-bounded basic.consume, a local buffer, settles.
+// The consuming session on one subscription queue: credit-bounded basic.consume, a local buffer, settles, releases.
 import { OmnibusError, retryDelay } from '@omnibus/core';
 import type {
+  BatchResult,
   DeadLetterRequest,
   DriverSubscription,
   LeaseRequest,
   NackRequest,
   ReceivedMessage,
   ReceiveRequest,
+  ReleaseRequest,
   SubscriptionSpec,
 } from '@omnibus/core/driver';
 import type { Channel, ConsumeMessage } from 'amqplib';
+import { deadLetterQueue, subscriptionQueue } from './broker-names.js';
 import { classifyError } from './classify-error.js';
+import type { ConfirmPublisher, Publication } from './confirm-publisher.js';
+import type { DelayQueues } from './delay-queues.js';
 import { HEADER, messageId, republishOptions, toReceivedMessage } from './message-mapping.js';
-import type { Publication, Publisher } from './publisher.js';
+import type { PendingDeadLetters } from './pending-dead-letters.js';
 import type { ReconnectingConnection } from './reconnecting-connection.js';
-import { deadLetterQueue, subscriptionQueue } from './topology.js';
 
-/** What a session needs from the driver that opened it. */
-export interface SessionContext {
+/** What a subscription needs from the driver that opened it. */
+export interface SubscriptionContext {
+  /** The consume connection. */
   readonly connection: ReconnectingConnection;
-  readonly publisher: Publisher;
+  readonly publisher: ConfirmPublisher;
+  readonly delayQueues: DelayQueues;
+  /** Where dead-lettering in progress is recorded, for the DLQ admin calls. */
+  readonly pendingDeadLetters: PendingDeadLetters;
   /** Re-declares the subscription's topology (after a reconnect, or if someone deleted it). */
   ensureSubscription(spec: SubscriptionSpec): Promise<void>;
-  /** Declares (if needed) the subscription's delay queue for `delayMs` and returns its name. */
-  subscriptionDelayQueue(spec: SubscriptionSpec, delayMs: number): Promise<string>;
-  /** Drops a cached delay-queue declaration after a publish to it failed. */
-  forgetDelayQueue(name: string): void;
   readonly reconnectInitialDelayMs: number;
   readonly reconnectMaxDelayMs: number;
+  /** Called once when the subscription has closed, so the driver forgets it. */
+  onClose(subscription: RabbitMQSubscription): void;
 }
 
 /** A delivery's settle token: valid for the broker only while its channel is the session's current one. */
 interface DeliveryHandle {
-  readonly session: ConsumerSession;
+  readonly session: RabbitMQSubscription;
   readonly channel: Channel;
   readonly message: ConsumeMessage;
   /** Set once core settled it (ack, nack, dead letter, or a no-op on a dead channel). */
@@ -76,7 +82,7 @@ const UNCOUNTED_RETURNS_LIMIT = 10_000;
  * returns were not attempts), marks handed-out handles stale (settling them is a no-op: they will
  * be redelivered) and consumes again once reconnected.
  */
-export class ConsumerSession implements DriverSubscription {
+export class RabbitMQSubscription implements DriverSubscription {
   readonly #queue: string;
   #channel: Channel | undefined;
   /** Consumers on the current channel, and the prefetch they were granted in total. */
@@ -104,13 +110,17 @@ export class ConsumerSession implements DriverSubscription {
   /** Set once the first consume succeeded; only then does a lost channel start a reconnect loop. */
   #started = false;
   #reopening: Promise<void> | undefined;
+  /** Consumption coming back after a release, for a receive that follows it. */
+  #resuming: Promise<void> | undefined;
+  /** Set by the first close(): later calls wait for the same one. */
+  #closing: Promise<void> | undefined;
 
   constructor(
-    private readonly context: SessionContext,
+    private readonly context: SubscriptionContext,
     readonly spec: SubscriptionSpec,
     private readonly maxOutstanding: number,
   ) {
-    this.#queue = subscriptionQueue(spec.topic, spec.subscription);
+    this.#queue = subscriptionQueue(spec);
   }
 
   /** Deliveries handed out by this process and not settled yet (the broker's count isn't exposed over AMQP). */
@@ -136,6 +146,9 @@ export class ConsumerSession implements DriverSubscription {
 
   async receive(request: ReceiveRequest): Promise<ReceivedMessage[]> {
     const { signal } = request;
+    // Consumption stopped for a release (core's stop, or a caller handing a delivery back while it
+    // keeps receiving): a receive asks for messages again.
+    if (!signal.aborted && !this.#consuming && !this.#closed) this.#resume();
     for (;;) {
       if (signal.aborted || this.#closed) return [];
       if (this.#buffered() > 0) return this.#take(request.maxMessages);
@@ -151,81 +164,122 @@ export class ConsumerSession implements DriverSubscription {
     }
   }
 
-  async ack(handles: readonly unknown[]): Promise<void> {
+  /**
+   * `basic.ack` per delivery. A stale handle (its channel died, or it was settled already) is
+   * skipped: acking an unknown delivery tag would make the broker close the channel.
+   */
+  async ack(handles: readonly unknown[]): Promise<BatchResult | undefined> {
     for (const handle of handles) {
       const delivery = this.#claim(handle);
       if (delivery === undefined) continue;
       this.#settle(delivery, (channel) => channel.ack(delivery.message));
     }
+    return undefined;
   }
 
-  async nack(requests: readonly NackRequest[]): Promise<void> {
-    const republished: { delivery: DeliveryHandle; request: NackRequest }[] = [];
-    for (const request of requests) {
-      const delivery = this.#claim(request.handle, request.release === true);
-      if (delivery === undefined) continue;
-      // A release goes back as a copy too: `basic.nack` would count it in x-delivery-count.
-      if (request.delayMs <= 0 && request.release !== true)
+  /**
+   * Delay 0: `basic.nack` with requeue (quorum queues count it in `x-delivery-count`). A delay: a
+   * copy parked in this subscription's delay bucket (which dead-letters back to this subscription's
+   * queue only), carrying the ended attempt in a header since the copy restarts the broker's count;
+   * the original is acked once the copy is confirmed.
+   */
+  async nack(requests: readonly NackRequest[]): Promise<BatchResult | undefined> {
+    const delayed: { index: number; delivery: DeliveryHandle; request: NackRequest }[] = [];
+    requests.forEach((request, index) => {
+      const delivery = this.#claim(request.handle);
+      if (delivery === undefined) return;
+      if (request.delayMs <= 0)
         this.#settle(delivery, (channel) => channel.nack(delivery.message, false, true));
-      else republished.push({ delivery, request });
-    }
-    if (republished.length === 0) return;
-    // Core releases only when it stops consuming (RabbitMQ has no ordering keys, whose successors
-    // are the other case): stop first, or the copies would come straight back to this consumer
-    // and could cross its cancel.
-    const channel = this.#channel;
-    if (republished.some(({ request }) => request.release === true) && channel !== undefined)
-      await this.#stopConsuming(channel);
-    // A requeue can't wait and always counts, so a delayed retry or a release is a copy: parked in
-    // this subscription's delay queue (which dead-letters back to this subscription's queue only),
-    // or put straight back on the queue; the original is acked once the copy is confirmed. The copy
-    // restarts RabbitMQ's delivery count, so it carries the attempts in a header: the ended attempt
-    // for a retry, one less for a release, whose next delivery must carry the same attempt again.
+      else delayed.push({ index, delivery, request });
+    });
+    if (delayed.length === 0) return undefined;
     const publications: Publication[] = [];
     const queues: string[] = [];
-    for (const { delivery, request } of republished) {
-      const release = request.release === true;
-      const options = republishOptions(delivery.message, {
-        [HEADER.attempts]: release ? Math.max(0, request.attempt - 1) : request.attempt,
-      });
-      let routingKey = this.#queue;
-      if (!release) {
-        routingKey = await this.context.subscriptionDelayQueue(this.spec, request.delayMs);
-        queues.push(routingKey);
-        options.expiration = String(Math.ceil(request.delayMs));
-      }
+    for (const { delivery, request } of delayed) {
+      const queue = await this.context.delayQueues.forSubscription(this.spec, request.delayMs);
+      queues.push(queue);
+      const options = republishOptions(delivery.message, { [HEADER.attempts]: request.attempt });
+      options.expiration = String(Math.ceil(request.delayMs));
       options.mandatory = true;
       publications.push({
         exchange: '',
-        routingKey,
+        routingKey: queue,
         content: delivery.message.content,
         options,
         shrink: SHRINK,
       });
     }
-    await this.#publishThenAck(
-      republished.map(({ delivery }) => delivery),
+    return this.#publishThenAck(
+      delayed,
       publications,
       // A copy that can never be published: requeue the original (counted, but it keeps moving).
       (channel, message) => channel.nack(message, false, true),
-      () => {
-        for (const queue of queues) this.context.forgetDelayQueue(queue);
+      {
+        onFailure: () => {
+          for (const queue of queues) this.context.delayQueues.forget(queue);
+        },
       },
     );
   }
 
-  /** Nothing to do: RabbitMQ holds an unacked delivery until it is settled or its channel closes. */
-  async extendLease(_requests: readonly LeaseRequest[]): Promise<void> {}
+  /**
+   * Hands deliveries no handler saw back without using an attempt. A requeue would count in
+   * `x-delivery-count`, so each goes back as a copy on this subscription's queue carrying one
+   * attempt less than the released delivery (its next delivery adds the one back); the original is
+   * acked once the copy is confirmed. Consumption stops first (core releases when it stops
+   * consuming), or the copies would come straight back to this consumer and could cross its
+   * cancel; a later receive starts it again. A handle whose channel died is remembered instead:
+   * the broker requeued it (counted), and its next delivery to this session takes that off.
+   */
+  async release(requests: readonly ReleaseRequest[]): Promise<BatchResult | undefined> {
+    const released: { index: number; delivery: DeliveryHandle; request: ReleaseRequest }[] = [];
+    requests.forEach((request, index) => {
+      const delivery = this.#claim(request.handle, true);
+      if (delivery !== undefined) released.push({ index, delivery, request });
+    });
+    if (released.length === 0) return undefined;
+    const channel = this.#channel;
+    if (channel !== undefined) await this.#stopConsuming(channel);
+    const publications = released.map(({ delivery, request }): Publication => {
+      const options = republishOptions(delivery.message, {
+        [HEADER.attempts]: Math.max(0, request.attempt - 1),
+      });
+      options.mandatory = true;
+      return {
+        exchange: '',
+        routingKey: this.#queue,
+        content: delivery.message.content,
+        options,
+        shrink: SHRINK,
+      };
+    });
+    return this.#publishThenAck(
+      released,
+      publications,
+      // A copy that can never be published: requeue the original (counted, but never lost).
+      (open, message) => open.nack(message, false, true),
+      { release: true },
+    );
+  }
 
-  async deadLetter(requests: readonly DeadLetterRequest[]): Promise<void> {
-    const deliveries: DeliveryHandle[] = [];
+  /** Nothing to do: RabbitMQ holds an unacked delivery until it is settled or its channel closes. */
+  async extendLease(_requests: readonly LeaseRequest[]): Promise<BatchResult | undefined> {
+    return undefined;
+  }
+
+  /**
+   * A copy straight to the DLQ with core's reason and attempts, then the original acked once the
+   * copy is confirmed.
+   */
+  async deadLetter(requests: readonly DeadLetterRequest[]): Promise<BatchResult | undefined> {
+    const deliveries: { index: number; delivery: DeliveryHandle }[] = [];
     const publications: Publication[] = [];
-    const queue = deadLetterQueue(this.spec.topic, this.spec.subscription);
+    const queue = deadLetterQueue(this.spec);
     const now = Date.now();
-    for (const request of requests) {
+    for (const [index, request] of requests.entries()) {
       const delivery = this.#claim(request.handle);
       if (delivery === undefined) continue;
-      deliveries.push(delivery);
+      deliveries.push({ index, delivery });
       // Core's attempts and reason, verbatim: a delivery over maxAttempts was never handled.
       const options = republishOptions(delivery.message, {
         [HEADER.deadLetterReason]: request.reason,
@@ -246,13 +300,20 @@ export class ConsumerSession implements DriverSubscription {
     // A copy that can never be published (headers amqplib can't encode): the broker dead-letters
     // the original itself (basic.reject to the queue's dead-letter exchange, reason "rejected"),
     // rather than leaving it unsettled on the channel, where it would hold a slot for good.
-    await this.#publishThenAck(deliveries, publications, (channel, message) =>
-      channel.nack(message, false, false),
+    return this.context.pendingDeadLetters.track(
+      queue,
+      this.#publishThenAck(deliveries, publications, (channel, message) =>
+        channel.nack(message, false, false),
+      ),
     );
   }
 
   async close(): Promise<void> {
-    if (this.#closed) return;
+    this.#closing ??= this.#close().finally(() => this.context.onClose(this));
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
     this.#closed = true;
     for (const wake of [...this.#wakeReceivers]) wake();
     const channel = this.#channel;
@@ -292,6 +353,23 @@ export class ConsumerSession implements DriverSubscription {
       }
     })();
     return this.#stopping;
+  }
+
+  /**
+   * Starts consuming again on the current channel once the stop for a release is done. The
+   * cancelled consumers' deliveries core still holds count against the new credit.
+   */
+  #resume(): void {
+    const channel = this.#channel;
+    if (channel === undefined || this.#resuming !== undefined) return;
+    this.#resuming = (this.#stopping ?? Promise.resolve()).then(() => {
+      this.#resuming = undefined;
+      if (this.#closed || this.#consuming || this.#channel !== channel) return;
+      this.#consuming = true;
+      this.#stopping = undefined;
+      this.#granted = this.#outstanding;
+      this.#grow();
+    });
   }
 
   /** Releases of stragglers in progress; the channel closes only after them. */
@@ -338,34 +416,35 @@ export class ConsumerSession implements DriverSubscription {
   /**
    * Publishes each copy, then acks its original once the copy is confirmed. A copy that failed in
    * a way that can't change on a retry gets `fallback` on its original instead; other failures
-   * leave the original unsettled for core to try again, and the first of them is thrown.
+   * leave the original unsettled and are reported for their request's index, for core to try
+   * again. An original whose channel died meanwhile is the broker's again (requeued): done here.
    */
   async #publishThenAck(
-    deliveries: readonly DeliveryHandle[],
+    entries: readonly { readonly index: number; readonly delivery: DeliveryHandle }[],
     publications: readonly Publication[],
     fallback: (channel: Channel, message: ConsumeMessage) => void,
-    onFailure?: () => void,
-  ): Promise<void> {
-    if (publications.length === 0) return;
+    options: { readonly release?: boolean; readonly onFailure?: () => void } = {},
+  ): Promise<BatchResult | undefined> {
+    if (publications.length === 0) return undefined;
     const results = await Promise.allSettled(
       publications.map((publication) => this.context.publisher.publish([publication])),
     );
-    let failure: unknown;
-    results.forEach((result, index) => {
-      const delivery = deliveries[index];
-      if (delivery === undefined) return;
+    const failed: { index: number; error: unknown }[] = [];
+    results.forEach((result, position) => {
+      const entry = entries[position];
+      if (entry === undefined) return;
+      const { delivery } = entry;
       const live = delivery.channel === this.#channel && !delivery.settled;
-      if (result.status === 'fulfilled') {
-        if (live) this.#settle(delivery, (channel) => channel.ack(delivery.message));
-        else this.#claim(delivery);
-      } else if (live && !isRetryable(result.reason)) {
+      if (!live) this.#claim(delivery, options.release === true && result.status === 'rejected');
+      else if (result.status === 'fulfilled')
+        this.#settle(delivery, (channel) => channel.ack(delivery.message));
+      else if (!isRetryable(result.reason))
         this.#settle(delivery, (channel) => fallback(channel, delivery.message));
-      } else failure ??= result.reason;
+      else failed.push({ index: entry.index, error: result.reason });
     });
-    if (failure !== undefined) {
-      onFailure?.();
-      throw failure;
-    }
+    if (failed.length === 0) return undefined;
+    options.onFailure?.();
+    return { failed };
   }
 
   /**

@@ -1,50 +1,45 @@
-// One consuming session: blocking reads, maintenance (schedules, reclaim), settling.
+// One consuming session (RedisSubscription): blocking reads, maintenance (schedules, reclaim), settling.
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
+import { expiredBeforeDelivery } from '@omnibus/core';
 import type {
+  BatchResult,
   DeadLetterRequest,
   DriverSubscription,
   LeaseRequest,
   NackRequest,
   ReceivedMessage,
   ReceiveRequest,
+  ReleaseRequest,
   SubscriptionSpec,
 } from '@omnibus/core/driver';
-import type { Cluster, Redis } from 'ioredis';
 import { isNoGroup } from './classify-error.js';
+import type { BlockingConnection, RedisClient } from './connection.js';
 import { watchConnection } from './connection-watch.js';
-import { carriedAttempt, type DeliveryHandle, decodeEntry, toReceivedMessage } from './fields.js';
-import type { SubscriptionKeys } from './keys.js';
 import {
-  DEAD_LETTER,
-  ENSURE_SUBSCRIPTION,
-  EXTEND,
-  FORGET_CONSUMER,
-  MAINTAIN,
-  NACK,
-  runScript,
-  TRIM,
-} from './scripts.js';
-import { encodeSubscriptionSettings } from './subscription-settings.js';
-
-type Client = Redis | Cluster;
+  carriedAttempt,
+  type DeliveryHandle,
+  decodeEntry,
+  FIELD,
+  toReceivedMessage,
+} from './fields.js';
+import { deadLetterEntry } from './scripts/dead-letter-entry.js';
+import { extendLeases } from './scripts/extend-leases.js';
+import { forgetConsumer } from './scripts/forget-consumer.js';
+import { maintain } from './scripts/maintain.js';
+import { redeliver } from './scripts/redeliver.js';
+import { trimStream } from './scripts/trim-stream.js';
+import type { SubscriptionKeys, Topology } from './topology.js';
 
 /** Longest blocking read: `CLIENT UNBLOCK` ends it early whenever needed. */
 const LONG_BLOCK_MS = 5_000;
 
-/**
- * The connection a session blocks on, and a connection to the same server to send `CLIENT UNBLOCK`
- * on. On a Cluster both are plain connections to the master that owns the topic's hash slot.
- */
-export interface BlockingConnection {
-  readonly connection: Redis;
-  control(): Redis | undefined;
-}
-
-/** What a session needs from its driver. */
-export interface SessionContext {
-  readonly client: Client;
+/** What a {@link RedisSubscription} needs from its driver. */
+export interface RedisSubscriptionContext {
+  readonly client: RedisClient;
+  readonly topology: Topology;
   readonly keys: SubscriptionKeys;
+  /** As the consumer asked: its `ackDeadlineMs` is the lease of every delivery of this session. */
   readonly spec: SubscriptionSpec;
   /** How often maintenance runs (due scheduled messages, expired leases); the longest blocking read. */
   readonly pollIntervalMs: number;
@@ -77,11 +72,13 @@ function consumerName(): string {
  */
 export class RedisSubscription implements DriverSubscription {
   readonly consumer = consumerName();
-  private readonly context: SessionContext;
+  private readonly context: RedisSubscriptionContext;
   private readonly keys: SubscriptionKeys;
-  private readonly scriptKeys: string[];
   private readonly streams: readonly [string, string];
-  private readonly maxAttempts: string;
+  /** maxAttempts for the backstop; 0 without a DLQ. */
+  private readonly maxAttempts: number;
+  /** What the backstop records: core's own lease-expiry verdict for the delivery after the last. */
+  private readonly backstop: { readonly reason: string; readonly attempts: number };
   private blocking: BlockingConnection | undefined;
   private blockingId: number | undefined;
   /** A blocking read still on the wire; its messages are released if nobody takes them. */
@@ -100,19 +97,18 @@ export class RedisSubscription implements DriverSubscription {
   /** A receive is running: reclaimed messages will be handed out by it. */
   private receiving = false;
 
-  constructor(context: SessionContext) {
+  constructor(context: RedisSubscriptionContext) {
     this.context = context;
     this.keys = context.keys;
     this.streams = [context.keys.stream, context.keys.retry];
-    this.scriptKeys = [
-      context.keys.stream,
-      context.keys.retry,
-      context.keys.delayed,
-      context.keys.retryDelayed,
-      context.keys.deadLetters,
-    ];
     const { maxAttempts, deadLetter } = context.spec;
-    this.maxAttempts = deadLetter && Number.isFinite(maxAttempts) ? String(maxAttempts) : '0';
+    this.maxAttempts = deadLetter && Number.isFinite(maxAttempts) ? maxAttempts : 0;
+    // The backstop fires on the delivery after the one core would have dead-lettered: it records
+    // what core would have said then (the same policy function, so the text is never copied).
+    this.backstop = expiredBeforeDelivery(this.maxAttempts + 1, {
+      maxAttempts: this.maxAttempts,
+      deadLetter: this.maxAttempts > 0,
+    }) ?? { reason: '', attempts: 0 };
     this.nextTrimAt = Date.now() + context.trimIntervalMs;
   }
 
@@ -139,7 +135,7 @@ export class RedisSubscription implements DriverSubscription {
       if (this.maintenanceTimer !== undefined) clearTimeout(this.maintenanceTimer);
       this.maintenanceTimer = undefined;
       if ((signal.aborted || this.closed) && this.reclaimed.length > 0)
-        await this.release(this.reclaimed.splice(0));
+        await this.releaseUnreturned(this.reclaimed.splice(0));
     }
   }
 
@@ -175,7 +171,7 @@ export class RedisSubscription implements DriverSubscription {
               // leases run out (its slots are busy): held here, they would expire and be counted
               // again without any handler having seen them. Hand them back, uncounted.
               if (this.reclaimed.length > 0)
-                this.release(this.reclaimed.splice(0)).catch(() => undefined);
+                this.releaseUnreturned(this.reclaimed.splice(0)).catch(() => undefined);
               return;
             }
             if (outcome === 'recovered' || this.reclaimed.length > 0) this.wakeRead();
@@ -190,44 +186,32 @@ export class RedisSubscription implements DriverSubscription {
   }
 
   private async maintain(count: number): Promise<ReceivedMessage[]> {
-    const { spec, pollIntervalMs } = this.context;
-    const reply = (await runScript(this.context.client, MAINTAIN, this.scriptKeys, [
-      spec.subscription,
-      this.consumer,
+    const { client, spec, pollIntervalMs, maxLength } = this.context;
+    const reply = await maintain(client, this.keys, {
+      group: spec.subscription,
+      consumer: this.consumer,
       count,
-      spec.ackDeadlineMs,
-      this.cursors[0],
-      this.cursors[1],
-      this.maxAttempts,
-      spec.topic,
-      spec.subscription,
-      this.context.maxLength,
-    ])) as unknown[];
-    this.cursors = [String(reply[0]), String(reply[1])];
-    const nextDueMs = Number(reply[2]);
-    const taken = Number(reply[3]);
+      minIdleMs: spec.ackDeadlineMs,
+      cursors: this.cursors,
+      maxAttempts: this.maxAttempts,
+      backstop: this.backstop,
+      topic: spec.topic,
+      subscription: spec.subscription,
+      maxLength,
+    });
+    this.cursors = reply.cursors;
     const now = Date.now();
     if (this.cursors[0] !== '0-0' || this.cursors[1] !== '0-0') {
       // The reclaim scan has not wrapped around yet: continue it on the next receive.
       this.nextMaintenanceAt = now;
     } else {
+      const { nextDueMs } = reply;
       this.nextMaintenanceAt =
         now + (nextDueMs >= 0 ? Math.min(pollIntervalMs, Math.max(1, nextDueMs)) : pollIntervalMs);
     }
-    const messages: ReceivedMessage[] = [];
-    let index = 4;
-    for (let n = 0; n < taken; n++) {
-      const stream = Number(reply[index]) === 1 ? 1 : 0;
-      const id = String(reply[index + 1]);
-      const attempt = Number(reply[index + 2]);
-      const deliveries = Number(reply[index + 3]);
-      const fieldCount = Number(reply[index + 4]);
-      const start = index + 5;
-      const fields = reply.slice(start, start + fieldCount) as Buffer[];
-      index = start + fieldCount;
-      messages.push(this.toMessage(stream, id, fields, attempt, deliveries));
-    }
-    return messages;
+    return reply.reclaimed.map((entry) =>
+      this.toMessage(entry.stream, entry.id, entry.fields, entry.attempt, entry.deliveries),
+    );
   }
 
   private toMessage(
@@ -328,17 +312,17 @@ export class RedisSubscription implements DriverSubscription {
     if (outcome !== 'aborted' && !signal.aborted && !this.closed) {
       if (outcome.length <= count) return outcome;
       // COUNT applies per stream: both streams had entries. Hand back the extras, uncounted.
-      await this.release(outcome.slice(count));
+      await this.releaseUnreturned(outcome.slice(count));
       return outcome.slice(0, count);
     }
     if (outcome !== 'aborted') {
-      await this.release(outcome);
+      await this.releaseUnreturned(outcome);
       return [];
     }
     if (!settled) {
       // The read is still on the wire: whatever it brings back was never handed out.
       const late = parsed.then(
-        (messages) => this.release(messages),
+        (messages) => this.releaseUnreturned(messages),
         () => undefined,
       );
       this.pendingRead = late;
@@ -362,7 +346,7 @@ export class RedisSubscription implements DriverSubscription {
         let carried = 0;
         if (stream === 1) {
           for (let index = 0; index + 1 < fields.length; index += 2) {
-            if (fields[index]!.toString('latin1') === 'omnibus-attempt') {
+            if (fields[index]!.toString('latin1') === FIELD.attempts) {
               carried = carriedAttempt(fields[index + 1]!.toString('latin1'));
             }
           }
@@ -419,27 +403,17 @@ export class RedisSubscription implements DriverSubscription {
   }
 
   /** Hands messages that were read but never returned back: a release, so not an attempt. */
-  private async release(messages: readonly ReceivedMessage[]): Promise<void> {
+  private async releaseUnreturned(messages: readonly ReceivedMessage[]): Promise<void> {
     if (messages.length === 0) return;
-    await this.nack(
-      messages.map((message) => ({
-        handle: message.handle,
-        delayMs: 0,
-        attempt: message.attempt,
-        message,
-        release: true,
-      })),
+    const result = await this.release(
+      messages.map((message) => ({ handle: message.handle, attempt: message.attempt, message })),
     );
+    if (result !== undefined && result.failed.length > 0) throw result.failed[0]!.error;
   }
 
   private async recover(): Promise<void> {
     this.cursors = ['0-0', '0-0'];
-    await runScript(
-      this.context.client,
-      ENSURE_SUBSCRIPTION,
-      [this.keys.stream, this.keys.retry, this.keys.subscriptions],
-      [this.context.spec.subscription, 'recover', encodeSubscriptionSettings(this.context.spec)],
-    );
+    await this.context.topology.recover(this.context.spec);
   }
 
   private maybeTrim(): void {
@@ -448,114 +422,141 @@ export class RedisSubscription implements DriverSubscription {
     this.nextTrimAt = Date.now() + trimIntervalMs;
     const kinds = ['topic', 'retry'] as const;
     this.streams.forEach((stream, index) => {
-      runScript(
+      trimStream(
         this.context.client,
-        TRIM,
-        [stream, this.keys.subscriptions],
-        [staleConsumerMs, kinds[index]!],
+        { stream, subscriptions: this.keys.subscriptions },
+        { staleConsumerMs, kind: kinds[index]! },
       ).catch(() => undefined);
     });
   }
 
-  async ack(handles: readonly unknown[]): Promise<void> {
-    const ids: [string[], string[]] = [[], []];
-    for (const handle of handles) {
-      const { stream, id } = handle as DeliveryHandle;
-      ids[stream].push(id);
-    }
+  /** One XACK per stream; a failed one fails the entries of its stream. */
+  async ack(handles: readonly unknown[]): Promise<BatchResult | undefined> {
+    const byStream: [number[], number[]] = [[], []];
+    handles.forEach((handle, index) => {
+      byStream[(handle as DeliveryHandle).stream].push(index);
+    });
     const { client, spec } = this.context;
-    const acks: Promise<unknown>[] = [];
-    for (const stream of [0, 1] as const) {
-      if (ids[stream].length > 0)
-        acks.push(
-          watchConnection(client).run(
-            client.xack(this.streams[stream], spec.subscription, ...ids[stream]),
-          ),
-        );
-    }
-    try {
-      await Promise.all(acks);
-    } catch (error) {
-      // NOGROUP: the server lost the group and the entries with it; there is nothing left to ack.
-      if (!isNoGroup(error)) throw error;
-    }
-  }
-
-  async nack(requests: readonly NackRequest[]): Promise<void> {
-    const { client, spec, maxLength } = this.context;
-    await settleEach(
-      requests.map((request) => {
-        const { stream, id, deliveries } = request.handle as DeliveryHandle;
-        return runScript(
-          client,
-          NACK,
-          [this.streams[stream], this.keys.retry, this.keys.retryDelayed],
-          [
-            spec.subscription,
-            this.consumer,
-            id,
-            deliveries,
-            Math.max(0, Math.ceil(request.delayMs)),
-            // The copy carries the attempts that ended; a release ended none, so its next delivery
-            // has the same attempt as this one.
-            Math.max(0, request.release === true ? request.attempt - 1 : request.attempt),
-            randomBytes(6).toString('base64url'),
-            maxLength,
-          ],
-        );
-      }),
+    const watch = watchConnection(client);
+    return settleEach(
+      ([0, 1] as const)
+        .filter((stream) => byStream[stream].length > 0)
+        .map((stream) => ({
+          indexes: byStream[stream],
+          run: () =>
+            watch.run(
+              client.xack(
+                this.streams[stream],
+                spec.subscription,
+                ...byStream[stream].map((index) => (handles[index] as DeliveryHandle).id),
+              ),
+            ),
+        })),
     );
   }
 
-  async extendLease(requests: readonly LeaseRequest[]): Promise<void> {
+  nack(requests: readonly NackRequest[]): Promise<BatchResult | undefined> {
+    // The copy carries the attempts that ended, this one included.
+    return this.redeliverEach(requests, (request) => ({
+      delayMs: request.delayMs,
+      carriedAttempts: request.attempt,
+    }));
+  }
+
+  release(requests: readonly ReleaseRequest[]): Promise<BatchResult | undefined> {
+    // No handler saw it, so no attempt ended: the copy carries one fewer, and the next read's +1
+    // gives the next delivery the same attempt as this one.
+    return this.redeliverEach(requests, (request) => ({
+      delayMs: 0,
+      carriedAttempts: request.attempt - 1,
+    }));
+  }
+
+  private redeliverEach<R extends { readonly handle: unknown }>(
+    requests: readonly R[],
+    how: (request: R) => { delayMs: number; carriedAttempts: number },
+  ): Promise<BatchResult | undefined> {
+    const { client, spec, maxLength } = this.context;
+    return settleEach(
+      requests.map((request, index) => ({
+        indexes: [index],
+        run: () => {
+          const { stream, id, deliveries } = request.handle as DeliveryHandle;
+          return redeliver(
+            client,
+            {
+              source: this.streams[stream],
+              retry: this.keys.retry,
+              retryDelayed: this.keys.retryDelayed,
+            },
+            {
+              group: spec.subscription,
+              consumer: this.consumer,
+              id,
+              deliveries,
+              ...how(request),
+              nonce: randomBytes(6).toString('base64url'),
+              maxLength,
+            },
+          );
+        },
+      })),
+    );
+  }
+
+  extendLease(requests: readonly LeaseRequest[]): Promise<BatchResult | undefined> {
     const { client, spec } = this.context;
     // XCLAIM's IDLE is how long ago the lease started: a lease of leaseMs ends at ackDeadline - idle.
-    const groups = new Map<string, { stream: 0 | 1; idle: number; args: (string | number)[] }>();
-    for (const request of requests) {
-      const { stream, id, deliveries } = request.handle as DeliveryHandle;
+    const groups = new Map<string, { stream: 0 | 1; idle: number; indexes: number[] }>();
+    requests.forEach((request, index) => {
+      const { stream } = request.handle as DeliveryHandle;
       const idle = Math.max(0, spec.ackDeadlineMs - Math.ceil(request.leaseMs));
       const key = `${stream}:${idle}`;
       let group = groups.get(key);
       if (group === undefined) {
-        group = { stream, idle, args: [] };
+        group = { stream, idle, indexes: [] };
         groups.set(key, group);
       }
-      group.args.push(id, deliveries);
-    }
-    await settleEach(
-      [...groups.values()].map(({ stream, idle, args }) =>
-        runScript(
-          client,
-          EXTEND,
-          [this.streams[stream]],
-          [spec.subscription, this.consumer, idle, ...args],
-        ),
-      ),
+      group.indexes.push(index);
+    });
+    return settleEach(
+      [...groups.values()].map(({ stream, idle, indexes }) => ({
+        indexes,
+        run: () =>
+          extendLeases(client, this.streams[stream], {
+            group: spec.subscription,
+            consumer: this.consumer,
+            idleMs: idle,
+            entries: indexes.map((index) => requests[index]!.handle as DeliveryHandle),
+          }),
+      })),
     );
   }
 
-  async deadLetter(requests: readonly DeadLetterRequest[]): Promise<void> {
+  deadLetter(requests: readonly DeadLetterRequest[]): Promise<BatchResult | undefined> {
     const { client, spec, maxLength } = this.context;
-    await settleEach(
-      requests.map((request) => {
-        const { stream, id, deliveries } = request.handle as DeliveryHandle;
-        return runScript(
-          client,
-          DEAD_LETTER,
-          [this.streams[stream], this.keys.deadLetters],
-          [
-            spec.subscription,
-            this.consumer,
-            id,
-            deliveries,
-            request.reason,
-            request.attempts,
-            spec.topic,
-            spec.subscription,
-            maxLength,
-          ],
-        );
-      }),
+    return settleEach(
+      requests.map((request, index) => ({
+        indexes: [index],
+        run: () => {
+          const { stream, id, deliveries } = request.handle as DeliveryHandle;
+          return deadLetterEntry(
+            client,
+            { source: this.streams[stream], deadLetters: this.keys.deadLetters },
+            {
+              group: spec.subscription,
+              consumer: this.consumer,
+              id,
+              deliveries,
+              reason: request.reason,
+              attempts: request.attempts,
+              topic: spec.topic,
+              subscription: spec.subscription,
+              maxLength,
+            },
+          );
+        },
+      })),
     );
   }
 
@@ -570,7 +571,7 @@ export class RedisSubscription implements DriverSubscription {
     if (this.pendingRead !== undefined) await this.pendingRead;
     if (this.maintaining !== undefined) await this.maintaining.catch(() => undefined);
     if (this.reclaimed.length > 0)
-      await this.release(this.reclaimed.splice(0)).catch(() => undefined);
+      await this.releaseUnreturned(this.reclaimed.splice(0)).catch(() => undefined);
     if (blocking !== undefined) {
       this.blocking = undefined;
       await blocking.connection.quit().catch(() => blocking.connection.disconnect());
@@ -578,20 +579,28 @@ export class RedisSubscription implements DriverSubscription {
     // Leave no empty consumer behind in the group; one still holding leased messages stays until
     // they are settled or reclaimed (the trim pass forgets it later).
     const { client, spec } = this.context;
-    await runScript(
-      client,
-      FORGET_CONSUMER,
-      [this.keys.stream, this.keys.retry],
-      [spec.subscription, this.consumer],
-    ).catch(() => undefined);
+    await forgetConsumer(client, this.keys, {
+      group: spec.subscription,
+      consumer: this.consumer,
+    }).catch(() => undefined);
     this.context.onClose(this);
   }
 }
 
-/** Waits for every operation; NOGROUP means the entries are gone with the group, so nothing is left to settle. */
-async function settleEach(operations: Promise<unknown>[]): Promise<void> {
-  const results = await Promise.allSettled(operations);
-  for (const result of results) {
-    if (result.status === 'rejected' && !isNoGroup(result.reason)) throw result.reason;
-  }
+/**
+ * Runs the commands of one settle call side by side (ioredis pipelines them on the connection) and
+ * reports, entry by entry, those whose command failed. NOGROUP is no failure: the entries are gone
+ * with the group, so nothing is left to settle.
+ */
+async function settleEach(
+  commands: readonly { readonly indexes: readonly number[]; run(): Promise<unknown> }[],
+): Promise<BatchResult | undefined> {
+  const results = await Promise.allSettled(commands.map((command) => command.run()));
+  const failed: { index: number; error: unknown }[] = [];
+  results.forEach((result, n) => {
+    if (result.status === 'rejected' && !isNoGroup(result.reason))
+      for (const index of commands[n]!.indexes) failed.push({ index, error: result.reason });
+  });
+  if (failed.length === 0) return undefined;
+  return { failed: failed.sort((a, b) => a.index - b.index) };
 }
