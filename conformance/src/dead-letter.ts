@@ -296,24 +296,7 @@ export function registerDeadLetterTests(suite: Suite): void {
         t.capabilities.deadLetterAdmin.redrive === 'subscription',
         "deadLetterAdmin.redrive 'subscription'",
       );
-      const topic = t.name('topic');
-      const failing = t.bus.consumer<string>(topic, t.name('sub'), consumerOptions());
-      const other = t.bus.consumer<string>(topic, t.name('sub'), consumerOptions());
-      await Promise.all([failing.ready(), other.ready()]);
-      const producer = t.bus.producer<string>(topic);
-      const id = await producer.send('parked once');
-      const failingInbox = t.inbox<string>();
-      const otherInbox = t.inbox<string>();
-      let redriven = false;
-      await t.consume(failing, failingInbox, async (message) => {
-        if (!redriven) await message.deadLetter('parked');
-      });
-      await t.consume(other, otherInbox);
-      const dlq = t.bus.deadLetters<string>(topic, failing.subscription);
-      await t.waitFor(async () => (await dlq.count()) === 1, 'the message in the DLQ');
-      await otherInbox.waitForIds([id]);
-      redriven = true;
-      expect(await dlq.redrive()).toBe(1);
+      const { id, producer, failingInbox, otherInbox } = await redriveOneOfTwo(t);
       await failingInbox.waitForCount(2, 'the redriven message');
       const sentinel = await producer.send('after redrive');
       await otherInbox.waitForIds([sentinel]);
@@ -328,23 +311,7 @@ export function registerDeadLetterTests(suite: Suite): void {
           t.capabilities.deadLetterAdmin.redrive === 'topic',
           "deadLetterAdmin.redrive 'topic'",
         );
-        const topic = t.name('topic');
-        const failing = t.bus.consumer<string>(topic, t.name('sub'), consumerOptions());
-        const other = t.bus.consumer<string>(topic, t.name('sub'), consumerOptions());
-        await Promise.all([failing.ready(), other.ready()]);
-        const id = await t.bus.producer<string>(topic).send('parked once');
-        const failingInbox = t.inbox<string>();
-        const otherInbox = t.inbox<string>();
-        let redriven = false;
-        await t.consume(failing, failingInbox, async (message) => {
-          if (!redriven) await message.deadLetter('parked');
-        });
-        await t.consume(other, otherInbox);
-        const dlq = t.bus.deadLetters<string>(topic, failing.subscription);
-        await t.waitFor(async () => (await dlq.count()) === 1, 'the message in the DLQ');
-        await otherInbox.waitForIds([id]);
-        redriven = true;
-        expect(await dlq.redrive()).toBe(1);
+        const { id, failingInbox, otherInbox } = await redriveOneOfTwo(t);
         await failingInbox.waitForCount(2, 'the redriven message on its own subscription');
         await otherInbox.waitForCount(2, 'the redriven message on the other subscription too');
         expect(new Set([...failingInbox.ids(), ...otherInbox.ids()])).toEqual(new Set([id]));
@@ -469,4 +436,30 @@ export function registerDeadLetterTests(suite: Suite): void {
       },
     );
   });
+}
+
+/**
+ * Two subscriptions of one topic; one message, which the first dead-letters once and the second
+ * handles; then one redrive of the first's DLQ (checked to move exactly that message).
+ */
+async function redriveOneOfTwo(t: TestKit) {
+  const topic = t.name('topic');
+  const failing = t.bus.consumer<string>(topic, t.name('sub'), consumerOptions());
+  const other = t.bus.consumer<string>(topic, t.name('sub'), consumerOptions());
+  await Promise.all([failing.ready(), other.ready()]);
+  const producer = t.bus.producer<string>(topic);
+  const id = await producer.send('parked once');
+  const failingInbox = t.inbox<string>();
+  const otherInbox = t.inbox<string>();
+  let redriven = false;
+  await t.consume(failing, failingInbox, async (message) => {
+    if (!redriven) await message.deadLetter('parked');
+  });
+  await t.consume(other, otherInbox);
+  const dlq = t.bus.deadLetters<string>(topic, failing.subscription);
+  await t.waitFor(async () => (await dlq.count()) === 1, 'the message in the DLQ');
+  await otherInbox.waitForIds([id]);
+  redriven = true;
+  expect(await dlq.redrive()).toBe(1);
+  return { id, producer, failingInbox, otherInbox };
 }
