@@ -108,7 +108,13 @@ describe('bounded failure', () => {
       });
       client.on('error', () => resolve(false));
     });
-    if (!listening) context.skip(`nothing listens on 127.0.0.1:${redisPort} (Redis)`);
+    if (!listening) {
+      if (process.env.OMNIBUS_REQUIRE_BROKERS === '1')
+        throw new Error(
+          `OMNIBUS_REQUIRE_BROKERS=1 but nothing listens on 127.0.0.1:${redisPort} (Redis)`,
+        );
+      context.skip(`nothing listens on 127.0.0.1:${redisPort} (Redis)`);
+    }
     const { error, elapsedMs } = await firstSend(`amqp://guest:guest@127.0.0.1:${redisPort}`);
     expect(error.code, error.message).toBe('Config');
     expect(error.retryable).toBe(false);
