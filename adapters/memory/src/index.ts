@@ -1,4 +1,9 @@
-import { OmnibusError, subscriptionNotFound } from '@omnibus/core';
+import {
+  checkUrlParameters,
+  OmnibusError,
+  readOperationTimeout,
+  subscriptionNotFound,
+} from '@omnibus/core';
 import type {
   Capabilities,
   DeadLetterRequest,
@@ -207,8 +212,15 @@ class MemorySubscription implements DriverSubscription {
   }
 }
 
-/** `connect('memory://')` → a new isolated broker; `connect('memory://NAME')` → the shared one. */
+/**
+ * `connect('memory://')` → a new isolated broker; `connect('memory://NAME')` → the shared one.
+ * `operationTimeoutMs` is checked as every adapter checks it (memory never waits on a network), and
+ * any other parameter is refused: memory accepts no URL another adapter would reject.
+ * @throws `Config` for a bad `operationTimeoutMs` or an unknown parameter
+ */
 export function fromUrl(url: URL): DriverV2 {
+  checkUrlParameters(url, { adapter: 'memory', known: ['operationTimeoutMs'] });
+  readOperationTimeout(url);
   return memory({ name: decodeURIComponent(url.hostname || url.pathname.replace(/^\/+/, '')) });
 }
 

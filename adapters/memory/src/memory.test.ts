@@ -27,6 +27,18 @@ describe('Deque', () => {
 });
 
 describe('memory broker', () => {
+  it('refuses what another adapter would refuse in a URL: a bad operationTimeoutMs, an unknown or misspelt parameter', async () => {
+    for (const url of [
+      'memory://?operationTimeoutMs=abc',
+      'memory://?operationTimeoutMS=2000',
+      'memory://shared?colour=blue',
+    ]) {
+      await expect(connect(url), url).rejects.toMatchObject({ code: 'Config' });
+    }
+    const bus = await connect('memory://?operationTimeoutMs=2000');
+    await bus.close();
+  });
+
   it('isolates every memory:// and shares memory://NAME', async () => {
     const a = await connect('memory://');
     const b = await connect('memory://');

@@ -45,4 +45,5 @@ export { PORTABLE_RULES, RESERVED_ATTRIBUTE_PREFIXES } from './rules.js';
 /** A promise raced against a timer: the one way core and adapters bound a single call. */
 export { withTimeLimit } from './time-limit.js';
 export type * from './types.js';
+export { checkUrlParameters, type UrlParameterRules } from './url-parameters.js';
 export { WIRE, type WireName } from './wire.js';
