@@ -1,7 +1,12 @@
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { inspect, promisify } from 'node:util';
 import { connect, type Message } from '@omnibus/core';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Deque } from './deque.js';
 import { memory } from './index.js';
+
+const run = promisify(execFile);
 
 afterEach(() => {
   vi.useRealTimers();
@@ -37,6 +42,51 @@ describe('memory broker', () => {
     }
     const bus = await connect('memory://?operationTimeoutMs=2000');
     await bus.close();
+  });
+
+  it('console.log and JSON.stringify of a bus, producer, consumer, DLQ or message never show the client', async () => {
+    // A client whose options hold a password, as ioredis' do: `bus.native` is it.
+    const driver = { ...memory(), native: { options: { password: 'hunter2-in-client' } } };
+    const bus = await connect(driver);
+    const producer = bus.producer<string>('orders');
+    const consumer = bus.consumer<string>('orders', 'kitchen');
+    await consumer.ready();
+    await producer.send('soup');
+    const iterator = consumer.messages();
+    const message = (await iterator.next()).value!;
+    const dlq = bus.deadLetters('orders', 'kitchen');
+    for (const [what, value] of Object.entries({ bus, producer, consumer, dlq, message })) {
+      for (const shown of [
+        inspect(value, { depth: Number.POSITIVE_INFINITY, showHidden: true }),
+        JSON.stringify(value),
+      ]) {
+        expect(shown, what).not.toContain('hunter2');
+      }
+    }
+    expect(inspect(bus)).toBe("Bus { adapter: 'memory' }");
+    expect(JSON.parse(JSON.stringify(message))).toMatchObject({ body: 'soup', attempt: 1 });
+    await message.ack();
+    await iterator.return?.();
+    await bus.close();
+  });
+
+  it('a script awaiting stop() with a message still held is not cut short by the process exiting', async () => {
+    // Nothing but stop()'s own shutdown timer keeps such a process alive on memory://.
+    const script = `
+      import { connect } from '@omnibus/core';
+      const bus = await connect('memory://');
+      const consumer = bus.consumer('orders', 'kitchen', { shutdownTimeoutMs: 300 });
+      await consumer.ready();
+      await bus.producer('orders').send('soup');
+      const held = (await consumer.messages().next()).value;
+      await consumer.stop();
+      console.log('stopped, holding', held.body);
+    `;
+    const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], {
+      cwd: fileURLToPath(new URL('..', import.meta.url)),
+      timeout: 20_000,
+    });
+    expect(stdout).toContain('stopped, holding soup');
   });
 
   it('isolates every memory:// and shares memory://NAME', async () => {

@@ -1,4 +1,5 @@
 // The portable Bus over one driver: names, memoised topology, producers, consumers, close.
+
 import { budget, withRetries } from './backoff.js';
 import {
   CONSUMER_DEFAULTS,
@@ -17,6 +18,7 @@ import {
   toOmnibusError,
   UnsupportedError,
 } from './errors.js';
+import { INSPECT } from './inspect.js';
 import { DEFAULT_OPERATION_TIMEOUT_MS } from './operation-timeout.js';
 import { type ProducerContext, ProducerImpl } from './producer.js';
 import { PublishBatcher } from './publish-batcher.js';
@@ -80,6 +82,15 @@ export class BusImpl implements Bus, ProducerContext, ConsumerContext {
   }
   get adapter(): string {
     return this.driver.name;
+  }
+
+  /** `console.log(bus)` shows the adapter, never the client: its options may hold a password. */
+  [INSPECT](): string {
+    return `Bus { adapter: '${this.driver.name}' }`;
+  }
+
+  toJSON(): object {
+    return { adapter: this.driver.name };
   }
 
   get operationTimeoutMs(): number {

@@ -1,4 +1,5 @@
 // Consumers: option checks and defaults, and the open/stop lifecycle around a consumer loop.
+
 import { budget, withRetries } from './backoff.js';
 import {
   ConsumerLoop,
@@ -12,6 +13,7 @@ import {
   toOmnibusError,
   UnsupportedError,
 } from './errors.js';
+import { INSPECT } from './inspect.js';
 import { DEFAULT_OPERATION_TIMEOUT_MS } from './operation-timeout.js';
 import { checkMilliseconds, PORTABLE_RULES } from './rules.js';
 import type { Tracing } from './trace.js';
@@ -168,6 +170,14 @@ export class ConsumerImpl<T> implements Consumer<T> {
   private stopRequested = false;
   private stopping: Promise<void> | undefined;
 
+  /** What `console.log(consumer)` shows: its names, never the bus's client. */
+  [INSPECT](): string {
+    return `Consumer { topic: '${this.topic}', subscription: '${this.subscription}' }`;
+  }
+
+  toJSON(): object {
+    return { topic: this.topic, subscription: this.subscription };
+  }
   constructor(
     context: ConsumerContext,
     topic: string,

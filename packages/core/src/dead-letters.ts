@@ -1,8 +1,10 @@
 // The portable DLQ admin (count, peek, redrive, purge) over one subscription's driver calls.
+
 import { budget, withRetries } from './backoff.js';
 import { decodeBody } from './codec.js';
 import type { DriverV2, StoredDeadLetter, SubscriptionRef } from './driver.js';
 import { InvalidArgumentError, toOmnibusError, UnsupportedError } from './errors.js';
+import { INSPECT } from './inspect.js';
 import { DEFAULT_OPERATION_TIMEOUT_MS } from './operation-timeout.js';
 import type { DeadLetter, DeadLetters } from './types.js';
 
@@ -13,6 +15,14 @@ export class DeadLettersImpl<T> implements DeadLetters<T> {
   private readonly assertOpen: () => void;
   private readonly label: string;
 
+  /** What `console.log(dlq)` shows: whose DLQ it is, never the bus's client. */
+  [INSPECT](): string {
+    return `DeadLetters { of: '${this.label}' }`;
+  }
+
+  toJSON(): object {
+    return { of: this.label };
+  }
   constructor(driver: DriverV2, ref: SubscriptionRef, label: string, assertOpen: () => void) {
     this.driver = driver;
     this.ref = ref;

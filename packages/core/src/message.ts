@@ -1,5 +1,7 @@
 // The user's `Message`: a received delivery that settles once, through its consumer loop.
+
 import type { ReceivedMessage } from './driver.js';
+import { INSPECT } from './inspect.js';
 import type { Attributes, Message, Outcome } from './types.js';
 
 /** How to settle a message: the outcome, and what the driver's nack or dead-letter request needs. */
@@ -133,6 +135,11 @@ export class ReceivedEnvelope<T = unknown> implements Message<T> {
       if (error !== undefined) throw error;
       return this.settledOutcome as Outcome;
     });
+  }
+
+  /** What `console.log(message)` shows: the same as its JSON, never the session behind it. */
+  [INSPECT](): object {
+    return this.toJSON();
   }
 
   toJSON(): object {

@@ -1,9 +1,11 @@
 // Producers: check and encode what is sent, then hand it to the bus's publish batcher.
+
 import { budget } from './backoff.js';
 import { encodeBody } from './codec.js';
 import type { DriverV2, OutgoingMessage, SubscriptionSpec } from './driver.js';
 import { InvalidArgumentError, UnsupportedError } from './errors.js';
 import { newMessageId } from './ids.js';
+import { INSPECT } from './inspect.js';
 import type { PublishBatcher } from './publish-batcher.js';
 import {
   checkAttributes,
@@ -94,6 +96,14 @@ export class ProducerImpl<T> implements Producer<T> {
   /** The declarations' creation, once started; cleared on failure so the next send tries again. */
   private declaring: Promise<void> | undefined;
 
+  /** What `console.log(producer)` shows: its topic, never the bus's client. */
+  [INSPECT](): string {
+    return `Producer { topic: '${this.topic}' }`;
+  }
+
+  toJSON(): object {
+    return { topic: this.topic };
+  }
   constructor(
     context: ProducerContext,
     topic: string,

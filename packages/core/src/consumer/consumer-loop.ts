@@ -378,7 +378,8 @@ export class ConsumerLoop<T> implements MessageOwner<T>, DispatchHost<T> {
         this.drainWaiter = undefined;
         resolve();
       }, timeoutMs);
-      timer.unref?.();
+      // Kept referenced: whoever awaits stop() must not see the process exit under it (memory has
+      // no socket to keep it alive).
       this.drainWaiter = () => {
         if (this.unsettled.size > 0 || this.dispatch.running > 0) return;
         clearTimeout(timer);
