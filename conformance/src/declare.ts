@@ -66,6 +66,29 @@ export function registerDeclareTests(suite: Suite): void {
     );
 
     suite.test(
+      'a consumer asking ordering other than the declared subscription gets AlreadyExists; one that asks the same runs',
+      async (t) => {
+        t.requires(t.capabilities.ordering, 'ordering');
+        const topic = t.name('topic');
+        const unordered = t.name('sub');
+        await t.bus.declare(topic, { [unordered]: { ordering: false } });
+        const other = await t.connect();
+        for (const [bus, where] of [
+          [t.bus, 'the declaring bus'],
+          [other, 'another bus'],
+        ] as const) {
+          const conflict = await expectOmnibusError(
+            () => bus.consumer(topic, unordered, consumerOptions()).ready(),
+            ['AlreadyExists'],
+            `a consumer with the default ordering on ${where}, where the declaration says false`,
+          );
+          expect(conflict.message).toContain('ordering');
+          await bus.consumer(topic, unordered, consumerOptions({ ordering: false })).ready();
+        }
+      },
+    );
+
+    suite.test(
       'a consumer whose maxAttempts or deadLetter disagree with the declaration gets AlreadyExists naming the setting',
       async (t) => {
         const topic = t.name('topic');

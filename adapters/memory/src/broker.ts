@@ -413,8 +413,8 @@ export class MemoryBroker {
       subscriptions.set(spec.subscription, state);
       return state;
     }
-    // Another bus on this broker created it: its dead-letter settings hold, as on a real broker.
-    for (const setting of ['deadLetter', 'maxAttempts'] as const) {
+    // Another bus on this broker created it: its dead-letter settings and ordering hold, as on a real broker.
+    for (const setting of ['deadLetter', 'maxAttempts', 'ordering'] as const) {
       if (state.spec[setting] !== spec[setting]) {
         throw new OmnibusError(
           'AlreadyExists',

@@ -6,6 +6,7 @@ import {
   type ConsumerContext,
   ConsumerImpl,
   resolveDeadLetterSettings,
+  resolveOrdering,
   resolveSettings,
 } from './consumer.js';
 import { DeadLettersImpl } from './dead-letters.js';
@@ -131,14 +132,14 @@ export class BusImpl implements Bus, ProducerContext, ConsumerContext {
       Array.isArray(subscriptions)
     ) {
       throw new InvalidArgumentError(
-        'subscriptions must be an object: { [subscription]: { maxAttempts?, deadLetter? } }',
+        'subscriptions must be an object: { [subscription]: { maxAttempts?, deadLetter?, ordering? } }',
       );
     }
     return Object.entries(subscriptions).map(([subscription, declaration]) => {
       checkName(subscription, 'subscription');
       if (typeof declaration !== 'object' || declaration === null) {
         throw new InvalidArgumentError(
-          `the declaration of subscription "${subscription}" must be an object ({ maxAttempts?, deadLetter? })`,
+          `the declaration of subscription "${subscription}" must be an object ({ maxAttempts?, deadLetter?, ordering? })`,
         );
       }
       const { maxAttempts, deadLetter } = resolveDeadLetterSettings(declaration);
@@ -148,7 +149,7 @@ export class BusImpl implements Bus, ProducerContext, ConsumerContext {
         maxAttempts,
         deadLetter,
         ackDeadlineMs: CONSUMER_DEFAULTS.ackDeadlineMs,
-        ordering: this.driver.capabilities.ordering,
+        ordering: resolveOrdering(this.driver, declaration.ordering),
       };
     });
   }
@@ -306,9 +307,10 @@ export class BusImpl implements Bus, ProducerContext, ConsumerContext {
 }
 
 /**
- * A subscription's dead-letter settings are fixed when it is created (SQS redrive policy, Pub/Sub
- * dead-letter policy, RabbitMQ queue arguments): a second consumer or declaration asking others
- * gets `AlreadyExists` rather than silently running with the first one's.
+ * A subscription's dead-letter settings and ordering are fixed when it is created (SQS redrive
+ * policy, Pub/Sub dead-letter policy and message ordering, RabbitMQ queue arguments): a second
+ * consumer or declaration asking others gets `AlreadyExists` rather than silently running with the
+ * first one's.
  */
 function conflictingSetting(
   existing: { readonly spec: SubscriptionSpec; readonly asker: SubscriptionAsker },
@@ -316,7 +318,7 @@ function conflictingSetting(
   asker: SubscriptionAsker,
   driver: string,
 ): OmnibusError | undefined {
-  for (const setting of ['deadLetter', 'maxAttempts'] as const) {
+  for (const setting of ['deadLetter', 'maxAttempts', 'ordering'] as const) {
     if (existing.spec[setting] !== wanted[setting]) {
       const by = existing.asker === 'this declaration' ? 'declared' : 'created by a consumer';
       return new OmnibusError(

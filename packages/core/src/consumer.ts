@@ -86,6 +86,22 @@ export function resolveDeadLetterSettings(options: SubscriptionDeclaration): {
   return { maxAttempts, deadLetter };
 }
 
+/**
+ * A subscription's per-key ordering: the capability's default, or the caller's choice (fixed when
+ * the subscription is created, as on Pub/Sub); `true` without the capability is `Unsupported`.
+ */
+export function resolveOrdering(driver: DriverV2, wanted: unknown): boolean {
+  const ordering = wanted ?? driver.capabilities.ordering;
+  if (typeof ordering !== 'boolean') throw new InvalidArgumentError('ordering must be a boolean');
+  if (ordering && !driver.capabilities.ordering) {
+    throw new UnsupportedError(
+      `the ${driver.name} adapter does not declare the "ordering" capability, so a subscription can't ask for ordering: true`,
+      { driver: driver.name },
+    );
+  }
+  return ordering;
+}
+
 /** Checks consumer options and fills defaults; throws `InvalidArgument` naming the option. */
 export function resolveSettings<T>(
   driver: DriverV2,
@@ -99,14 +115,7 @@ export function resolveSettings<T>(
     PORTABLE_RULES.maxConcurrency,
   );
   const { maxAttempts, deadLetter } = resolveDeadLetterSettings(options);
-  const ordering = options.ordering ?? driver.capabilities.ordering;
-  if (typeof ordering !== 'boolean') throw new InvalidArgumentError('ordering must be a boolean');
-  if (ordering && !driver.capabilities.ordering) {
-    throw new UnsupportedError(
-      `the ${driver.name} adapter does not declare the "ordering" capability, so a consumer can't ask for ordering: true`,
-      { driver: driver.name },
-    );
-  }
+  const ordering = resolveOrdering(driver, options.ordering);
   const { minMs, maxMs } = leaseBounds(driver);
   const ackDeadlineMs = options.ackDeadlineMs ?? CONSUMER_DEFAULTS.ackDeadlineMs;
   checkMilliseconds(ackDeadlineMs, 'ackDeadlineMs');

@@ -51,6 +51,12 @@ export interface SubscriptionDeclaration {
   maxAttempts?: number;
   /** `false`: no DLQ, failed messages are retried forever. @default true */
   deadLetter?: boolean;
+  /**
+   * Hand messages sharing an `orderingKey` to the handler in send order, one at a time; fixed when
+   * the subscription is created (as on Pub/Sub), so a consumer asking otherwise gets
+   * `AlreadyExists`. @default `bus.capabilities.ordering` (`true` without it: `Unsupported`)
+   */
+  ordering?: boolean;
 }
 
 /** Subscription name → its settings; `{}` takes the defaults. */
@@ -188,8 +194,9 @@ export interface ConsumerOptions<T = unknown> {
   ackDeadlineMs?: number;
   /**
    * Messages sharing an `orderingKey` reach the handler one at a time, in send order. `true`
-   * without `bus.capabilities.ordering` is `Unsupported`, before any I/O. Some brokers fix it when
-   * the subscription is created (Pub/Sub). @default bus.capabilities.ordering
+   * without `bus.capabilities.ordering` is `Unsupported`, before any I/O. Fixed when the
+   * subscription is created (as on Pub/Sub): a consumer asking otherwise than the subscription's
+   * creator (another consumer or a declaration) gets `AlreadyExists`. @default bus.capabilities.ordering
    */
   ordering?: boolean;
   /** Any Standard Schema (zod, valibot, arktype…); a message failing it is dead-lettered at once. */
