@@ -42,6 +42,11 @@ describe('parseBrokerUrl refuses, saying why', () => {
       /^broker URL "amqp\/\/\*\*\*@rabbit": the ":" after the scheme is missing/,
     ],
     ['//cache:6379', /it does not start with a scheme/],
+    // A bare word may be a secret in the wrong variable: it is not quoted.
+    [
+      'Sup3rS3cr3tPW',
+      /^broker URL is not a URL \(it has no scheme:\/\/\), so its value is not shown/,
+    ],
     [
       'localhost:6379',
       /no Omnibus adapter serves "localhost:" URLs; known schemes: memory: redis:/,

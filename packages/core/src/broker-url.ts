@@ -39,6 +39,12 @@ export function parseBrokerUrl(text: string, source = 'broker URL'): BrokerUrl {
   };
   if (trimmed === '') fail('it is empty; use e.g. memory:// or redis://localhost:6379');
   const scheme = SCHEME.exec(trimmed);
+  if (scheme === null && !/[:/]/.test(trimmed)) {
+    // No scheme and nothing URL-like: quite possibly a secret pasted into the wrong variable.
+    throw new ConfigError(
+      `${source} is not a URL (it has no scheme://), so its value is not shown; write scheme://host, e.g. redis://localhost:6379`,
+    );
+  }
   if (scheme === null) {
     fail(
       SCHEME_WITHOUT_COLON.test(trimmed)
