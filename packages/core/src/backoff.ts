@@ -4,7 +4,9 @@ import { withTimeLimit } from './time-limit.js';
 
 /** Resolved retry settings of a consumer. */
 export interface Backoff {
+  /** Delay after the first failed attempt, in ms (then doubled per attempt). */
   readonly initialDelayMs: number;
+  /** Cap of the delay, in ms. */
   readonly maxDelayMs: number;
 }
 

@@ -8,7 +8,9 @@ export interface DeadLetterVerdict {
 
 /** Settings the policy reads. `maxAttempts` is `Infinity` when dead-lettering is off. */
 export interface DeadLetterSettings {
+  /** Deliveries a handler may get before the message is dead-lettered. */
   readonly maxAttempts: number;
+  /** Whether the subscription has a DLQ at all (false: retried forever). */
   readonly deadLetter: boolean;
 }
 

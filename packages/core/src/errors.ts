@@ -25,8 +25,11 @@ export interface OmnibusErrorOptions {
  */
 export class OmnibusError extends Error {
   readonly [MARKER] = true;
+  /** What went wrong, portably (`NotFound`, `Unavailable`, …); codes never change meaning. */
   readonly code: ErrorCode;
+  /** Whether the same call may succeed if made again (core has already retried within operationTimeoutMs). */
   readonly retryable: boolean;
+  /** Adapter that raised it (`redis`, `rabbitmq`, …); undefined for errors of core's own checks. */
   readonly driver: string | undefined;
 
   constructor(code: ErrorCode, message: string, options: OmnibusErrorOptions = {}) {
