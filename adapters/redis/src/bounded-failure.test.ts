@@ -170,6 +170,9 @@ describe('URLs', () => {
     ['redis://127.0.0.1:6379/orders', 'database number'],
     ['redis://127.0.0.1:6379?operationTimeoutMs=soon', 'operationTimeoutMs'],
     ['redis://127.0.0.1:6379?operationTimeoutMs=5', 'operationTimeoutMs'],
+    ['redis://127.0.0.1:6379?operationTimeoutMS=1000', 'did you mean "operationTimeoutMs"'],
+    ['redis://127.0.0.1:6379?keyprefix=x', 'did you mean "keyPrefix"'],
+    ['redis://127.0.0.1:6379?staleConsumerMs=soon', 'staleConsumerMs'],
   ])('%s is a ConfigError (%s), never the default Redis', (text, says) => {
     let thrown: unknown;
     try {
