@@ -4,6 +4,7 @@ import { inspect } from 'node:util';
 import { connect, type OmnibusError } from '@omnibus/core';
 import type { DriverV2, SubscriptionSpec } from '@omnibus/core/driver';
 import { freePorts } from '@omnibus/test-brokers';
+import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { fromUrl, redis } from './index.js';
 import { startAmqpLookalike } from './test-support/amqp-lookalike.js';
@@ -161,6 +162,48 @@ describe.skipIf(noRedis !== undefined)('credentials Redis refuses', () => {
   });
 });
 
+describe.skipIf(noRedis !== undefined)('a database number the server does not have', () => {
+  it.each([
+    ['/99999', () => 99_999],
+    ['/<databases>, the first one past the last', (databases: number) => databases],
+  ])(
+    '%s fails Config, not retryable, within operationTimeoutMs, and nothing lands in db 0',
+    async (_, pick) => {
+      const admin = new Redis(REDIS_URL);
+      const prefix = `bad-db-${process.pid}-${Date.now()}-`;
+      try {
+        const [, databases] = (await admin.config('GET', 'databases')) as [string, string];
+        const url = new URL(REDIS_URL);
+        url.pathname = `/${pick(Number(databases))}`;
+        url.searchParams.set('operationTimeoutMs', '3000');
+        const bus = await connect(fromUrl(url), { prefix });
+        try {
+          for (const call of [
+            () => bus.producer('orders').send('x'),
+            () => bus.producer('orders').send('y'),
+          ]) {
+            const { error, took } = await failure(call);
+            expect((error as OmnibusError).code, (error as Error).message).toBe('Config');
+            expect((error as OmnibusError).retryable).toBe(false);
+            expect((error as Error).message).toContain(
+              'database number in the URL is out of range',
+            );
+            expect(took).toBeLessThan(3_000);
+          }
+        } finally {
+          await bus.close();
+        }
+      } finally {
+        // Before the fix the sends landed in db 0: the test removes its own keys either way.
+        const leaked = await admin.keys(`*${prefix}*`);
+        if (leaked.length > 0) await admin.del(...leaked);
+        await admin.quit();
+        expect(leaked).toEqual([]);
+      }
+    },
+  );
+});
+
 describe('URLs', () => {
   it.each([
     ['redis:/:pw@host', 'must start with redis://'],
@@ -170,6 +213,7 @@ describe('URLs', () => {
     ['redis://127.0.0.1:6379/orders', 'database number'],
     ['redis://127.0.0.1:6379?operationTimeoutMs=soon', 'operationTimeoutMs'],
     ['redis://127.0.0.1:6379?operationTimeoutMs=5', 'operationTimeoutMs'],
+    ['redis://127.0.0.1:6379/99999999999999999999', 'database number'],
     ['redis://127.0.0.1:6379?operationTimeoutMS=1000', 'did you mean "operationTimeoutMs"'],
     ['redis://127.0.0.1:6379?keyprefix=x', 'did you mean "keyPrefix"'],
     ['redis://127.0.0.1:6379?staleConsumerMs=soon', 'staleConsumerMs'],

@@ -49,6 +49,11 @@ export function fromUrl(url: URL): DriverV2 {
       'the path of a redis URL is the database number (/0 to /15), and nothing else',
     );
   }
+  if (url.pathname.length > 1 && Number(url.pathname.slice(1)) > 2_147_483_647) {
+    throw new ConfigError(
+      "the database number in a redis URL must be from 0 to the server's databases setting less one (0 to 15 by default)",
+    );
+  }
   const operationTimeoutMs = readOperationTimeout(url);
   const target = new URL(url.href);
   const take = (name: string): string | undefined => {
