@@ -100,6 +100,52 @@ describe('a Redis that is down', () => {
   });
 });
 
+describe('a Redis that cannot be reached says why', () => {
+  it.each([
+    ['a refused port', async () => `127.0.0.1:${(await freePorts(1))[0]}`, /ECONNREFUSED/],
+    [
+      'a host that does not resolve',
+      async () => 'no-such-host.invalid:6379',
+      /ENOTFOUND|EAI_AGAIN/,
+    ],
+  ])(
+    '%s: a send fails Unavailable, retryable, naming the connection error, within operationTimeoutMs',
+    async (_, where, names) => {
+      const bus = await connect(
+        fromUrl(new URL(`redis://${await where()}?operationTimeoutMs=2000`)),
+        {
+          prefix: 'unreachable-',
+        },
+      );
+      try {
+        const { error, took } = await failure(() => bus.producer('orders').send('x'));
+        expect((error as OmnibusError).code, (error as Error).message).toBe('Unavailable');
+        expect((error as OmnibusError).retryable).toBe(true);
+        expect((error as Error).message).toMatch(names);
+        expect((error as Error).message).not.toMatch(
+          /maxRetriesPerRequest|no answer from the broker/,
+        );
+        expect(took).toBeLessThan(2_000 + SLACK_MS);
+      } finally {
+        await bus.close();
+      }
+    },
+  );
+
+  it('no message names ioredis options', () => {
+    const error = Object.assign(
+      new Error(
+        'Reached the max retries per request limit (which is 1). Refer to "maxRetriesPerRequest" option for details.',
+      ),
+      { name: 'MaxRetriesPerRequestError' },
+    );
+    Object.defineProperty(error, 'constructor', { value: { name: 'MaxRetriesPerRequestError' } });
+    const verdict = redis({}).classifyError?.(error);
+    expect(verdict?.code).toBe('Unavailable');
+    expect(verdict?.message).not.toContain('maxRetriesPerRequest');
+  });
+});
+
 describe('an endpoint that is not Redis', () => {
   it('a redis:// URL at an AMQP-speaking port fails with Config, not retryable, naming the mismatch', async () => {
     const lookalike = await startAmqpLookalike();
@@ -202,6 +248,25 @@ describe.skipIf(noRedis !== undefined)('a database number the server does not ha
       }
     },
   );
+});
+
+describe.skipIf(noRedis !== undefined)('rediss:// at a port without TLS', () => {
+  it('fails Config, not retryable, naming TLS, within operationTimeoutMs', async () => {
+    const url = new URL(REDIS_URL);
+    url.protocol = 'rediss:';
+    url.searchParams.set('operationTimeoutMs', '3000');
+    const bus = await connect(fromUrl(url), { prefix: 'not-tls-' });
+    try {
+      const { error, took } = await failure(() => bus.producer('orders').send('x'));
+      expect((error as OmnibusError).code, (error as Error).message).toBe('Config');
+      expect((error as OmnibusError).retryable).toBe(false);
+      expect((error as Error).message).toContain('TLS');
+      expect((error as Error).message).toContain('rediss://');
+      expect(took).toBeLessThan(3_000);
+    } finally {
+      await bus.close();
+    }
+  });
 });
 
 describe('URLs', () => {

@@ -66,6 +66,8 @@ export function openConnection(options: ConnectionOptions): RedisConnection {
         await closing;
         checkOpen();
       }
+      const unreachable = fault.unreachable();
+      if (unreachable !== undefined) throw unreachable;
       try {
         await checkDatabase();
         return await (bounded ? withinBound(operation(), perCallMs) : operation());
