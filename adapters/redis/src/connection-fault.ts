@@ -124,7 +124,8 @@ function createConnectionFault(
   // The last connection attempt's failure for want of a peer, until a connection is ready.
   let refused: OmnibusError | undefined;
   const remember = (error: unknown) => {
-    const code = unreachableCode(error);
+    // Standalone clients only: a Cluster's node errors say nothing about the cluster as a whole.
+    const code = where.probe ? undefined : unreachableCode(error);
     if (code !== undefined) {
       refused = new OmnibusError(
         'Unavailable',
