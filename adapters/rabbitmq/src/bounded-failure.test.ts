@@ -82,6 +82,31 @@ describe('bounded failure', () => {
     }
   });
 
+  it.each([
+    ['operationTimeoutMS=1000', 'did you mean "operationTimeoutMs"'],
+    ['frameMAX=4096', 'did you mean "frameMax"'],
+    ['connectionTimeout=1000', 'is not known; known: operationTimeoutMs, heartbeat'],
+  ])(
+    'a misspelt or unknown URL parameter (%s) is Config, never silently ignored',
+    (query, says) => {
+      let failure: unknown;
+      try {
+        fromUrl(new URL(`amqp://guest:s3cret@127.0.0.1:5672?${query}`));
+      } catch (error) {
+        failure = error;
+      }
+      expect((failure as OmnibusError | undefined)?.code).toBe('Config');
+      expect((failure as Error).message).toContain(says);
+      expect((failure as Error).message).not.toContain('s3cret');
+      // amqplib's own parameters stay accepted.
+      fromUrl(
+        new URL(
+          'amqp://guest:guest@127.0.0.1:5672?heartbeat=5&frameMax=8192&channelMax=9&locale=en_US',
+        ),
+      );
+    },
+  );
+
   it('an amqp:// URL at an HTTP port fails Config within the bound, not retryable, naming HTTP', async () => {
     const { error, elapsedMs } = await firstSend(`amqp://guest:guest@127.0.0.1:${httpPort}`);
     expect(error.code, error.message).toBe('Config');

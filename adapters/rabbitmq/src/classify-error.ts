@@ -1,7 +1,7 @@
 // The one table from amqplib and AMQP errors to Omnibus codes, and the texts for declaration mismatches.
 import { classifyWith, type ErrorRule } from '@omnibus/core';
 import type { ErrorClassification, ErrorCode } from '@omnibus/core/driver';
-import { ARGUMENT_SETTINGS } from './queue-arguments.js';
+import { ARGUMENT_SETTINGS, DELIVERY_LIMIT_MARGIN } from './queue-arguments.js';
 
 const TLS_MISMATCH =
   'the TLS handshake failed: the endpoint does not speak TLS (an amqps:// URL pointed at a plain amqp port?)';
@@ -109,10 +109,54 @@ export function describeMismatch(kind: 'queue' | 'exchange', name: string, error
       : String(error);
   if (argument === undefined)
     return `${kind} "${name}" already exists with other settings (${detail})`;
+  if (argument === 'x-delivery-limit') {
+    const explained = describeDeliveryLimit(name, detail);
+    if (explained !== undefined) return explained;
+  }
   const setting = ARGUMENT_SETTINGS[argument];
   return (
     `${kind} "${name}" already exists with a different "${argument}"` +
     `${setting === undefined ? '' : ` (${setting})`}: ${detail}. ` +
     'RabbitMQ cannot change the arguments of an existing queue or exchange: delete it or use the settings it was created with'
+  );
+}
+
+/** A value in a PRECONDITION_FAILED text: `'13'`, `the value '2' of type 'byte'`, or `none`. */
+const VALUE = "(none|'[^']*'|the value '[^']*' of type '[^']*')";
+const RECEIVED_CURRENT = new RegExp(`received ${VALUE} but current is ${VALUE}`);
+
+/** The number in a {@link VALUE}, `undefined` for none. */
+function argumentValue(text: string): number | undefined {
+  const quoted = /'(-?\d+)'/.exec(text)?.[1];
+  return quoted === undefined ? undefined : Number(quoted);
+}
+
+/**
+ * The queue's `x-delivery-limit` differs from the one this version declares. The user's maxAttempts
+ * need not have changed: @omnibus/rabbitmq 0.1 declared maxAttempts − 1, this version declares
+ * maxAttempts + DELIVERY_LIMIT_MARGIN. So the message says what the queue has, which maxAttempts
+ * that stands for under either rule, and what this consumer declares.
+ */
+function describeDeliveryLimit(name: string, detail: string): string | undefined {
+  const values = RECEIVED_CURRENT.exec(detail);
+  if (values === null) return undefined;
+  const received = argumentValue(values[1] ?? '');
+  const current = argumentValue(values[2] ?? '');
+  const has =
+    current === undefined
+      ? 'without x-delivery-limit (deadLetter false, or no maxAttempts)'
+      : `with x-delivery-limit ${current} (maxAttempts ${current + 1} as @omnibus/rabbitmq 0.1 declared it${
+          current > DELIVERY_LIMIT_MARGIN
+            ? `, or ${current} - ${DELIVERY_LIMIT_MARGIN} = ${current - DELIVERY_LIMIT_MARGIN} as this version declares it`
+            : '; no maxAttempts gives it in this version'
+        })`;
+  const declares =
+    received === undefined
+      ? 'declares none (deadLetter false, or no maxAttempts)'
+      : `declares ${received} for maxAttempts ${received - DELIVERY_LIMIT_MARGIN} (maxAttempts + ${DELIVERY_LIMIT_MARGIN})`;
+  return (
+    `queue "${name}" already exists with a different "x-delivery-limit" (maxAttempts): it was declared ${has}; ` +
+    `this consumer ${declares}. RabbitMQ cannot change the arguments of an existing queue: ` +
+    'drain and delete the queue (it is declared again on the next ready()), or use the maxAttempts it was declared with'
   );
 }

@@ -137,6 +137,32 @@ const CASES: readonly ForeignCase[] = [
     options: { contentType: 'application/json', messageId: `a\u0001b${'x'.repeat(240)}` },
     outcome: { handled: (message) => expect(message.id).toMatch(/^amqp-[0-9a-f]{32}$/) },
   },
+  // Core's portable rule for ids is 1–128 printable ASCII without spaces: any other is replaced
+  // by a derived id, as Redis does.
+  ...(
+    [
+      ['message-id-with-space', 'order 42'],
+      ['message-id-with-tab', 'order\t42'],
+      ['message-id-non-ascii', 'commande-n°42'],
+      ['message-id-250-chars', 'x'.repeat(250)],
+      ['message-id-129-chars', 'y'.repeat(129)],
+    ] as const
+  ).map(
+    ([name, messageId], index): ForeignCase => ({
+      name,
+      content: json({ ok: 20 + index }),
+      options: { contentType: 'application/json', messageId },
+      outcome: { handled: (message) => expect(message.id).toMatch(/^amqp-[0-9a-f]{32}$/) },
+    }),
+  ),
+  {
+    name: 'message-id-128-printable',
+    content: json({ ok: 30 }),
+    options: { contentType: 'application/json', messageId: `${'z'.repeat(120)}-~!#$%&` },
+    outcome: {
+      handled: (message) => expect(message.id).toBe(`${'z'.repeat(120)}-~!#$%&`),
+    },
+  },
   {
     name: 'bad-trace-and-ordering-key',
     content: json({ ok: 11 }),
@@ -229,6 +255,7 @@ describe.skipIf(sharedBroker !== true)('foreign messages', () => {
           // Sanitised: what Omnibus's own producer could have written.
           expect(message.id.length, row.name).toBeGreaterThan(0);
           expect(message.id.length, row.name).toBeLessThanOrEqual(256);
+          expect(message.id, row.name).toMatch(/^[\x21-\x7e]{1,128}$/);
           expect(
             [...message.id].some((char) => char < ' '),
             row.name,

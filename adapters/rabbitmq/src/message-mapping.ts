@@ -1,6 +1,6 @@
 // Maps Omnibus messages onto AMQP properties and headers, and reads any AMQP message back, sanitised.
 import { createHash } from 'node:crypto';
-import { WIRE, type WireName } from '@omnibus/core';
+import { PORTABLE_RULES, WIRE, type WireName } from '@omnibus/core';
 import type { OutgoingMessage, ReceivedMessage, StoredDeadLetter } from '@omnibus/core/driver';
 import type { Message, MessagePropertyHeaders, Options } from 'amqplib';
 import { maxAttemptsFromRoutingKey } from './broker-names.js';
@@ -68,8 +68,12 @@ const ATTRIBUTE_VALUE_MAX_BYTES = 1024;
 const ATTRIBUTE_NAME_MAX_LENGTH = 128;
 /** At most this many attributes are read from one message's headers. */
 const MAX_ATTRIBUTES = 64;
-/** Longest id taken from `message_id` as it is; a longer or odd one is replaced by a derived id. */
-const ID_MAX_LENGTH = 256;
+/**
+ * An id taken from `message_id` as it is: core's portable rule, 1–128 printable ASCII characters
+ * without spaces (what Omnibus's producers send, and what Redis keeps); any other is replaced by a
+ * derived id.
+ */
+const PORTABLE_ID = new RegExp(`^[\\x21-\\x7e]{1,${PORTABLE_RULES.idMaxLength}}$`);
 /** Deliveries a header may claim; above it the value is not a count anyone wrote on purpose. */
 const MAX_COUNT = 1_000_000;
 /** Latest time a Date can hold, in epoch ms. */
@@ -159,11 +163,13 @@ function headersOf(message: Message): MessagePropertyHeaders {
 /**
  * The id of a message. A plain client may send none and RabbitMQ assigns no id of its own, so the
  * adapter derives one from what stays the same across redeliveries (body, user headers,
- * properties); the adapter sets it as `message_id` whenever it re-publishes the message.
+ * properties), and so does it for an id that breaks the portable rule (spaces, non-ASCII, over 128
+ * characters); the adapter sets it as `message_id` whenever it re-publishes the message.
  */
 export function messageId(message: Message): string {
-  const id = shortText(message.properties.messageId, ID_MAX_LENGTH);
-  if (id !== undefined) return id;
+  const raw: unknown = message.properties.messageId;
+  const id = typeof raw === 'string' ? raw : headerString(raw);
+  if (id !== undefined && PORTABLE_ID.test(id)) return id;
   const hash = createHash('sha256');
   hash.update(message.content);
   const { timestamp, correlationId, type, appId } = message.properties;

@@ -13,10 +13,11 @@ import {
   subscriptionQueue,
   topicDelayQueue,
 } from './broker-names.js';
+import { describeMismatch } from './classify-error.js';
 import { delayBucket } from './delay-queues.js';
 import { classifyError, fromUrl, rabbitmq } from './index.js';
 import { PendingDeadLetters } from './pending-dead-letters.js';
-import { DELIVERY_LIMIT_MARGIN } from './queue-arguments.js';
+import { DELIVERY_LIMIT_MARGIN, subscriptionQueueArguments } from './queue-arguments.js';
 import {
   AMQP_URL,
   connectBus,
@@ -186,6 +187,76 @@ if (sharedBroker !== true) {
       } finally {
         await bus.close();
       }
+    });
+
+    it('a queue declared by 0.1 (x-delivery-limit maxAttempts - 1) fails AlreadyExists saying what it has and what this version declares', async () => {
+      const prefix = testPrefix();
+      const ref = { topic: `${prefix}orders`, subscription: `${prefix}kitchen` };
+      const queue = subscriptionQueue(ref);
+      const plain = await amqpConnect(AMQP_URL);
+      const bus = await connectBus(prefix);
+      try {
+        const channel = await plain.createChannel();
+        // What @omnibus/rabbitmq 0.1 declared for maxAttempts 3: x-delivery-limit 2.
+        await channel.assertQueue(queue, {
+          durable: true,
+          arguments: {
+            ...subscriptionQueueArguments({ ...ref, deadLetter: true, maxAttempts: 3 }),
+            'x-delivery-limit': 2,
+          },
+        });
+        const error = (await rejectionOf(
+          bus.consumer('orders', 'kitchen', { maxAttempts: 3 }).ready(),
+        )) as OmnibusError;
+        expect(OmnibusError.isInstance(error), String(error)).toBe(true);
+        expect(error.code).toBe('AlreadyExists');
+        expect(error.retryable).toBe(false);
+        expect(error.message).toContain(`queue "${queue}"`);
+        expect(error.message).toContain(
+          'declared with x-delivery-limit 2 (maxAttempts 3 as @omnibus/rabbitmq 0.1 declared it',
+        );
+        expect(error.message).toContain(
+          `this consumer declares ${3 + DELIVERY_LIMIT_MARGIN} for maxAttempts 3`,
+        );
+        expect(error.message).toContain('drain and delete the queue');
+      } finally {
+        await bus.close();
+        const cleanup = await plain.createChannel();
+        await cleanup.deleteQueue(queue);
+        await plain.close();
+      }
+    });
+
+    it("explains an x-delivery-limit mismatch from the values in RabbitMQ's reply", () => {
+      const reply = (received: string, current: string) =>
+        Object.assign(
+          new Error(
+            `Operation failed: QueueDeclare; 406 (PRECONDITION-FAILED) with message "PRECONDITION_FAILED - inequivalent arg 'x-delivery-limit' for queue 'T.S' in vhost '/': received ${received} but current is ${current}"`,
+          ),
+          { code: 406 },
+        );
+      expect(describeMismatch('queue', 'T.S', reply("'13'", "'15'"))).toBe(
+        'queue "T.S" already exists with a different "x-delivery-limit" (maxAttempts): it was declared with x-delivery-limit 15 ' +
+          '(maxAttempts 16 as @omnibus/rabbitmq 0.1 declared it, or 15 - 10 = 5 as this version declares it); ' +
+          'this consumer declares 13 for maxAttempts 3 (maxAttempts + 10). RabbitMQ cannot change the arguments of an existing queue: ' +
+          'drain and delete the queue (it is declared again on the next ready()), or use the maxAttempts it was declared with',
+      );
+      expect(
+        describeMismatch('queue', 'T.S', reply("'13'", "the value '2' of type 'byte'")),
+      ).toContain(
+        'declared with x-delivery-limit 2 (maxAttempts 3 as @omnibus/rabbitmq 0.1 declared it; no maxAttempts gives it in this version)',
+      );
+      expect(describeMismatch('queue', 'T.S', reply('none', "'13'"))).toContain(
+        'this consumer declares none',
+      );
+      // A reply in another shape keeps the general text.
+      expect(
+        describeMismatch(
+          'queue',
+          'T.S',
+          new Error("inequivalent arg 'x-delivery-limit' for queue 'T.S'"),
+        ),
+      ).toContain('already exists with a different "x-delivery-limit" (maxAttempts)');
     });
 
     it('interoperates with plain amqplib: no envelope, metadata in properties and headers, both ways', async () => {

@@ -4,6 +4,7 @@ import { inspect } from 'node:util';
 import { connect, type OmnibusError } from '@omnibus/core';
 import type { DriverV2, SubscriptionSpec } from '@omnibus/core/driver';
 import { freePorts } from '@omnibus/test-brokers';
+import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { fromUrl, redis } from './index.js';
 import { startAmqpLookalike } from './test-support/amqp-lookalike.js';
@@ -99,6 +100,52 @@ describe('a Redis that is down', () => {
   });
 });
 
+describe('a Redis that cannot be reached says why', () => {
+  it.each([
+    ['a refused port', async () => `127.0.0.1:${(await freePorts(1))[0]}`, /ECONNREFUSED/],
+    [
+      'a host that does not resolve',
+      async () => 'no-such-host.invalid:6379',
+      /ENOTFOUND|EAI_AGAIN/,
+    ],
+  ])(
+    '%s: a send fails Unavailable, retryable, naming the connection error, within operationTimeoutMs',
+    async (_, where, names) => {
+      const bus = await connect(
+        fromUrl(new URL(`redis://${await where()}?operationTimeoutMs=2000`)),
+        {
+          prefix: 'unreachable-',
+        },
+      );
+      try {
+        const { error, took } = await failure(() => bus.producer('orders').send('x'));
+        expect((error as OmnibusError).code, (error as Error).message).toBe('Unavailable');
+        expect((error as OmnibusError).retryable).toBe(true);
+        expect((error as Error).message).toMatch(names);
+        expect((error as Error).message).not.toMatch(
+          /maxRetriesPerRequest|no answer from the broker/,
+        );
+        expect(took).toBeLessThan(2_000 + SLACK_MS);
+      } finally {
+        await bus.close();
+      }
+    },
+  );
+
+  it('no message names ioredis options', () => {
+    const error = Object.assign(
+      new Error(
+        'Reached the max retries per request limit (which is 1). Refer to "maxRetriesPerRequest" option for details.',
+      ),
+      { name: 'MaxRetriesPerRequestError' },
+    );
+    Object.defineProperty(error, 'constructor', { value: { name: 'MaxRetriesPerRequestError' } });
+    const verdict = redis({}).classifyError?.(error);
+    expect(verdict?.code).toBe('Unavailable');
+    expect(verdict?.message).not.toContain('maxRetriesPerRequest');
+  });
+});
+
 describe('an endpoint that is not Redis', () => {
   it('a redis:// URL at an AMQP-speaking port fails with Config, not retryable, naming the mismatch', async () => {
     const lookalike = await startAmqpLookalike();
@@ -161,6 +208,67 @@ describe.skipIf(noRedis !== undefined)('credentials Redis refuses', () => {
   });
 });
 
+describe.skipIf(noRedis !== undefined)('a database number the server does not have', () => {
+  it.each([
+    ['/99999', () => 99_999],
+    ['/<databases>, the first one past the last', (databases: number) => databases],
+  ])(
+    '%s fails Config, not retryable, within operationTimeoutMs, and nothing lands in db 0',
+    async (_, pick) => {
+      const admin = new Redis(REDIS_URL);
+      const prefix = `bad-db-${process.pid}-${Date.now()}-`;
+      try {
+        const [, databases] = (await admin.config('GET', 'databases')) as [string, string];
+        const url = new URL(REDIS_URL);
+        url.pathname = `/${pick(Number(databases))}`;
+        url.searchParams.set('operationTimeoutMs', '3000');
+        const bus = await connect(fromUrl(url), { prefix });
+        try {
+          for (const call of [
+            () => bus.producer('orders').send('x'),
+            () => bus.producer('orders').send('y'),
+          ]) {
+            const { error, took } = await failure(call);
+            expect((error as OmnibusError).code, (error as Error).message).toBe('Config');
+            expect((error as OmnibusError).retryable).toBe(false);
+            expect((error as Error).message).toContain(
+              'database number in the URL is out of range',
+            );
+            expect(took).toBeLessThan(3_000);
+          }
+        } finally {
+          await bus.close();
+        }
+      } finally {
+        // Before the fix the sends landed in db 0: the test removes its own keys either way.
+        const leaked = await admin.keys(`*${prefix}*`);
+        if (leaked.length > 0) await admin.del(...leaked);
+        await admin.quit();
+        expect(leaked).toEqual([]);
+      }
+    },
+  );
+});
+
+describe.skipIf(noRedis !== undefined)('rediss:// at a port without TLS', () => {
+  it('fails Config, not retryable, naming TLS, within operationTimeoutMs', async () => {
+    const url = new URL(REDIS_URL);
+    url.protocol = 'rediss:';
+    url.searchParams.set('operationTimeoutMs', '3000');
+    const bus = await connect(fromUrl(url), { prefix: 'not-tls-' });
+    try {
+      const { error, took } = await failure(() => bus.producer('orders').send('x'));
+      expect((error as OmnibusError).code, (error as Error).message).toBe('Config');
+      expect((error as OmnibusError).retryable).toBe(false);
+      expect((error as Error).message).toContain('TLS');
+      expect((error as Error).message).toContain('rediss://');
+      expect(took).toBeLessThan(3_000);
+    } finally {
+      await bus.close();
+    }
+  });
+});
+
 describe('URLs', () => {
   it.each([
     ['redis:/:pw@host', 'must start with redis://'],
@@ -170,6 +278,10 @@ describe('URLs', () => {
     ['redis://127.0.0.1:6379/orders', 'database number'],
     ['redis://127.0.0.1:6379?operationTimeoutMs=soon', 'operationTimeoutMs'],
     ['redis://127.0.0.1:6379?operationTimeoutMs=5', 'operationTimeoutMs'],
+    ['redis://127.0.0.1:6379/99999999999999999999', 'database number'],
+    ['redis://127.0.0.1:6379?operationTimeoutMS=1000', 'did you mean "operationTimeoutMs"'],
+    ['redis://127.0.0.1:6379?keyprefix=x', 'did you mean "keyPrefix"'],
+    ['redis://127.0.0.1:6379?staleConsumerMs=soon', 'staleConsumerMs'],
   ])('%s is a ConfigError (%s), never the default Redis', (text, says) => {
     let thrown: unknown;
     try {

@@ -166,9 +166,7 @@ const RULES: readonly ErrorRule[] = [
   // ioredis error classes.
   [
     'MaxRetriesPerRequestError',
-    unavailable(
-      "Redis stayed unreachable for ioredis's maxRetriesPerRequest reconnection attempts",
-    ),
+    unavailable('Redis could not be reached: the connection failed, and so did a reconnection'),
   ],
   ['ClusterAllFailedError', unavailable('no Redis cluster node answered')],
   ['AbortError', unavailable('the command was aborted because the connection closed')],

@@ -14,6 +14,36 @@ import { classifyRedisError, scrubCredentials } from './classify-error.js';
 export interface ConnectionFault {
   /** The error to throw instead of `error`: the remembered fatal cause, or `error` itself. */
   explain(error: unknown): Promise<unknown>;
+  /**
+   * The retryable `Unavailable` naming the connection error (ECONNREFUSED, ENOTFOUND, …) while the
+   * client is not connected and its last attempt failed so, to fail a call at once instead of
+   * waiting in ioredis's offline queue for the next attempt (core retries it within the bound).
+   */
+  unreachable(): OmnibusError | undefined;
+}
+
+/** Node's codes for a connection attempt that found nobody to talk to. */
+const UNREACHABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ETIMEDOUT',
+]);
+
+function unreachableCode(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && UNREACHABLE_CODES.has(code) ? code : undefined;
+}
+
+/** The `Config` error for a rediss:// URL at a port that answers in plain RESP. */
+function notTlsError(endpoint: string, cause: unknown): OmnibusError {
+  return new OmnibusError(
+    'Config',
+    `the TLS handshake with Redis at ${endpoint} failed: the server answers without TLS; is rediss:// pointing at a plain redis:// port?`,
+    { driver: 'redis', retryable: false, cause },
+  );
 }
 
 /** Where a client connects, for messages and for the protocol probe. */
@@ -91,7 +121,19 @@ function createConnectionFault(
   const endpoint = `${where.host}:${where.port}`;
   let fatal: OmnibusError | undefined;
   let probing: Promise<boolean | undefined> | undefined;
+  // The last connection attempt's failure for want of a peer, until a connection is ready.
+  let refused: OmnibusError | undefined;
   const remember = (error: unknown) => {
+    // Standalone clients only: a Cluster's node errors say nothing about the cluster as a whole.
+    const code = where.probe ? undefined : unreachableCode(error);
+    if (code !== undefined) {
+      refused = new OmnibusError(
+        'Unavailable',
+        `Redis at ${endpoint} is unreachable (${code}: ${code === 'ENOTFOUND' || code === 'EAI_AGAIN' ? 'the host name does not resolve' : 'the connection failed'})`,
+        { driver: 'redis', retryable: true, cause: error },
+      );
+      return;
+    }
     if (isNotResp(error)) {
       fatal = notRespError(endpoint, error);
       return;
@@ -113,17 +155,30 @@ function createConnectionFault(
   client.on('ready', () => {
     fatal = undefined;
     probing = undefined;
+    refused = undefined;
   });
   return {
+    unreachable() {
+      return refused !== undefined && client.status !== 'ready' ? refused : undefined;
+    },
     async explain(error) {
       if (isNotResp(error)) return notRespError(endpoint, error);
       if (error instanceof OmnibusError && error.code !== 'Timeout') return error;
-      if (fatal === undefined && where.probe && !where.tls && isNoAnswer(error)) {
-        // Once per failure streak: a 'ready' connection resets it.
-        probing ??= answersInResp(where.host, where.port, probeTimeoutMs);
-        if ((await probing) === false) fatal = notRespError(endpoint, error);
+      if (fatal === undefined && refused === undefined && isNoAnswer(error)) {
+        if (where.tls) {
+          // A rediss:// URL at a plain port: the TLS handshake just hangs or is reset, but the
+          // port answers PING in plain RESP. Once per failure streak: a 'ready' connection resets it.
+          probing ??= answersInResp(where.host, where.port, probeTimeoutMs);
+          if ((await probing) === true) fatal = notTlsError(endpoint, error);
+        } else if (where.probe) {
+          probing ??= answersInResp(where.host, where.port, probeTimeoutMs);
+          if ((await probing) === false) fatal = notRespError(endpoint, error);
+        }
       }
-      if (fatal === undefined) return error;
+      if (fatal === undefined) {
+        // Nothing answered because nothing could be reached: say what the connection met.
+        return refused !== undefined && isNoAnswer(error) ? refused : error;
+      }
       // A non-retryable verdict of the call's own (NOPERM on one key, say) is more precise.
       const own = classifyRedisError(error);
       return own !== undefined && !own.retryable ? error : fatal;

@@ -46,6 +46,7 @@ export function openConnection(options: ConnectionOptions): RedisConnection {
     options.client ?? createClient(options.url, options.redisOptions, operationTimeoutMs);
   const perCallMs = perCommandMs(operationTimeoutMs);
   const fault = watchConnectionFault(client, endpointOf(client), Math.min(1_000, perCallMs));
+  const checkDatabase = databaseCheck(client, perCallMs);
   let closed = false;
   let closing: Promise<void> | undefined;
   const checkOpen = () => {
@@ -65,7 +66,10 @@ export function openConnection(options: ConnectionOptions): RedisConnection {
         await closing;
         checkOpen();
       }
+      const unreachable = fault.unreachable();
+      if (unreachable !== undefined) throw unreachable;
       try {
+        await checkDatabase();
         return await (bounded ? withinBound(operation(), perCallMs) : operation());
       } catch (error) {
         scrubCredentials(error);
@@ -87,6 +91,37 @@ export function openConnection(options: ConnectionOptions): RedisConnection {
       return closing;
     },
   };
+}
+
+/**
+ * ioredis SELECTs the client's database on each connection but, when Redis refuses it (`/16` on a
+ * server with 16 databases), only emits an `error` and goes on in database 0, where Omnibus would
+ * then read and write. So before a driver's first call, the database is SELECTed once more and
+ * awaited: a refusal (`ERR DB index is out of range`, a non-retryable `Config`) fails that call and
+ * every later one, and no command reaches database 0. A failure for want of an answer is retried
+ * by the next call. A Cluster has only database 0.
+ */
+function databaseCheck(client: RedisClient, perCallMs: number): () => Promise<void> {
+  const db = isCluster(client) ? 0 : Number(client.options.db ?? 0);
+  if (db === 0) return async () => undefined;
+  let checked: Promise<void> | undefined;
+  return () => {
+    checked ??= withinBound(client.select(db), perCallMs).then(
+      () => undefined,
+      (error: unknown) => {
+        if (!isDatabaseRefused(error)) checked = undefined;
+        throw error;
+      },
+    );
+    return checked;
+  };
+}
+
+/** Redis's answer to SELECT of a database it doesn't have. */
+function isDatabaseRefused(error: unknown): boolean {
+  return (
+    error instanceof Error && /^ERR (DB index is out of range|invalid DB index)/.test(error.message)
+  );
 }
 
 function operationTimeout(value: number | undefined): number {

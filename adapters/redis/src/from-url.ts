@@ -1,18 +1,32 @@
 // Builds a Redis driver from a redis:// or rediss:// URL: what connect(url) calls.
-import { ConfigError, readOperationTimeout } from '@omnibus/core';
+import { ConfigError, checkUrlParameters, readOperationTimeout } from '@omnibus/core';
 import type { DriverV2 } from '@omnibus/core/driver';
 import { Cluster, type RedisOptions as IORedisOptions } from 'ioredis';
 import { boundedOptions } from './connection.js';
 import { type RedisOptions, redis } from './redis-driver.js';
 
+/** The query parameters Omnibus reads from a redis URL (ioredis reads the others). */
+const URL_PARAMETERS = [
+  'operationTimeoutMs',
+  'keyPrefix',
+  'pollIntervalMs',
+  'trimIntervalMs',
+  'maxLength',
+  'staleConsumerMs',
+  'cluster',
+];
+
 /**
  * Builds the driver from a `redis://` or `rediss://` URL (what `connect(url)` calls). Besides what
- * ioredis reads from the URL, it takes `keyPrefix`, `pollIntervalMs`, `trimIntervalMs`, `maxLength`
- * and `operationTimeoutMs` query parameters, and `cluster=true` to treat the host as a Redis Cluster
+ * ioredis reads from the URL, it takes `keyPrefix`, `pollIntervalMs`, `trimIntervalMs`, `maxLength`,
+ * `staleConsumerMs` and `operationTimeoutMs` query parameters, and `cluster=true` to treat the host as a Redis Cluster
  * seed node. Throws `ConfigError` for a URL without `//` and a host, a path other than a database
- * number, or a bad parameter value.
+ * number, a bad parameter value, or a parameter that differs from one of these only in case.
  */
 export function fromUrl(url: URL): DriverV2 {
+  // ioredis takes every other query parameter as an option of its own, so only near-misses of
+  // Omnibus's own (`operationTimeoutMS`) are refused.
+  checkUrlParameters(url, { adapter: 'redis', known: URL_PARAMETERS, passThrough: true });
   if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
     throw new ConfigError(
       `@omnibus/redis serves redis:// and rediss:// URLs, not ${url.protocol}//`,
@@ -35,6 +49,11 @@ export function fromUrl(url: URL): DriverV2 {
       'the path of a redis URL is the database number (/0 to /15), and nothing else',
     );
   }
+  if (url.pathname.length > 1 && Number(url.pathname.slice(1)) > 2_147_483_647) {
+    throw new ConfigError(
+      "the database number in a redis URL must be from 0 to the server's databases setting less one (0 to 15 by default)",
+    );
+  }
   const operationTimeoutMs = readOperationTimeout(url);
   const target = new URL(url.href);
   const take = (name: string): string | undefined => {
@@ -55,12 +74,14 @@ export function fromUrl(url: URL): DriverV2 {
   const pollIntervalMs = number('pollIntervalMs');
   const trimIntervalMs = number('trimIntervalMs');
   const maxLength = number('maxLength');
+  const staleConsumerMs = number('staleConsumerMs');
   const cluster = take('cluster');
   const options: RedisOptions = {
     keyPrefix,
     pollIntervalMs,
     trimIntervalMs,
     maxLength,
+    staleConsumerMs,
     operationTimeoutMs,
   };
   if (cluster === 'true' || cluster === '1') {
