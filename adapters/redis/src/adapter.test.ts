@@ -1,4 +1,5 @@
 // The adapter's own behaviour on the shared Redis: plain-client interop, scheduling, trimming, reclaim, the backstop, redrive, stats, URLs.
+
 import { randomBytes } from 'node:crypto';
 import { inspect } from 'node:util';
 import { type Bus, connect, OmnibusError } from '@omnibus/core';
@@ -7,6 +8,7 @@ import { Redis } from 'ioredis';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { classifyRedisError, fromUrl, redis, subscriptionKeys, topicKeys } from './index.js';
 import { REDRIVE } from './scripts/redrive-batch.js';
+import { waitFor } from './test-support/harness.js';
 import { deleteKeys, REDIS_URL, redisUnavailable } from './test-support/redis-server.js';
 
 const unavailable = await redisUnavailable();
@@ -14,18 +16,6 @@ const suite = unavailable === undefined ? describe : describe.skip;
 
 function prefix(): string {
   return `a${randomBytes(5).toString('hex')}-`;
-}
-
-async function waitFor(
-  condition: () => boolean | Promise<boolean>,
-  what: string,
-  timeoutMs = 10_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 describe('classifyRedisError (one lookup table)', () => {

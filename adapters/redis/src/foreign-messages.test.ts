@@ -1,25 +1,15 @@
 /** Entries a plain client wrote, with anything Omnibus never writes: each is delivered sanitised or dead-lettered, and the stream keeps flowing. */
+
 import { randomBytes } from 'node:crypto';
 import { type Bus, connect, type Message, type OmnibusError } from '@omnibus/core';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { redis, subscriptionKeys } from './index.js';
+import { waitFor } from './test-support/harness.js';
 import { deleteKeys, REDIS_URL, redisUnavailable } from './test-support/redis-server.js';
 
 const unavailable = await redisUnavailable();
 const suite = unavailable === undefined ? describe : describe.skip;
-
-async function waitFor(
-  condition: () => boolean | Promise<boolean>,
-  what: string,
-  timeoutMs = 10_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 const binary = (...bytes: number[]) => Buffer.from(bytes);
 const json = '{"foreign":true}';

@@ -1,4 +1,5 @@
 /** Retention never deletes what a subscription may still need, across restarts of a private non-persistent Redis. */
+
 import { randomBytes } from 'node:crypto';
 import { type Bus, connect } from '@omnibus/core';
 import {
@@ -10,22 +11,11 @@ import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { redis, subscriptionKeys, topicKeys } from './index.js';
 import { trimStream } from './scripts/trim-stream.js';
+import { waitFor } from './test-support/harness.js';
 
 const unavailable = privateBrokerUnavailable('redis');
 const server: PrivateRedis | undefined =
   unavailable === undefined ? await startPrivateRedis() : undefined;
-
-async function waitFor(
-  condition: () => boolean | Promise<boolean>,
-  what: string,
-  timeoutMs = 20_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 const suite = server === undefined ? describe.skip : describe;
 
@@ -91,7 +81,11 @@ suite('a non-persistent Redis restarted mid-stream (private server)', () => {
         if (restarted) afterRestart.push(seq);
       }
     })();
-    await waitFor(() => held >= 40, 'both consumers busy with traffic from before the restart');
+    await waitFor(
+      () => held >= 40,
+      'both consumers busy with traffic from before the restart',
+      20_000,
+    );
     await server!.restart();
     restarted = true;
     // A producer process that starts after the restart meets a server that has no trace of the
@@ -101,7 +95,7 @@ suite('a non-persistent Redis restarted mid-stream (private server)', () => {
       await lateProducer.send(seq);
       afterRestart.push(seq);
     }
-    await waitFor(() => afterRestart.length >= 600, 'sends after the restart');
+    await waitFor(() => afterRestart.length >= 600, 'sends after the restart', 20_000);
     holding = false;
     release();
     stopping = true;
@@ -138,12 +132,12 @@ suite('a non-persistent Redis restarted mid-stream (private server)', () => {
       await bus
         .producer<number>('events')
         .sendBatch(Array.from({ length: 50 }, (_, n) => ({ body: n })));
-      await waitFor(() => fastHandled === 50, 'the fast subscription to handle everything');
+      await waitFor(() => fastHandled === 50, 'the fast subscription to handle everything', 20_000);
       expect(await trimStream(admin, keys, { staleConsumerMs: 3_600_000, kind: 'topic' })).toBe(0);
       expect(await admin.xlen(keys.stream)).toBe(50);
       const lateSeen = new Set<number>();
       await late.start((message) => void lateSeen.add(message.body));
-      await waitFor(() => lateSeen.size === 50, 'the late subscription to get all 50 back');
+      await waitFor(() => lateSeen.size === 50, 'the late subscription to get all 50 back', 20_000);
     } finally {
       admin.disconnect();
     }

@@ -103,3 +103,16 @@ export function redisHarness(
     },
   };
 }
+
+/** Polls `condition` every 20 ms until it holds; fails after `timeoutMs` naming what it waited for. */
+export async function waitFor(
+  condition: () => boolean | Promise<boolean>,
+  what: string,
+  timeoutMs = 10_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
