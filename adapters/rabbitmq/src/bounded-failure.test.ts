@@ -1,12 +1,9 @@
 // Every call against a broker that can't be used fails within operationTimeoutMs, typed, and says why.
+
 import { createServer as createHttpServer } from 'node:http';
-import {
-  createServer as createTcpServer,
-  type Server,
-  type Socket,
-  connect as tcpConnect,
-} from 'node:net';
+import { createServer as createTcpServer, type Server, type Socket } from 'node:net';
 import { type Bus, connect, OmnibusError } from '@omnibus/core';
+import { listening } from '@omnibus/test-brokers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fromUrl, rabbitmq } from './index.js';
 import {
@@ -126,14 +123,8 @@ describe('bounded failure', () => {
 
   it('an amqp:// URL at the Redis port fails Config within the bound, naming the Redis protocol', async (context) => {
     const redisPort = Number(process.env.REDIS_PORT ?? 6379);
-    const listening = await new Promise<boolean>((resolve) => {
-      const client = tcpConnect(redisPort, '127.0.0.1', () => {
-        client.destroy();
-        resolve(true);
-      });
-      client.on('error', () => resolve(false));
-    });
-    if (!listening) {
+    const open = await listening(redisPort);
+    if (!open) {
       if (process.env.OMNIBUS_REQUIRE_BROKERS === '1')
         throw new Error(
           `OMNIBUS_REQUIRE_BROKERS=1 but nothing listens on 127.0.0.1:${redisPort} (Redis)`,

@@ -1,9 +1,9 @@
 /** Calls against a Redis that is down, not Redis at all, or refusing the credentials fail fast, typed and bounded. */
-import { createConnection } from 'node:net';
+
 import { inspect } from 'node:util';
 import { connect, type OmnibusError } from '@omnibus/core';
 import type { DriverV2, SubscriptionSpec } from '@omnibus/core/driver';
-import { freePorts } from '@omnibus/test-brokers';
+import { freePorts, listening } from '@omnibus/test-brokers';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { fromUrl, redis } from './index.js';
@@ -21,17 +21,6 @@ async function failure(action: () => Promise<unknown>): Promise<{ error: unknown
     return { error, took: Date.now() - started };
   }
   throw new Error('expected a rejection');
-}
-
-function listening(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = createConnection({ host: '127.0.0.1', port });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
 }
 
 const spec: SubscriptionSpec = {

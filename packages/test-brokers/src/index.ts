@@ -1,5 +1,7 @@
 // Private brokers for fault tests: each call starts one that nobody else uses, and stops only it.
+
 export { freePorts } from './free-ports.js';
+export { listening } from './listening.js';
 export {
   type PrivateBrokerKind,
   privateBrokerUnavailable,

@@ -1,10 +1,11 @@
 // Starts and stops a throwaway 3-master Redis Cluster on loopback ports, for tests.
+
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { listening } from '@omnibus/test-brokers';
 
 const run = promisify(execFile);
 
@@ -14,21 +15,10 @@ export interface LocalCluster {
   stop(): Promise<void>;
 }
 
-function portInUse(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = createConnection({ host: '127.0.0.1', port });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-}
-
 async function freeBlock(first: number): Promise<number[]> {
   for (let base = first; base < first + 500; base += 10) {
     const ports = [base, base + 1, base + 2];
-    const busy = await Promise.all(ports.map(portInUse));
+    const busy = await Promise.all(ports.map(listening));
     if (!busy.some(Boolean)) return ports;
   }
   throw new Error(`no three free ports from ${first}`);
@@ -90,7 +80,7 @@ export async function startLocalCluster(firstPort = 7101): Promise<LocalCluster>
       });
     }
     for (const port of ports)
-      await waitUntil(() => portInUse(port), `redis-server on ${port} to listen`);
+      await waitUntil(() => listening(port), `redis-server on ${port} to listen`);
     await run('redis-cli', [
       '--cluster',
       'create',
