@@ -124,6 +124,9 @@ function spyDriver(
     countDeadLetters: (ref) => driver.countDeadLetters(ref),
     redriveDeadLetters: (ref, limit) => driver.redriveDeadLetters(ref, limit),
     purgeDeadLetters: (ref) => driver.purgeDeadLetters(ref),
+    openDeadLetters: (ref, options) => driver.openDeadLetters(ref, options),
+    deleteSubscription: (ref) => driver.deleteSubscription(ref),
+    deleteTopic: (spec) => driver.deleteTopic(spec),
     classifyError: driver.classifyError?.bind(driver),
     close: () => driver.close(),
   };

@@ -3,6 +3,7 @@ import {
   OmnibusError,
   readOperationTimeout,
   subscriptionNotFound,
+  UnsupportedError,
 } from '@omnibus/core';
 import type {
   Capabilities,
@@ -145,6 +146,16 @@ export function memory(options: MemoryOptions = {}): DriverV2 {
     async purgeDeadLetters(ref) {
       assertOpen();
       return existing(ref).purge();
+    },
+    // Placeholders until the ops API lands (issue 11): DLQ cursor and topology delete.
+    async openDeadLetters() {
+      throw new UnsupportedError('openDeadLetters is not implemented yet');
+    },
+    async deleteSubscription() {
+      throw new UnsupportedError('deleteSubscription is not implemented yet');
+    },
+    async deleteTopic() {
+      throw new UnsupportedError('deleteTopic is not implemented yet');
     },
     testHooks,
     async close() {

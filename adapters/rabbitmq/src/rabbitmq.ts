@@ -4,6 +4,7 @@ import {
   DEFAULT_OPERATION_TIMEOUT_MS,
   OmnibusError,
   subscriptionNotFound,
+  UnsupportedError,
 } from '@omnibus/core';
 import type {
   BatchResult,
@@ -262,6 +263,16 @@ export function rabbitmq(options: RabbitMQOptions = {}): DriverV2 & {
       return deadLetters.purge(ref);
     },
 
+    // Placeholders until the ops API lands (issue 11): DLQ cursor and topology delete.
+    async openDeadLetters() {
+      throw new UnsupportedError('openDeadLetters is not implemented yet');
+    },
+    async deleteSubscription() {
+      throw new UnsupportedError('deleteSubscription is not implemented yet');
+    },
+    async deleteTopic() {
+      throw new UnsupportedError('deleteTopic is not implemented yet');
+    },
     classifyError,
 
     async close(): Promise<void> {

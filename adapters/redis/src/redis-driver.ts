@@ -1,5 +1,5 @@
 // The Redis Streams driver: its options and capabilities, composed from connection, topology, publisher, subscriptions and DLQ admin.
-import { ConfigError, OmnibusError } from '@omnibus/core';
+import { ConfigError, OmnibusError, UnsupportedError } from '@omnibus/core';
 import type { Capabilities, DriverSubscription, DriverV2 } from '@omnibus/core/driver';
 import type { Cluster, RedisOptions as IORedisOptions, Redis } from 'ioredis';
 import { classifyRedisError } from './classify-error.js';
@@ -172,6 +172,16 @@ export function redis(options: RedisOptions = {}): DriverV2 {
         return session;
       }),
     ...admin,
+    // Placeholders until the ops API lands (issue 11): DLQ cursor and topology delete.
+    async openDeadLetters() {
+      throw new UnsupportedError('openDeadLetters is not implemented yet');
+    },
+    async deleteSubscription() {
+      throw new UnsupportedError('deleteSubscription is not implemented yet');
+    },
+    async deleteTopic() {
+      throw new UnsupportedError('deleteTopic is not implemented yet');
+    },
     close: () =>
       connection.close(async () => {
         await Promise.allSettled([...sessions].map((session) => session.close()));

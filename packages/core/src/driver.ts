@@ -159,6 +159,12 @@ export interface ReceivedMessage {
    * client made nonsensical (0, negative, not a number) is delivered as 1.
    */
   readonly attempt: number;
+  /**
+   * Times this message was redriven from its DLQ before this delivery (the {@link WIRE} `redrives`
+   * field, 0 when absent). Drivers must carry it into the DLQ when the message is dead-lettered
+   * again, so the redrive-loop guard of `DeadLetterSelection.redrive` can see it.
+   */
+  readonly redrives?: number | undefined;
   /** Opaque settle token for ack/nack/extendLease/deadLetter (receipt handle, stream id, delivery tag, ack id). */
   readonly handle: unknown;
   /** The broker's own message object, exposed as `msg.native`. */
@@ -275,7 +281,59 @@ export interface StoredDeadLetter {
   readonly reason: string;
   /** Epoch ms. */
   readonly deadLetteredAt: number;
+  /** Times the message was redriven before it landed here this time (the {@link WIRE} `redrives` field; 0 when absent). */
+  readonly redrives?: number | undefined;
   readonly native: unknown;
+}
+
+/** A dead letter handed out by a {@link DeadLetterCursor}, held until the cursor settles it or closes. */
+export interface HeldDeadLetter extends StoredDeadLetter {
+  /** Opaque token for {@link DeadLetterCursor.redrive} / {@link DeadLetterCursor.discard}. */
+  readonly handle: unknown;
+}
+
+/** Options for {@link DriverV2.openDeadLetters}. */
+export interface OpenDeadLettersOptions {
+  /**
+   * How long a letter handed out by `next` stays hidden from other readers of the DLQ, in ms, where
+   * reading is a receive (SQS visibility timeout, Pub/Sub ack deadline). Core settles each page well
+   * within it. Ignored where reading is a browse (memory, Redis, RabbitMQ).
+   */
+  readonly leaseMs: number;
+}
+
+/**
+ * One pass over a subscription's DLQ, oldest first, for selective admin work: core reads pages,
+ * decides per letter (ids, reason, failure time, the redrive-loop guard) and settles each one.
+ * - memory / Redis: a browse by position (`XRANGE` from the last id seen); redrive and discard act
+ *   on the letter's id, atomically per letter.
+ * - RabbitMQ: `basic.get` without auto-ack on a channel of its own: held letters stay unacked
+ *   until redriven (publish to the subscription, confirmed, then ack), discarded (ack) or the
+ *   cursor closes (the channel closes and the broker requeues them).
+ * - SQS: `ReceiveMessage` on the DLQ queue with `VisibilityTimeout = leaseMs` (count-bumping);
+ *   redrive sends to the subscription's queue (keeping attributes, group id, a fresh dedup id) then
+ *   deletes; discard deletes; close makes the unsettled ones visible again.
+ * - Pub/Sub: pull on the DLQ subscription; redrive re-publishes (per `deadLetterAdmin.redrive`) then
+ *   acks; discard acks; close sets the ack deadline of the rest to 0.
+ */
+export interface DeadLetterCursor {
+  /**
+   * Up to `maxMessages` (≤ `capabilities.batch.settle.maxMessages`) more dead letters, never one this
+   * cursor already handed out; `[]` once none is left (where the broker can only sample, as SQS
+   * short polls do, after one empty long-ish poll: say so in the README).
+   */
+  next(maxMessages: number): Promise<HeldDeadLetter[]>;
+  /**
+   * Moves these letters back to the subscription (or, where `deadLetterAdmin.redrive` is `topic`,
+   * to the topic): same id, body, attributes, content type, publish time and ordering key, attempts
+   * starting again at 1, and the {@link WIRE} `redrives` field set to `letter.redrives + 1`. At
+   * least once: the copy is accepted by the broker before the letter leaves the DLQ.
+   */
+  redrive(letters: readonly HeldDeadLetter[]): Promise<BatchResult | undefined>;
+  /** Deletes these letters from the DLQ for good. */
+  discard(letters: readonly HeldDeadLetter[]): Promise<BatchResult | undefined>;
+  /** Ends the pass: letters handed out and not settled stay in the DLQ, unchanged (SQS/Pub/Sub: visible again). Idempotent. */
+  close(): Promise<void>;
 }
 
 /** Numbers the broker can tell exactly; `undefined` where it can't (never a guess). */
@@ -429,6 +487,30 @@ export interface DriverV2 {
   redriveDeadLetters(ref: SubscriptionRef, limit: number): Promise<number>;
   /** Deletes every dead letter; returns how many were deleted (or `undefined` if the broker can't say). */
   purgeDeadLetters(ref: SubscriptionRef): Promise<number | undefined>;
+  /**
+   * Opens a {@link DeadLetterCursor} on the subscription's DLQ (`NotFound` if the subscription
+   * doesn't exist). Core uses it for selective list, redrive and purge (`dlq.select(…)`).
+   */
+  openDeadLetters(ref: SubscriptionRef, options: OpenDeadLettersOptions): Promise<DeadLetterCursor>;
+  /**
+   * Deletes a subscription and its DLQ with every message in them; resolves `true` if it existed,
+   * `false` if there was nothing to delete (idempotent). Consumers still attached may fail with
+   * `NotFound` afterwards. memory: drops the queue; Redis: `XGROUP DESTROY` plus the DLQ, retry
+   * stream and delay set; RabbitMQ: `queue.delete` of the queue, its DLQ and delay queues; SQS: the
+   * SNS subscription, the queue and the DLQ queue; Pub/Sub: the subscription, the DLQ subscription
+   * and the DLQ topic.
+   */
+  deleteSubscription(ref: SubscriptionRef): Promise<boolean>;
+  /**
+   * Deletes a topic; resolves `true` if it existed, `false` otherwise (idempotent). Its
+   * subscriptions are **not** deleted (delete them first with {@link deleteSubscription}): on
+   * brokers that keep them (SQS queues, Pub/Sub subscriptions, RabbitMQ queues) they stop receiving
+   * and keep what they hold; on Redis, whose subscriptions live inside the topic's stream, deleting
+   * the topic while subscriptions exist throws `InvalidArgument` naming them. memory: the map entry;
+   * RabbitMQ: `exchange.delete`; SQS: `DeleteTopic` (fan-out) or `DeleteQueue` (queue mode, with its
+   * subscription); Pub/Sub: `deleteTopic`.
+   */
+  deleteTopic(spec: TopicSpec): Promise<boolean>;
   /**
    * Maps a native error onto a portable code and says whether calling again may succeed. Called by
    * core for any error a driver method throws that is not already an `OmnibusError`. Drivers should

@@ -38,6 +38,8 @@ export const WIRE = {
   sourceTopic: 'omnibus-source-topic',
   /** The subscription a dead letter came from, where a DLQ holds letters of several. */
   sourceSubscription: 'omnibus-source-subscription',
+  /** Times the message was redriven out of a DLQ: decimal, 0 when absent. Read by the redrive-loop guard. */
+  redrives: 'omnibus-redrives',
 } as const;
 
 /** One of the {@link WIRE} names. */
