@@ -1,0 +1,254 @@
+// The Pub/Sub driver's factory: options, and the roles (clients, topology, publisher, sessions, DLQ admin) composed.
+import type { ClientConfig, PubSub, v1 } from '@google-cloud/pubsub';
+import {
+  ClosedError,
+  DEFAULT_OPERATION_TIMEOUT_MS,
+  OmnibusError,
+} from '@omnibus/core';
+import type {
+  BatchResult,
+  DriverStats,
+  DriverSubscription,
+  DriverV2,
+  OutgoingMessage,
+  SubscribeOptions,
+  SubscriptionSpec,
+} from '@omnibus/core/driver';
+import { AttemptLedger } from './attempt-ledger.js';
+import { resourcePaths } from './broker-names.js';
+import { CAPABILITIES } from './capabilities.js';
+import { classifyError } from './classify-error.js';
+import { createClients } from './clients.js';
+import { DeadLetterAdmin } from './dead-letter-admin.js';
+import { toPubsubMessage } from './message-mapping.js';
+import { Publisher } from './publisher.js';
+import { PubSubSubscription } from './pubsub-subscription.js';
+import { subscriptionAckDeadlineSeconds } from './service-limits.js';
+import { Topology } from './topology.js';
+
+/** Options of {@link gcpPubSub}. */
+export interface GcpPubSubOptions {
+  /**
+   * The Google Cloud project holding the topics and subscriptions. Any id works on the emulator.
+   * @default the `GOOGLE_CLOUD_PROJECT` environment variable
+   */
+  projectId?: string;
+  /**
+   * `host:port` of the Pub/Sub endpoint; a host that is not `*.googleapis.com` is reached in plain
+   * text, as the emulator is. @default `PUBSUB_EMULATOR_HOST` when set, else Google's endpoint
+   */
+  apiEndpoint?: string;
+  /**
+   * More options for `new PubSub(…)` from `@google-cloud/pubsub` (credentials, `keyFilename`,
+   * `universeDomain`, gRPC settings). `projectId` and `apiEndpoint` above win over theirs.
+   */
+  clientConfig?: ClientConfig;
+  /**
+   * Upper bound, in ms, on every single call against Pub/Sub (core's retries included): a call
+   * gets 80 % of it as its gRPC deadline, with the library's own retries off. Past it the call
+   * rejects `Unavailable` or `Timeout` (retryable). Also the URL parameter `?operationTimeoutMs=`.
+   * A whole number from 100 to 3600000, else `Config`.
+   * @default 15000
+   */
+  operationTimeoutMs?: number;
+  /**
+   * How long one `pull` waits for messages before it comes back empty and core asks again, in
+   * ms. The emulator answers an empty pull after about 2 s whatever this says.
+   * @default 10000
+   */
+  pullTimeoutMs?: number;
+}
+
+/** `bus.native` for Pub/Sub: the high-level client and the two low-level ones the driver calls. */
+export interface GcpPubSubNative {
+  readonly pubsub: PubSub;
+  readonly publisher: v1.PublisherClient;
+  readonly subscriber: v1.SubscriberClient;
+  readonly projectId: string;
+}
+
+const NAME = 'gcp-pubsub';
+
+/** Share of operationTimeoutMs one driver call may take, so its own error reaches the user before core's deadline. */
+const CALL_SHARE = 0.8;
+
+/** How long the driver's close waits for a pull still on the wire, to hand its messages back. */
+const CLOSE_DRAIN_MS = 500;
+
+function checkOperationTimeout(ms: number): number {
+  if (!(Number.isInteger(ms) && ms >= 100 && ms <= 3_600_000)) {
+    throw new OmnibusError(
+      'Config',
+      `operationTimeoutMs must be a whole number of milliseconds from 100 to 3600000, got ${String(ms)}`,
+      { driver: NAME },
+    );
+  }
+  return ms;
+}
+
+/**
+ * A Google Cloud Pub/Sub driver for `connect()`: topics are topics, subscriptions are
+ * subscriptions (named `topic.subscription`), each DLQ a topic with a reader subscription of the
+ * same name. Built on the low-level publisher and subscriber clients: unary pull, acknowledge and
+ * modifyAckDeadline, so core alone decides leases.
+ *
+ * ```ts
+ * import { connect } from '@omnibus/core';
+ * import { gcpPubSub } from '@omnibus/gcp-pubsub';
+ * const bus = await connect(gcpPubSub({ projectId: 'my-project' }));
+ * ```
+ * @throws `Config` without a project id, or for a bad `operationTimeoutMs`
+ */
+export function gcpPubSub(options: GcpPubSubOptions = {}): DriverV2 & {
+  readonly operationTimeoutMs: number;
+  readonly native: GcpPubSubNative;
+} {
+  const projectId =
+    options.projectId ?? process.env.GOOGLE_CLOUD_PROJECT ?? process.env.GCLOUD_PROJECT;
+  if (projectId === undefined || projectId === '') {
+    throw new OmnibusError(
+      'Config',
+      'a Pub/Sub project id is needed: gcppubsub://PROJECT, the projectId option or GOOGLE_CLOUD_PROJECT',
+      { driver: NAME },
+    );
+  }
+  const operationTimeoutMs = checkOperationTimeout(
+    options.operationTimeoutMs ?? DEFAULT_OPERATION_TIMEOUT_MS,
+  );
+  const callTimeoutMs = Math.max(50, Math.floor(operationTimeoutMs * CALL_SHARE));
+  const pullTimeoutMs = options.pullTimeoutMs ?? 10_000;
+  const clients = createClients(
+    projectId,
+    {
+      ...options.clientConfig,
+      ...(options.apiEndpoint === undefined ? {} : { apiEndpoint: options.apiEndpoint }),
+    },
+    callTimeoutMs,
+    NAME,
+  );
+  const paths = resourcePaths(projectId);
+  const topology = new Topology(clients, paths, NAME);
+  const publisher = new Publisher(clients, NAME);
+  const ledger = new AttemptLedger();
+  const deadLetters = new DeadLetterAdmin(clients, paths, topology, publisher);
+  const sessions = new Set<PubSubSubscription>();
+  let closed = false;
+
+  const assertOpen = () => {
+    if (closed) throw new ClosedError('the Pub/Sub driver is closed', { driver: NAME });
+  };
+
+  const native: GcpPubSubNative = {
+    pubsub: clients.pubsub,
+    publisher: clients.publisher,
+    subscriber: clients.subscriber,
+    projectId,
+  };
+
+  return {
+    specificationVersion: 'v2',
+    name: NAME,
+    capabilities: CAPABILITIES,
+    native,
+    operationTimeoutMs,
+
+    async ensureTopic(spec) {
+      assertOpen();
+      await topology.ensureTopic(paths.topic(spec.topic));
+    },
+
+    async ensureSubscription(spec) {
+      assertOpen();
+      await topology.ensureSubscription(spec);
+    },
+
+    async publish(
+      topic: string,
+      messages: readonly OutgoingMessage[],
+    ): Promise<BatchResult | undefined> {
+      assertOpen();
+      await publisher.publish(paths.topic(topic), messages.map(toPubsubMessage));
+      return undefined;
+    },
+
+    async subscribe(
+      spec: SubscriptionSpec,
+      _subscribeOptions: SubscribeOptions,
+    ): Promise<DriverSubscription> {
+      assertOpen();
+      const resource = await topology.subscription(spec);
+      const wanted = subscriptionAckDeadlineSeconds(spec.ackDeadlineMs);
+      const session = new PubSubSubscription({
+        clients,
+        publisher,
+        ledger,
+        spec,
+        subscriptionPath: paths.subscription(spec),
+        deadLetterTopicPath:
+          resource.deadLetterPolicy?.deadLetterTopic ??
+          (spec.deadLetter ? paths.deadLetterTopic(spec) : undefined),
+        leaseSeconds: resource.ackDeadlineSeconds === wanted ? undefined : wanted,
+        pullTimeoutMs,
+        onClose: (done) => {
+          void done.drain(pullTimeoutMs + 1_000).then(() => sessions.delete(done));
+        },
+      });
+      sessions.add(session);
+      return session;
+    },
+
+    async stats(ref): Promise<DriverStats> {
+      assertOpen();
+      await topology.subscription(ref);
+      // Backlog and in-flight counts exist only in Cloud Monitoring; the DLQ count is a pull
+      // (countDeadLetters), not an exact number.
+      return { waiting: undefined, inFlight: undefined, deadLettered: undefined };
+    },
+
+    async peekDeadLetters(ref, limit) {
+      assertOpen();
+      return deadLetters.peek(ref, limit);
+    },
+
+    async countDeadLetters(ref) {
+      assertOpen();
+      return deadLetters.count(ref);
+    },
+
+    async redriveDeadLetters(ref, limit) {
+      assertOpen();
+      return deadLetters.redrive(ref, limit);
+    },
+
+    async purgeDeadLetters(ref) {
+      assertOpen();
+      return deadLetters.purge(ref);
+    },
+
+    async openDeadLetters(ref, openOptions) {
+      assertOpen();
+      return deadLetters.open(ref, openOptions.leaseMs);
+    },
+
+    async deleteSubscription(ref) {
+      assertOpen();
+      return topology.deleteSubscription(ref);
+    },
+
+    async deleteTopic(spec) {
+      assertOpen();
+      return topology.deleteTopic(spec.topic);
+    },
+
+    classifyError,
+
+    async close(): Promise<void> {
+      if (closed) return;
+      closed = true;
+      await Promise.allSettled([...sessions].map((session) => session.close()));
+      await Promise.allSettled([...sessions].map((session) => session.drain(CLOSE_DRAIN_MS)));
+      sessions.clear();
+      await clients.close();
+    },
+  };
+}

@@ -1,0 +1,55 @@
+// The conformance harness on the shared Pub/Sub emulator, with endpoints that can't be reached or speak another protocol.
+import { createServer, type Server } from 'node:net';
+import type { ConformanceHarness } from '@omnibus/conformance';
+import { type Bus, connect } from '@omnibus/core';
+import { freePorts } from '@omnibus/test-brokers';
+import { fromUrl, gcpPubSub } from '../index.js';
+import { EMULATOR_HOST, PROJECT_ID } from './emulator.js';
+
+/** A TCP server that answers every connection like Redis does to a stranger, then hangs up. */
+async function startWrongProtocolServer(): Promise<Server> {
+  const server = createServer((socket) => {
+    socket.on('error', () => undefined);
+    socket.end('-ERR unknown command\r\n');
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return server;
+}
+
+/** The harness, and `closeAll` for what it started. */
+export function pubsubHarness(): ConformanceHarness & { closeAll(): Promise<void> } {
+  const buses = new Set<Bus>();
+  let wrongProtocol: Server | undefined;
+  const connectUrl = async (endpoint: string, prefix: string, operationTimeoutMs: number) => {
+    const url = new URL(
+      `gcppubsub://${PROJECT_ID}?apiEndpoint=${endpoint}&operationTimeoutMs=${operationTimeoutMs}`,
+    );
+    const bus = await connect(fromUrl(url), { prefix });
+    buses.add(bus);
+    return bus;
+  };
+  return {
+    name: 'gcp-pubsub',
+    connect: ({ prefix }) =>
+      connect(gcpPubSub({ projectId: PROJECT_ID, apiEndpoint: EMULATOR_HOST }), { prefix }),
+    driver: async () => gcpPubSub({ projectId: PROJECT_ID, apiEndpoint: EMULATOR_HOST }),
+    async connectUnreachable({ prefix, operationTimeoutMs }) {
+      const [port] = await freePorts(1);
+      return connectUrl(`127.0.0.1:${port}`, prefix, operationTimeoutMs);
+    },
+    async connectWrongProtocol({ prefix, operationTimeoutMs }) {
+      wrongProtocol ??= await startWrongProtocolServer();
+      const address = wrongProtocol.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      return connectUrl(`127.0.0.1:${port}`, prefix, operationTimeoutMs);
+    },
+    async closeAll() {
+      await Promise.allSettled([...buses].map((bus) => bus.close()));
+      buses.clear();
+      if (wrongProtocol !== undefined) {
+        const server = wrongProtocol;
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+      }
+    },
+  };
+}
