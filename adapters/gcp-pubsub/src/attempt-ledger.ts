@@ -15,6 +15,8 @@ const MAX_ENTRIES = 100_000;
 export class AttemptLedger {
   readonly #deliveries = new Map<string, number>();
   readonly #releases = new Map<string, number>();
+  /** Messages this process acked, for the redeliveries of acked messages ordered keys bring. */
+  readonly #acked = new Map<string, number>();
 
   /** Records one pulled delivery and returns its attempt. `deliveryAttempt` is the service's (0: none). */
   delivered(key: string, deliveryAttempt: number): number {
@@ -29,10 +31,21 @@ export class AttemptLedger {
     this.#remember(this.#releases, key, (this.#releases.get(key) ?? 0) + 1);
   }
 
-  /** Forgets a message that is settled for good (acked, dead-lettered). */
+  /** Forgets the counts of a message that is settled for good (acked, dead-lettered), and remembers it was. */
   settled(key: string): void {
     this.#deliveries.delete(key);
     this.#releases.delete(key);
+    this.#remember(this.#acked, key, 1);
+  }
+
+  /**
+   * Whether this process already settled the message for good. On an ordered subscription the
+   * service redelivers every later message of a key after one is redelivered, acked ones included
+   * (https://cloud.google.com/pubsub/docs/ordering), and the emulator does so for messages without
+   * a key too: such a copy is acked again, never handed to a handler twice by this process.
+   */
+  isSettled(key: string): boolean {
+    return this.#acked.has(key);
   }
 
   #remember(map: Map<string, number>, key: string, value: number): void {

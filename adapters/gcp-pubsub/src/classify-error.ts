@@ -51,6 +51,8 @@ const RULES: readonly ErrorRule[] = [
     /Could not load the default credentials|Unable to detect a Project Id|invalid_grant/,
     { code: 'Unauthenticated', retryable: false },
   ],
+  // A call made while (or after) the driver closed its clients.
+  [/client has already been closed/, { code: 'Closed', retryable: false }],
   [GRPC.UNAVAILABLE, { code: 'Unavailable', retryable: true }],
   [GRPC.DEADLINE_EXCEEDED, { code: 'Timeout', retryable: true }],
   [GRPC.CANCELLED, { code: 'Unavailable', retryable: true }],

@@ -113,6 +113,17 @@ export class PubSubSubscription implements DriverSubscription {
       throw error;
     }
     if (pulled.length === 0) return [];
+    const { ledger } = this.#context;
+    const settledBefore = pulled.filter((m) => ledger.isSettled(this.#keyOf(m)));
+    if (settledBefore.length > 0) {
+      await acknowledge(
+        clients,
+        subscriptionPath,
+        settledBefore.map((m) => m.ackId ?? ''),
+      );
+      pulled = pulled.filter((m) => !settledBefore.includes(m));
+      if (pulled.length === 0) return [];
+    }
     const { leaseSeconds } = this.#context;
     if (leaseSeconds !== undefined) {
       await modifyAckDeadline(
@@ -130,8 +141,12 @@ export class PubSubSubscription implements DriverSubscription {
     return messages;
   }
 
+  #keyOf(pulled: PulledMessage): string {
+    return `${this.#context.subscriptionPath}\n${pulled.message?.messageId ?? ''}`;
+  }
+
   #toReceived(pulled: PulledMessage): ReceivedMessage {
-    const key = `${this.#context.subscriptionPath}\n${pulled.message?.messageId ?? ''}`;
+    const key = this.#keyOf(pulled);
     const attempt = this.#context.ledger.delivered(key, pulled.deliveryAttempt ?? 0);
     const handle: PubSubHandle = { ackId: pulled.ackId ?? '', key };
     return toReceivedMessage(pulled, attempt, handle);

@@ -121,9 +121,10 @@ export class Topology {
   #checkSettings(spec: SubscriptionSpec, existing: SubscriptionResource): void {
     const labels = existing.labels ?? {};
     const wanted = settingLabels(spec);
+    // deadLetter first: without a DLQ, maxAttempts is infinity whatever was asked.
     const differences: [string, string | undefined, string][] = [
-      ['maxAttempts', labels[LABEL.maxAttempts], wanted[LABEL.maxAttempts]!],
       ['deadLetter', labels[LABEL.deadLetter], wanted[LABEL.deadLetter]!],
+      ['maxAttempts', labels[LABEL.maxAttempts], wanted[LABEL.maxAttempts]!],
       ['ordering', String(existing.enableMessageOrdering ?? false), String(spec.ordering)],
     ];
     for (const [name, have, want] of differences) {

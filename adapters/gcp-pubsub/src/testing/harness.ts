@@ -11,6 +11,8 @@ async function startWrongProtocolServer(): Promise<Server> {
   const server = createServer((socket) => {
     socket.on('error', () => undefined);
     socket.end('-ERR unknown command\r\n');
+    // The gRPC client may keep retrying its channel: don't let a half-open socket hold close().
+    socket.destroySoon();
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return server;
@@ -48,7 +50,9 @@ export function pubsubHarness(): ConformanceHarness & { closeAll(): Promise<void
       buses.clear();
       if (wrongProtocol !== undefined) {
         const server = wrongProtocol;
-        await new Promise<void>((resolve) => server.close(() => resolve()));
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.unref();
+        await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, 1_000))]);
       }
     },
   };
