@@ -16,10 +16,14 @@ export class AttemptLedger {
   readonly #deliveries = new Map<string, number>();
   readonly #releases = new Map<string, number>();
   /** Messages this process acked, for the redeliveries of acked messages ordered keys bring. */
-  readonly #acked = new Map<string, number>();
+  readonly #acked = new Map<string, true>();
+
+  /** The ack id of the latest delivery of each message, so a stale handle's ack isn't taken for the message's. */
+  readonly #latestAckIds = new Map<string, string>();
 
   /** Records one pulled delivery and returns its attempt. `deliveryAttempt` is the service's (0: none). */
-  delivered(key: string, deliveryAttempt: number): number {
+  delivered(key: string, ackId: string, deliveryAttempt: number): number {
+    this.#remember(this.#latestAckIds, key, ackId);
     const deliveries = (this.#deliveries.get(key) ?? 0) + 1;
     this.#remember(this.#deliveries, key, deliveries);
     const counted = deliveryAttempt > 0 ? deliveryAttempt : deliveries;
@@ -32,10 +36,13 @@ export class AttemptLedger {
   }
 
   /** Forgets the counts of a message that is settled for good (acked, dead-lettered), and remembers it was. */
-  settled(key: string): void {
+  settled(key: string, ackId: string): void {
+    // The ack of an earlier delivery (a stale handle) is ignored by the service: so here too.
+    if (this.#latestAckIds.get(key) !== ackId) return;
     this.#deliveries.delete(key);
     this.#releases.delete(key);
-    this.#remember(this.#acked, key, 1);
+    this.#latestAckIds.delete(key);
+    this.#remember(this.#acked, key, true);
   }
 
   /**
@@ -48,7 +55,7 @@ export class AttemptLedger {
     return this.#acked.has(key);
   }
 
-  #remember(map: Map<string, number>, key: string, value: number): void {
+  #remember<V>(map: Map<string, V>, key: string, value: V): void {
     map.delete(key);
     map.set(key, value);
     if (map.size > MAX_ENTRIES) {

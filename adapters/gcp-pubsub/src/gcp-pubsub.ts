@@ -52,9 +52,11 @@ export interface GcpPubSubOptions {
    */
   operationTimeoutMs?: number;
   /**
-   * How long one `pull` waits for messages before it comes back empty and core asks again, in
-   * ms. The emulator answers an empty pull after about 2 s whatever this says.
-   * @default 10000
+   * The deadline of one `pull`, in ms: how long it waits for messages before it comes back empty
+   * and core asks again (the emulator answers an idle pull 1 s before it). Also how long the
+   * driver's `close()` may wait for a pull still on the wire, to hand its messages back. A whole
+   * number from 1000 to 60000, else `Config`. Also the URL parameter `?pullTimeoutMs=`.
+   * @default 2000
    */
   pullTimeoutMs?: number;
 }
@@ -72,14 +74,23 @@ const NAME = 'gcp-pubsub';
 /** Share of operationTimeoutMs one driver call may take, so its own error reaches the user before core's deadline. */
 const CALL_SHARE = 0.8;
 
-/** How long the driver's close waits for a pull still on the wire, to hand its messages back. */
-const CLOSE_DRAIN_MS = 500;
 
 function checkOperationTimeout(ms: number): number {
   if (!(Number.isInteger(ms) && ms >= 100 && ms <= 3_600_000)) {
     throw new OmnibusError(
       'Config',
       `operationTimeoutMs must be a whole number of milliseconds from 100 to 3600000, got ${String(ms)}`,
+      { driver: NAME },
+    );
+  }
+  return ms;
+}
+
+function checkPullTimeout(ms: number): number {
+  if (!(Number.isInteger(ms) && ms >= 1_000 && ms <= 60_000)) {
+    throw new OmnibusError(
+      'Config',
+      `pullTimeoutMs must be a whole number of milliseconds from 1000 to 60000, got ${String(ms)}`,
       { driver: NAME },
     );
   }
@@ -116,7 +127,7 @@ export function gcpPubSub(options: GcpPubSubOptions = {}): DriverV2 & {
     options.operationTimeoutMs ?? DEFAULT_OPERATION_TIMEOUT_MS,
   );
   const callTimeoutMs = Math.max(50, Math.floor(operationTimeoutMs * CALL_SHARE));
-  const pullTimeoutMs = options.pullTimeoutMs ?? 10_000;
+  const pullTimeoutMs = checkPullTimeout(options.pullTimeoutMs ?? 2_000);
   const clients = createClients(
     projectId,
     {
@@ -246,7 +257,11 @@ export function gcpPubSub(options: GcpPubSubOptions = {}): DriverV2 & {
       if (closed) return;
       closed = true;
       await Promise.allSettled([...sessions].map((session) => session.close()));
-      await Promise.allSettled([...sessions].map((session) => session.drain(CLOSE_DRAIN_MS)));
+      // A pull still on the wire may yet take messages (the emulator even hands messages to a
+      // cancelled pull): wait for it and hand them back before the channels close.
+      await Promise.allSettled(
+        [...sessions].map((session) => session.drain(pullTimeoutMs + 500)),
+      );
       sessions.clear();
       await clients.close();
     },

@@ -147,7 +147,7 @@ export class PubSubSubscription implements DriverSubscription {
 
   #toReceived(pulled: PulledMessage): ReceivedMessage {
     const key = this.#keyOf(pulled);
-    const attempt = this.#context.ledger.delivered(key, pulled.deliveryAttempt ?? 0);
+    const attempt = this.#context.ledger.delivered(key, pulled.ackId ?? '', pulled.deliveryAttempt ?? 0);
     const handle: PubSubHandle = { ackId: pulled.ackId ?? '', key };
     return toReceivedMessage(pulled, attempt, handle);
   }
@@ -181,7 +181,7 @@ export class PubSubSubscription implements DriverSubscription {
       this.#context.subscriptionPath,
       typed.map((handle) => handle.ackId),
     );
-    for (const handle of typed) this.#context.ledger.settled(handle.key);
+    for (const handle of typed) this.#context.ledger.settled(handle.key, handle.ackId);
     return undefined;
   }
 

@@ -6,6 +6,12 @@ import { freePorts } from '@omnibus/test-brokers';
 import { fromUrl, gcpPubSub } from '../index.js';
 import { EMULATOR_HOST, PROJECT_ID } from './emulator.js';
 
+/**
+ * The driver's options in tests: a short pull deadline, so closing a bus (every test closes
+ * several) waits at most that long for an idle pull.
+ */
+const DRIVER_OPTIONS = { projectId: PROJECT_ID, apiEndpoint: EMULATOR_HOST, pullTimeoutMs: 1_200 };
+
 /** A TCP server that answers every connection like Redis does to a stranger, then hangs up. */
 async function startWrongProtocolServer(): Promise<Server> {
   const server = createServer((socket) => {
@@ -33,8 +39,8 @@ export function pubsubHarness(): ConformanceHarness & { closeAll(): Promise<void
   return {
     name: 'gcp-pubsub',
     connect: ({ prefix }) =>
-      connect(gcpPubSub({ projectId: PROJECT_ID, apiEndpoint: EMULATOR_HOST }), { prefix }),
-    driver: async () => gcpPubSub({ projectId: PROJECT_ID, apiEndpoint: EMULATOR_HOST }),
+      connect(gcpPubSub(DRIVER_OPTIONS), { prefix }),
+    driver: async () => gcpPubSub(DRIVER_OPTIONS),
     async connectUnreachable({ prefix, operationTimeoutMs }) {
       const [port] = await freePorts(1);
       return connectUrl(`127.0.0.1:${port}`, prefix, operationTimeoutMs);
