@@ -19,7 +19,11 @@ import {
   toReceivedMessage,
 } from './message-mapping.js';
 import type { Publisher } from './publisher.js';
+import { GRPC } from './classify-error.js';
 import { ackDeadlineSeconds, SERVICE_LIMITS } from './service-limits.js';
+
+/** A receive asking for at least twice this many messages pulls in two requests at once. */
+const SPLIT_AT = 50;
 import { acknowledge, groupBy, modifyAckDeadline } from './settle.js';
 
 /** What the driver keeps to settle one delivery. */
@@ -58,6 +62,12 @@ export interface SessionContext {
 export class PubSubSubscription implements DriverSubscription {
   readonly #context: SessionContext;
   readonly #pending = new Set<Promise<unknown>>();
+  /** A pull an earlier receive started and didn't wait for. */
+  #ahead: Promise<PulledMessage[]> | undefined;
+  /** What each pull answered, once it did (read without waiting). */
+  readonly #answers = new WeakMap<Promise<PulledMessage[]>, PulledMessage[]>();
+  /** Messages pulled beyond what an earlier receive could take, with when they were kept. */
+  #buffer: { message: ReceivedMessage; at: number }[] = [];
   #closed = false;
 
   constructor(context: SessionContext) {
@@ -66,79 +76,115 @@ export class PubSubSubscription implements DriverSubscription {
 
   async receive(request: ReceiveRequest): Promise<ReceivedMessage[]> {
     if (this.#closed) throw new ClosedError('the Pub/Sub subscription is closed', { driver: 'gcp-pubsub' });
-    const { clients, subscriptionPath, pullTimeoutMs } = this.#context;
     if (request.signal.aborted) return [];
-    const pull = clients
-      .call(
-        (options) =>
-          clients.subscriber.pull(
-            {
-              subscription: subscriptionPath,
-              maxMessages: Math.min(request.maxMessages, SERVICE_LIMITS.messagesPerPublish),
-            },
-            options,
-          ),
-        pullTimeoutMs,
-      )
-      .then(([response]) => response.receivedMessages ?? []);
-    this.#track(pull);
-    let aborted = false;
-    const onAbort = () => {
-      aborted = true;
-    };
-    const abortedSignal = new Promise<'aborted'>((resolve) => {
-      if (request.signal.aborted) resolve('aborted');
-      request.signal.addEventListener(
-        'abort',
-        () => {
-          onAbort();
-          resolve('aborted');
-        },
-        { once: true },
-      );
+    const max = Math.min(request.maxMessages, SERVICE_LIMITS.messagesPerPublish);
+    // What an earlier receive's second pull brought after that receive returned comes first.
+    const buffered = this.#takeBuffered(max);
+    if (buffered.length > 0) return buffered;
+    // Under backlog, two pulls in flight keep the emulator (and the service) busy while core
+    // works on a batch: the second one's messages wait here for the next receive.
+    const sizes = max >= 2 * SPLIT_AT ? [Math.ceil(max / 2), Math.floor(max / 2)] : [max];
+    const pulls = this.#ahead !== undefined ? [this.#ahead] : sizes.map((size) => this.#pull(size));
+    this.#ahead = undefined;
+    let onAbort: (() => void) | undefined;
+    const aborted = new Promise<'aborted'>((resolve) => {
+      onAbort = () => resolve('aborted');
+      request.signal.addEventListener('abort', onAbort, { once: true });
     });
-    let pulled: PulledMessage[];
+    let first: PulledMessage[] | 'aborted';
     try {
-      const first = await Promise.race([pull, abortedSignal]);
-      if (first === 'aborted' || this.#closed) {
-        // What the pull brings later was never handed out: back at once, uncounted.
-        this.#giveBack(pull);
-        return [];
-      }
-      pulled = first;
+      first = await Promise.race([Promise.race(pulls), aborted]);
     } catch (error) {
-      if (aborted || this.#closed) return [];
-      // An empty long poll that ran into its deadline is not an error.
-      if ((error as { code?: unknown }).code === 4) return [];
+      for (const pull of pulls) this.#giveBack(pull);
       throw error;
+    } finally {
+      if (onAbort !== undefined) request.signal.removeEventListener('abort', onAbort);
     }
-    if (pulled.length === 0) return [];
-    const { ledger } = this.#context;
-    const settledBefore = pulled.filter((m) => ledger.isSettled(this.#keyOf(m)));
-    if (settledBefore.length > 0) {
-      await acknowledge(
-        clients,
-        subscriptionPath,
-        settledBefore.map((m) => m.ackId ?? ''),
-      );
-      pulled = pulled.filter((m) => !settledBefore.includes(m));
-      if (pulled.length === 0) return [];
+    if (first === 'aborted' || this.#closed) {
+      // What the pulls bring later was never handed out: back at once, uncounted.
+      for (const pull of pulls) this.#giveBack(pull);
+      return [];
     }
-    const { leaseSeconds } = this.#context;
-    if (leaseSeconds !== undefined) {
-      await modifyAckDeadline(
-        clients,
-        subscriptionPath,
-        pulled.map((m) => m.ackId ?? ''),
-        leaseSeconds,
-      );
+    // The pull that answered, and any other that answered by now, go to core; one still waiting
+    // becomes the next receive's.
+    const ready: PulledMessage[] = [];
+    for (const pull of pulls) {
+      const answer = this.#answers.get(pull);
+      if (answer !== undefined) ready.push(...answer);
+      else this.#ahead = pull;
     }
-    const messages = pulled.map((m) => this.#toReceived(m));
+    if (ready.length === 0) return [];
+    const messages = await this.#admit(ready);
     if (request.signal.aborted || this.#closed) {
       await this.#releaseQuietly(messages);
       return [];
     }
+    if (messages.length > max) {
+      this.#buffer.push(...messages.slice(max).map((message) => ({ message, at: Date.now() })));
+      return messages.slice(0, max);
+    }
     return messages;
+  }
+
+  /** One pull of up to `maxMessages`; an empty answer after its deadline is `[]`. */
+  #pull(maxMessages: number): Promise<PulledMessage[]> {
+    const { clients, subscriptionPath, pullTimeoutMs } = this.#context;
+    // The gRPC deadline alone bounds a pull: a time limit around it would drop an answer that
+    // arrives late (an event loop blocked past the deadline), and with it the messages it holds.
+    const pull = clients.subscriber
+      .pull({ subscription: subscriptionPath, maxMessages }, { timeout: pullTimeoutMs, retry: null })
+      .then(
+        ([response]) => response.receivedMessages ?? [],
+        (error: unknown) => {
+          // An empty long poll that ran into its deadline is not an error.
+          if ((error as { code?: unknown }).code === GRPC.DEADLINE_EXCEEDED) return [];
+          throw error;
+        },
+      );
+    this.#track(pull);
+    pull.then(
+      (answer) => this.#answers.set(pull, answer),
+      () => undefined,
+    );
+    return pull;
+  }
+
+  /** Messages an earlier receive kept, up to `max`; those kept past a third of the lease go back. */
+  #takeBuffered(max: number): ReceivedMessage[] {
+    if (this.#buffer.length === 0) return [];
+    const staleBefore = Date.now() - this.#context.spec.ackDeadlineMs / 3;
+    const stale = this.#buffer.filter((entry) => entry.at < staleBefore);
+    if (stale.length > 0) {
+      this.#buffer = this.#buffer.filter((entry) => entry.at >= staleBefore);
+      void this.#releaseQuietly(stale.map((entry) => entry.message));
+    }
+    const taken = this.#buffer.splice(0, max);
+    return taken.map((entry) => entry.message);
+  }
+
+  /**
+   * Turns pulled messages into received ones: acks again what this process already acked (see
+   * AttemptLedger.isSettled), sets the consumer's lease where it differs from the subscription's.
+   */
+  async #admit(pulled: readonly PulledMessage[]): Promise<ReceivedMessage[]> {
+    const { clients, subscriptionPath, ledger, leaseSeconds } = this.#context;
+    const fresh: PulledMessage[] = [];
+    const settledBefore: string[] = [];
+    for (const m of pulled) {
+      if (ledger.isSettled(this.#keyOf(m))) settledBefore.push(m.ackId ?? '');
+      else fresh.push(m);
+    }
+    if (settledBefore.length > 0) await acknowledge(clients, subscriptionPath, settledBefore);
+    if (fresh.length === 0) return [];
+    if (leaseSeconds !== undefined) {
+      await modifyAckDeadline(
+        clients,
+        subscriptionPath,
+        fresh.map((m) => m.ackId ?? ''),
+        leaseSeconds,
+      );
+    }
+    return fresh.map((m) => this.#toReceived(m));
   }
 
   #keyOf(pulled: PulledMessage): string {
@@ -156,6 +202,15 @@ export class PubSubSubscription implements DriverSubscription {
     this.#track(
       pull.then((late) => this.#releaseQuietly(late.map((m) => this.#toReceived(m)))),
     );
+  }
+
+  /** Hands back what close() finds kept for a later receive. */
+  #giveBackKept(): void {
+    const kept = this.#buffer.map((entry) => entry.message);
+    this.#buffer = [];
+    if (kept.length > 0) this.#track(this.#releaseQuietly(kept));
+    if (this.#ahead !== undefined) this.#giveBack(this.#ahead);
+    this.#ahead = undefined;
   }
 
   async #releaseQuietly(messages: readonly ReceivedMessage[]): Promise<void> {
@@ -256,6 +311,7 @@ export class PubSubSubscription implements DriverSubscription {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#giveBackKept();
     // A pull still on the wire hands its messages back when it lands (see receive); the driver's
     // close waits for that a little (drain), so the release goes out before the clients close.
     this.#context.onClose(this);
