@@ -82,8 +82,10 @@ export class PubSubSubscription implements DriverSubscription {
     const buffered = this.#takeBuffered(max);
     if (buffered.length > 0) return buffered;
     // Under backlog, two pulls in flight keep the emulator (and the service) busy while core
-    // works on a batch: the second one's messages wait here for the next receive.
-    const sizes = max >= 2 * SPLIT_AT ? [Math.ceil(max / 2), Math.floor(max / 2)] : [max];
+    // works on a batch: the second one's messages wait here for the next receive. Never on an
+    // ordered subscription: the second pull may answer first, with later messages of a key.
+    const split = !this.#context.spec.ordering && max >= 2 * SPLIT_AT;
+    const sizes = split ? [Math.ceil(max / 2), Math.floor(max / 2)] : [max];
     const pulls = this.#ahead !== undefined ? [this.#ahead] : sizes.map((size) => this.#pull(size));
     this.#ahead = undefined;
     let onAbort: (() => void) | undefined;
