@@ -108,6 +108,31 @@ describe('dlq.select over memory', () => {
     await bus.close();
   });
 
+  it('matches a global RegExp statelessly, combines where() with the rest, and reads nothing for ids: []', async () => {
+    const { driver, calls } = spiedCursor();
+    const bus = await connect(driver);
+    const ids = await deadLetters(bus, 9);
+    const dlq = bus.deadLetters<{ n: number }>('orders', 'kitchen');
+    const listed = async (filter: Parameters<typeof dlq.select>[0]) =>
+      (await dlq.select(filter).list()).map((letter) => letter.id);
+    expect(await listed({ reason: /PARKED/gi })).toEqual(ids);
+    expect(
+      await listed({
+        reason: 'Parked',
+        where: (letter) => (letter.body as { n: number }).n % 2 === 0,
+      }),
+    ).toEqual(ids.filter((_, n) => n % 2 === 0));
+    calls.length = 0;
+    expect(await listed({ ids: [] })).toEqual([]);
+    expect(calls.map((call) => call.verb)).toEqual(['open', 'close']);
+    await expect(
+      bus.deadLetters('orders', 'nobody').select({ ids: [] }).list(),
+    ).rejects.toMatchObject({
+      code: 'NotFound',
+    });
+    await bus.close();
+  });
+
   it('a dry run is not paced, and a throwing where() still closes the cursor', async () => {
     const { driver, calls } = spiedCursor();
     const bus = await connect(driver);
