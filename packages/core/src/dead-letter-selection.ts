@@ -388,7 +388,7 @@ function compileFilter(filter: DeadLetterFilter | undefined): Matcher {
       const at = letter.deadLetteredAt.getTime();
       if (before !== undefined && !(at < before)) return false;
       if (after !== undefined && !(at >= after)) return false;
-      return where === undefined || where(letter) === true;
+      return where === undefined || Boolean(where(letter));
     },
   };
 }
