@@ -32,6 +32,12 @@ export interface ConformanceHarness {
    * The suite closes the driver after the test. When absent, those tests are skipped naming it.
    */
   driver?(options: { prefix: string }): Promise<DriverV2>;
+  /**
+   * Tests the broker under test can't serve, by exact test name, each with the reason (an
+   * emulator bug the real broker doesn't have). Each is skipped with `known gap: <reason>` in the
+   * report, never silently; keep the list empty wherever the real broker runs.
+   */
+  knownGaps?: Readonly<Record<string, string>>;
 }
 
 /** Tuning of one conformance run. */
