@@ -34,9 +34,12 @@ async function loadOmnibus(): Promise<{
   try {
     return { core: await import('@omnibus/core'), adapter: await import('@omnibus/gcp-pubsub') };
   } catch (error) {
-    throw new Error('@omnibus/core or @omnibus/gcp-pubsub is not built: run `npm run build` first', {
-      cause: error,
-    });
+    throw new Error(
+      '@omnibus/core or @omnibus/gcp-pubsub is not built: run `npm run build` first',
+      {
+        cause: error,
+      },
+    );
   }
 }
 
@@ -50,7 +53,10 @@ async function deleteOmnibusObjects(prefix: string): Promise<void> {
       pubsub.subscription(subscription).delete(),
       pubsub.subscription(`${subscription}.dlq`).delete(),
     ]);
-    await Promise.allSettled([pubsub.topic(topic).delete(), pubsub.topic(`${subscription}.dlq`).delete()]);
+    await Promise.allSettled([
+      pubsub.topic(topic).delete(),
+      pubsub.topic(`${subscription}.dlq`).delete(),
+    ]);
   } finally {
     await pubsub.close();
   }

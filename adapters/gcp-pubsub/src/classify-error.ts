@@ -66,10 +66,7 @@ const RULES: readonly ErrorRule[] = [
   [GRPC.PERMISSION_DENIED, { code: 'PermissionDenied', retryable: false }],
   [GRPC.UNAUTHENTICATED, { code: 'Unauthenticated', retryable: false }],
   // A message over the service's size limit is refused with INVALID_ARGUMENT naming the size.
-  [
-    isGrpc(GRPC.INVALID_ARGUMENT, /too large|size/i),
-    { code: 'MessageTooLarge', retryable: false },
-  ],
+  [isGrpc(GRPC.INVALID_ARGUMENT, /too large|size/i), { code: 'MessageTooLarge', retryable: false }],
   [GRPC.INVALID_ARGUMENT, { code: 'InvalidArgument', retryable: false }],
   [GRPC.OUT_OF_RANGE, { code: 'InvalidArgument', retryable: false }],
   // Ordering keys on a topic in another region, exactly-once acks of an expired lease.

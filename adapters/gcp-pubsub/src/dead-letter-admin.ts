@@ -9,11 +9,7 @@ import type {
 import type { ResourcePaths } from './broker-names.js';
 import { GRPC, grpcCode } from './classify-error.js';
 import type { Clients } from './clients.js';
-import {
-  type PulledMessage,
-  toRedriveMessage,
-  toStoredDeadLetter,
-} from './message-mapping.js';
+import { type PulledMessage, toRedriveMessage, toStoredDeadLetter } from './message-mapping.js';
 import type { Publisher } from './publisher.js';
 import { ackDeadlineSeconds, SERVICE_LIMITS } from './service-limits.js';
 import { acknowledge, modifyAckDeadline } from './settle.js';
@@ -117,7 +113,9 @@ export class DeadLetterAdmin {
   }
 
   /** Letters with their pulled message, oldest first (dead-lettered at, then published at). */
-  #oldestFirst(pulled: readonly PulledMessage[]): { letter: StoredDeadLetter; pulled: PulledMessage }[] {
+  #oldestFirst(
+    pulled: readonly PulledMessage[],
+  ): { letter: StoredDeadLetter; pulled: PulledMessage }[] {
     return pulled
       .map((m) => ({ letter: toStoredDeadLetter(m), pulled: m }))
       .sort(
@@ -187,7 +185,10 @@ export class DeadLetterAdmin {
   async open(ref: SubscriptionRef, leaseMs: number): Promise<DeadLetterCursor> {
     // Fails NotFound before any letter is read when the subscription doesn't exist.
     await this.#topology.subscription(ref);
-    const leaseSeconds = Math.max(SERVICE_LIMITS.ackDeadlineMinSeconds, ackDeadlineSeconds(leaseMs));
+    const leaseSeconds = Math.max(
+      SERVICE_LIMITS.ackDeadlineMinSeconds,
+      ackDeadlineSeconds(leaseMs),
+    );
     const seen = new Set<string>();
     const held = new Map<string, PulledMessage>();
     let closed = false;

@@ -1,10 +1,6 @@
 // The Pub/Sub driver's factory: options, and the roles (clients, topology, publisher, sessions, DLQ admin) composed.
 import type { ClientConfig, PubSub, v1 } from '@google-cloud/pubsub';
-import {
-  ClosedError,
-  DEFAULT_OPERATION_TIMEOUT_MS,
-  OmnibusError,
-} from '@omnibus/core';
+import { ClosedError, DEFAULT_OPERATION_TIMEOUT_MS, OmnibusError } from '@omnibus/core';
 import type {
   BatchResult,
   DriverStats,
@@ -73,7 +69,6 @@ const NAME = 'gcp-pubsub';
 
 /** Share of operationTimeoutMs one driver call may take, so its own error reaches the user before core's deadline. */
 const CALL_SHARE = 0.8;
-
 
 function checkOperationTimeout(ms: number): number {
   if (!(Number.isInteger(ms) && ms >= 100 && ms <= 3_600_000)) {
@@ -259,9 +254,7 @@ export function gcpPubSub(options: GcpPubSubOptions = {}): DriverV2 & {
       await Promise.allSettled([...sessions].map((session) => session.close()));
       // A pull still on the wire may yet take messages (the emulator even hands messages to a
       // cancelled pull): wait for it and hand them back before the channels close.
-      await Promise.allSettled(
-        [...sessions].map((session) => session.drain(pullTimeoutMs + 500)),
-      );
+      await Promise.allSettled([...sessions].map((session) => session.drain(pullTimeoutMs + 500)));
       sessions.clear();
       await clients.close();
     },

@@ -1,11 +1,8 @@
 // Omnibus messages to Pub/Sub messages and back: attributes carry what Pub/Sub has no slot for.
-import { WIRE } from '@omnibus/core';
-import type {
-  OutgoingMessage,
-  ReceivedMessage,
-  StoredDeadLetter,
-} from '@omnibus/core/driver';
+
 import type { protos } from '@google-cloud/pubsub';
+import { WIRE } from '@omnibus/core';
+import type { OutgoingMessage, ReceivedMessage, StoredDeadLetter } from '@omnibus/core/driver';
 import { SERVICE_LIMITS, truncateUtf8 } from './service-limits.js';
 
 export type PubsubMessage = protos.google.pubsub.v1.IPubsubMessage;
@@ -23,7 +20,10 @@ export const NATIVE_DEAD_LETTER = {
 } as const;
 
 /** Attribute names Omnibus or the service write; never handed to users as their own. */
-const SYSTEM_ATTRIBUTES = new Set<string>([...Object.values(WIRE), ...Object.values(NATIVE_DEAD_LETTER)]);
+const SYSTEM_ATTRIBUTES = new Set<string>([
+  ...Object.values(WIRE),
+  ...Object.values(NATIVE_DEAD_LETTER),
+]);
 
 /** The Pub/Sub message for an outgoing one: body as data, metadata in `omnibus-*` attributes. */
 export function toPubsubMessage(message: OutgoingMessage): PubsubMessage {
@@ -42,7 +42,9 @@ export function toPubsubMessage(message: OutgoingMessage): PubsubMessage {
 }
 
 /** Epoch ms of a protobuf Timestamp. */
-export function timestampMs(timestamp: protos.google.protobuf.ITimestamp | null | undefined): number {
+export function timestampMs(
+  timestamp: protos.google.protobuf.ITimestamp | null | undefined,
+): number {
   if (timestamp == null) return Date.now();
   return Number(timestamp.seconds ?? 0) * 1_000 + Math.floor((timestamp.nanos ?? 0) / 1_000_000);
 }
@@ -72,11 +74,7 @@ export function readMessage(pulled: PulledMessage): {
   }
   const data = message.data;
   const body =
-    data == null
-      ? new Uint8Array()
-      : typeof data === 'string'
-        ? Buffer.from(data, 'base64')
-        : data;
+    data == null ? new Uint8Array() : typeof data === 'string' ? Buffer.from(data, 'base64') : data;
   return {
     id: raw[WIRE.id] ?? message.messageId ?? '',
     body,

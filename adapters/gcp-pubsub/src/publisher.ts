@@ -81,7 +81,8 @@ function requests(messages: readonly PubsubMessage[]): PubsubMessage[][] {
     const size = messageBytes(message) + FRAMING_BYTES;
     if (
       chunk.length > 0 &&
-      (chunk.length >= SERVICE_LIMITS.messagesPerPublish || bytes + size > SERVICE_LIMITS.requestBytes)
+      (chunk.length >= SERVICE_LIMITS.messagesPerPublish ||
+        bytes + size > SERVICE_LIMITS.requestBytes)
     ) {
       chunks.push(chunk);
       chunk = [];

@@ -6,24 +6,21 @@ import type {
   DriverSubscription,
   LeaseRequest,
   NackRequest,
-  ReceiveRequest,
   ReceivedMessage,
+  ReceiveRequest,
   ReleaseRequest,
   SubscriptionSpec,
 } from '@omnibus/core/driver';
 import type { AttemptLedger } from './attempt-ledger.js';
-import type { Clients } from './clients.js';
-import {
-  type PulledMessage,
-  toDeadLetterMessage,
-  toReceivedMessage,
-} from './message-mapping.js';
-import type { Publisher } from './publisher.js';
 import { GRPC } from './classify-error.js';
+import type { Clients } from './clients.js';
+import { type PulledMessage, toDeadLetterMessage, toReceivedMessage } from './message-mapping.js';
+import type { Publisher } from './publisher.js';
 import { ackDeadlineSeconds, SERVICE_LIMITS } from './service-limits.js';
 
 /** A receive asking for at least twice this many messages pulls in two requests at once. */
 const SPLIT_AT = 50;
+
 import { acknowledge, groupBy, modifyAckDeadline } from './settle.js';
 
 /** What the driver keeps to settle one delivery. */
@@ -75,7 +72,8 @@ export class PubSubSubscription implements DriverSubscription {
   }
 
   async receive(request: ReceiveRequest): Promise<ReceivedMessage[]> {
-    if (this.#closed) throw new ClosedError('the Pub/Sub subscription is closed', { driver: 'gcp-pubsub' });
+    if (this.#closed)
+      throw new ClosedError('the Pub/Sub subscription is closed', { driver: 'gcp-pubsub' });
     if (request.signal.aborted) return [];
     const max = Math.min(request.maxMessages, SERVICE_LIMITS.messagesPerPublish);
     // What an earlier receive's second pull brought after that receive returned comes first.
@@ -134,7 +132,10 @@ export class PubSubSubscription implements DriverSubscription {
     // The gRPC deadline alone bounds a pull: a time limit around it would drop an answer that
     // arrives late (an event loop blocked past the deadline), and with it the messages it holds.
     const pull = clients.subscriber
-      .pull({ subscription: subscriptionPath, maxMessages }, { timeout: pullTimeoutMs, retry: null })
+      .pull(
+        { subscription: subscriptionPath, maxMessages },
+        { timeout: pullTimeoutMs, retry: null },
+      )
       .then(
         ([response]) => response.receivedMessages ?? [],
         (error: unknown) => {
@@ -195,15 +196,17 @@ export class PubSubSubscription implements DriverSubscription {
 
   #toReceived(pulled: PulledMessage): ReceivedMessage {
     const key = this.#keyOf(pulled);
-    const attempt = this.#context.ledger.delivered(key, pulled.ackId ?? '', pulled.deliveryAttempt ?? 0);
+    const attempt = this.#context.ledger.delivered(
+      key,
+      pulled.ackId ?? '',
+      pulled.deliveryAttempt ?? 0,
+    );
     const handle: PubSubHandle = { ackId: pulled.ackId ?? '', key };
     return toReceivedMessage(pulled, attempt, handle);
   }
 
   #giveBack(pull: Promise<PulledMessage[]>): void {
-    this.#track(
-      pull.then((late) => this.#releaseQuietly(late.map((m) => this.#toReceived(m)))),
-    );
+    this.#track(pull.then((late) => this.#releaseQuietly(late.map((m) => this.#toReceived(m)))));
   }
 
   /** Hands back what close() finds kept for a later receive. */

@@ -1,6 +1,7 @@
 // The real Pub/Sub service's limits, enforced here because the emulator accepts what the service refuses.
-import { MessageTooLargeError, OmnibusError } from '@omnibus/core';
+
 import type { protos } from '@google-cloud/pubsub';
+import { MessageTooLargeError, OmnibusError } from '@omnibus/core';
 
 /**
  * Pub/Sub's quotas and limits (https://cloud.google.com/pubsub/quotas#resource_limits) and the
@@ -72,7 +73,9 @@ export function checkServiceLimits(message: protos.google.pubsub.v1.IPubsubMessa
       );
   }
   if (Buffer.byteLength(message.orderingKey ?? '') > SERVICE_LIMITS.orderingKeyBytes) {
-    throw invalid(`the ordering key is over the service's ${SERVICE_LIMITS.orderingKeyBytes} bytes`);
+    throw invalid(
+      `the ordering key is over the service's ${SERVICE_LIMITS.orderingKeyBytes} bytes`,
+    );
   }
 }
 

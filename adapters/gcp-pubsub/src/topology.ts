@@ -1,7 +1,8 @@
 // Topics, subscriptions, DLQ topics and their reader subscriptions: creation, settings check, deletion.
+
+import type { protos } from '@google-cloud/pubsub';
 import { OmnibusError, subscriptionNotFound } from '@omnibus/core';
 import type { SubscriptionRef, SubscriptionSpec } from '@omnibus/core/driver';
-import type { protos } from '@google-cloud/pubsub';
 import type { ResourcePaths } from './broker-names.js';
 import { GRPC, grpcCode } from './classify-error.js';
 import type { Clients } from './clients.js';

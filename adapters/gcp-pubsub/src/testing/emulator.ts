@@ -15,9 +15,12 @@ export const PROJECT_ID = 'omnibus-test';
 export async function emulatorUnavailable(): Promise<string | undefined> {
   let reason: string | undefined;
   try {
-    const response = await fetch(`http://${EMULATOR_HOST}/`, { signal: AbortSignal.timeout(2_000) });
+    const response = await fetch(`http://${EMULATOR_HOST}/`, {
+      signal: AbortSignal.timeout(2_000),
+    });
     const text = await response.text();
-    if (!text.startsWith('Ok')) reason = `the Pub/Sub emulator at ${EMULATOR_HOST} answered "${text.slice(0, 40)}"`;
+    if (!text.startsWith('Ok'))
+      reason = `the Pub/Sub emulator at ${EMULATOR_HOST} answered "${text.slice(0, 40)}"`;
   } catch (error) {
     reason = `the Pub/Sub emulator does not answer at ${EMULATOR_HOST} (${(error as Error).message}); start it with bash .ci/brokers.sh start`;
   }

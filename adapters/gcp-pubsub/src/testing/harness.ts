@@ -42,8 +42,7 @@ export function pubsubHarness(): ConformanceHarness & { closeAll(): Promise<void
       'a failing message holds back the later messages of its key, not those of other keys':
         'the Pub/Sub emulator redelivers the later messages of a key out of order after a nack and releases of the same key (INFRA.md: "ordering-after-nack bug"); the service keeps their order',
     },
-    connect: ({ prefix }) =>
-      connect(gcpPubSub(DRIVER_OPTIONS), { prefix }),
+    connect: ({ prefix }) => connect(gcpPubSub(DRIVER_OPTIONS), { prefix }),
     driver: async () => gcpPubSub(DRIVER_OPTIONS),
     async connectUnreachable({ prefix, operationTimeoutMs }) {
       const [port] = await freePorts(1);
