@@ -22,7 +22,7 @@ const FRAMING_BYTES = 64;
 export class Publisher {
   readonly #clients: Clients;
   readonly #driverName: string;
-  /** The last publish carrying each ordering key; later ones of the key wait for it. */
+  /** The last publish carrying each ordering key of each topic; later ones of the key wait for it. */
   readonly #keyTails = new Map<string, Promise<void>>();
 
   constructor(clients: Clients, driverName: string) {
@@ -35,7 +35,9 @@ export class Publisher {
     for (const message of messages) checkServiceLimits(message);
     const keys = [...new Set(messages.map((m) => m.orderingKey).filter((k): k is string => !!k))];
     if (keys.length === 0) return this.#send(topicPath, messages);
-    const before = keys.map((key) => this.#keyTails.get(key));
+    // Order is per topic and key: the same key on another topic doesn't wait.
+    const tails = keys.map((key) => `${topicPath}\n${key}`);
+    const before = tails.map((tail) => this.#keyTails.get(tail));
     const run = (async () => {
       const outcomes = await Promise.allSettled(before.map((tail) => tail ?? Promise.resolve()));
       const failed = outcomes.findIndex((outcome) => outcome.status === 'rejected');
@@ -55,11 +57,11 @@ export class Publisher {
     );
     // A tail nobody waits on must not become an unhandled rejection.
     tail.catch(() => undefined);
-    for (const key of keys) this.#keyTails.set(key, tail);
+    for (const name of tails) this.#keyTails.set(name, tail);
     try {
       await run;
     } finally {
-      for (const key of keys) if (this.#keyTails.get(key) === tail) this.#keyTails.delete(key);
+      for (const name of tails) if (this.#keyTails.get(name) === tail) this.#keyTails.delete(name);
     }
   }
 
