@@ -4,13 +4,15 @@ import type { ConformanceHarness } from '@omnibus/conformance';
 import { type Bus, connect } from '@omnibus/core';
 import { freePorts } from '@omnibus/test-brokers';
 import { fromUrl, gcpPubSub } from '../index.js';
-import { EMULATOR_HOST, PROJECT_ID } from './emulator.js';
+import { type CuttingProxy, startCuttingProxy } from './cutting-proxy.js';
+import { PROJECT_ID } from './emulator.js';
 
 /**
- * The driver's options in tests: the default pull deadline (2 s: the emulator answers an idle pull
- * after 1 s), which is also the longest closing a bus (every test closes several) waits for it.
+ * How long `restartBroker` refuses connections: longer than the emulator holds an idle pull (1 s),
+ * so a pull cut on the client's side has been answered on the emulator's before anything new is
+ * sent (the emulator ignores cancellation and would hand a new message to a dead pull).
  */
-const DRIVER_OPTIONS = { projectId: PROJECT_ID, apiEndpoint: EMULATOR_HOST };
+const OUTAGE_MS = 1_500;
 
 /** A TCP server that answers every connection like Redis does to a stranger, then hangs up. */
 async function startWrongProtocolServer(): Promise<Server> {
@@ -25,7 +27,13 @@ async function startWrongProtocolServer(): Promise<Server> {
 }
 
 /** The harness, and `closeAll` for what it started. */
-export function pubsubHarness(): ConformanceHarness & { closeAll(): Promise<void> } {
+export function pubsubHarness(
+  proxy: CuttingProxy,
+): ConformanceHarness & { closeAll(): Promise<void> } {
+  // Every bus reaches the emulator through the proxy, so `restartBroker` can cut them all. The
+  // pull deadline is the default (2 s: the emulator answers an idle pull after 1 s), which is also
+  // the longest closing a bus (every test closes several) waits for it.
+  const options = { projectId: PROJECT_ID, apiEndpoint: proxy.endpoint };
   const buses = new Set<Bus>();
   let wrongProtocol: Server | undefined;
   const connectUrl = async (endpoint: string, prefix: string, operationTimeoutMs: number) => {
@@ -42,8 +50,11 @@ export function pubsubHarness(): ConformanceHarness & { closeAll(): Promise<void
       'a failing message holds back the later messages of its key, not those of other keys':
         'the Pub/Sub emulator redelivers the later messages of a key out of order after a nack and releases of the same key (INFRA.md: "ordering-after-nack bug"); the service keeps their order',
     },
-    connect: ({ prefix }) => connect(gcpPubSub(DRIVER_OPTIONS), { prefix }),
-    driver: async () => gcpPubSub(DRIVER_OPTIONS),
+    connect: ({ prefix }) => connect(gcpPubSub(options), { prefix }),
+    driver: async () => gcpPubSub(options),
+    // Pub/Sub never restarts empty, and the emulator would: an outage is every connection cut
+    // and refused for a while, which is what a client of the real service can meet.
+    restartBroker: () => proxy.cut(OUTAGE_MS),
     async connectUnreachable({ prefix, operationTimeoutMs }) {
       const [port] = await freePorts(1);
       return connectUrl(`127.0.0.1:${port}`, prefix, operationTimeoutMs);
