@@ -1,6 +1,7 @@
-// The generic scenarios (latency, backlog memory) for the RabbitMQ adapter, beside its own in adapters/rabbitmq/bench.
+// The generic scenarios (latency, backlog memory) and the amqp-connection-manager peer for the RabbitMQ adapter, beside its own in adapters/rabbitmq/bench.
 import { backlogScenario } from './backlog.ts';
 import { latencyScenario } from './latency.ts';
+import { rabbitmqPeerScenario } from './rabbitmq-peer.ts';
 import { AMQP_URL, rabbitmqTarget } from './rabbitmq-target.ts';
 import { reachable } from './reachable.ts';
 import type { BenchModule, BenchScenario } from './scenario.ts';
@@ -13,4 +14,5 @@ export const available: BenchModule['available'] = () => {
 export const scenarios: BenchScenario[] = [
   latencyScenario(rabbitmqTarget),
   backlogScenario(rabbitmqTarget),
+  rabbitmqPeerScenario(rabbitmqTarget),
 ];
