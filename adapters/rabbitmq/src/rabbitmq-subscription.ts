@@ -528,7 +528,9 @@ export class RabbitMQSubscription implements DriverSubscription {
         settled: false,
       };
       const received = toReceivedMessage(entry.message, handle);
-      taken.push({ ...received, attempt: this.#compensated(received, true) });
+      const attempt = this.#compensated(received, true);
+      // A copy only when a return is taken off the count: most deliveries keep the object as built.
+      taken.push(attempt === received.attempt ? received : { ...received, attempt });
       this.#outstanding++;
       this.#held++;
     }
