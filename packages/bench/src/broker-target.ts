@@ -1,5 +1,5 @@
 // What the generic scenarios (latency, backlog) need from an adapter: how to open Omnibus on it and the raw client doing the same.
-import type { Bus } from '@omnibus/core';
+import type { Bus, DriverV2 } from '@omnibus/core';
 
 /** A handler for raw message bytes; the raw consumer acks once it resolves. */
 export type RawHandler = (body: Buffer) => void | Promise<void>;
@@ -59,3 +59,13 @@ export async function load<T>(specifier: string): Promise<T> {
     });
   }
 }
+
+/**
+ * The shape of an adapter package as the targets use it: a factory named after the adapter. Typed
+ * here rather than with `typeof import('@omnibus/<adapter>')`, since the adapters depend on this
+ * package (a dependency back would be a cycle) and their types may not be built when this one is
+ * type-checked.
+ */
+export type AdapterModule<Name extends string> = {
+  readonly [key in Name]: (options: { url: string }) => DriverV2;
+};

@@ -1,6 +1,6 @@
 // The RabbitMQ adapter as a BrokerTarget: Omnibus on amqp://, against raw amqplib on the same kind of queue.
 import type { BrokerTarget, RawHandler, RawQueue } from './broker-target.ts';
-import { load } from './broker-target.ts';
+import { type AdapterModule, load } from './broker-target.ts';
 
 export const AMQP_URL = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 
@@ -76,7 +76,7 @@ export const rabbitmqTarget: BrokerTarget = {
     label: 'omnibus amqp://',
     async open(runId) {
       const { connect } = await load<typeof import('@omnibus/core')>('@omnibus/core');
-      const { rabbitmq } = await load<typeof import('@omnibus/rabbitmq')>('@omnibus/rabbitmq');
+      const { rabbitmq } = await load<AdapterModule<'rabbitmq'>>('@omnibus/rabbitmq');
       const prefix = `bench-${runId}-`;
       const bus = await connect(rabbitmq({ url: AMQP_URL }), { prefix });
       return {

@@ -1,6 +1,6 @@
 // The Redis adapter as a BrokerTarget: Omnibus on redis://, against raw ioredis XADD / XREADGROUP / XACK.
 import type { BrokerTarget, RawHandler, RawQueue } from './broker-target.ts';
-import { load } from './broker-target.ts';
+import { type AdapterModule, load } from './broker-target.ts';
 
 const URL_TEXT = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
@@ -90,7 +90,7 @@ export const redisTarget: BrokerTarget = {
     label: 'omnibus redis://',
     async open(runId) {
       const { connect } = await load<typeof import('@omnibus/core')>('@omnibus/core');
-      const { redis } = await load<typeof import('@omnibus/redis')>('@omnibus/redis');
+      const { redis } = await load<AdapterModule<'redis'>>('@omnibus/redis');
       const prefix = prefixOf(runId);
       const bus = await connect(redis({ url: URL_TEXT }), { prefix });
       return {
