@@ -37,14 +37,26 @@ async function rawQueue(runId: string): Promise<RawQueue> {
   await publisher.bindQueue(queue, exchange, '');
   let consuming: Awaited<ReturnType<Amqplib['connect']>> | undefined;
   return {
-    async send(bodies) {
-      for (const body of bodies) {
-        publisher.publish(exchange, '', body, {
-          persistent: true,
-          contentType: 'application/json',
-        });
-      }
-      await publisher.waitForConfirms();
+    send(bodies) {
+      // A confirm callback per message rather than waitForConfirms(), which waits for every
+      // unconfirmed publish of the channel: called per message at a steady rate, each call would
+      // wait on all the others (and hold a list of them).
+      return new Promise<void>((resolve, reject) => {
+        let remaining = bodies.length;
+        if (remaining === 0) resolve();
+        for (const body of bodies) {
+          publisher.publish(
+            exchange,
+            '',
+            body,
+            { persistent: true, contentType: 'application/json' },
+            (error: unknown) => {
+              if (error) reject(error);
+              else if (--remaining === 0) resolve();
+            },
+          );
+        }
+      });
     },
     async consume(concurrency: number, handler: RawHandler) {
       consuming = await connect(AMQP_URL);
