@@ -1,5 +1,5 @@
 // The one table from AWS SQS/SNS error names (and the SDK's own errors) to Omnibus codes.
-import { classifyWith, type ErrorRule, type NativeError } from '@omnibus/core';
+import { classifyWith, type ErrorRule, type NativeError, OmnibusError } from '@omnibus/core';
 import type { ErrorClassification, ErrorCode } from '@omnibus/core/driver';
 
 const retryable = (code: ErrorCode, message?: string): ErrorClassification =>
@@ -11,7 +11,7 @@ const fatal = (code: ErrorCode, message?: string): ErrorClassification =>
 export const LEASE_LOST =
   'lease lost: the receipt handle is no longer valid (the visibility timeout ran out and the message was received again, or it was deleted)';
 
-const WRONG_PROTOCOL =
+export const WRONG_PROTOCOL =
   'the endpoint did not answer like SQS/SNS (its reply is not an AWS response): check the endpoint of the URL';
 
 /**
@@ -149,4 +149,11 @@ export function classifyError(error: unknown): ErrorClassification | undefined {
     if (status !== undefined && status >= 500) return retryable('Unavailable');
   }
   return undefined;
+}
+
+/** A field every AWS answer to this call has; its absence means the endpoint is not SQS/SNS. */
+export function answered<T>(value: T | undefined, driver: string): T {
+  if (value === undefined || value === null || value === '')
+    throw new OmnibusError('Config', WRONG_PROTOCOL, { driver, retryable: false });
+  return value;
 }

@@ -57,8 +57,8 @@ export interface SubscriptionOptions {
   readonly waitTimeSeconds: number;
   /** Most ReceiveMessage calls one receive makes at once. */
   readonly pollers: number;
-  /** How long a long poll may still answer after its receive was aborted, ms; what it returns is released. */
-  readonly abortGraceMs: number;
+  /** Aborted only when the driver gives up on polls still running (see `SqsOptions.closeGraceMs`). */
+  readonly hardStop: AbortSignal;
   readonly onClose: (subscription: SqsSubscription) => void;
 }
 
@@ -79,7 +79,6 @@ export class SqsSubscription implements DriverSubscription {
   /** Copies and deletes running in the background (delay hops, late releases). */
   private readonly background = new Set<Promise<unknown>>();
   private closed = false;
-  private readonly closeController = new AbortController();
 
   constructor(private readonly options: SubscriptionOptions) {}
 
@@ -94,49 +93,44 @@ export class SqsSubscription implements DriverSubscription {
     if (this.closed || request.signal.aborted) return [];
     const { pollers, waitTimeSeconds } = this.options;
     const wanted = Math.max(1, request.maxMessages);
-    const count = Math.min(pollers, Math.ceil(wanted / BATCH_ENTRIES));
-    const controller = new AbortController();
-    let aborted = false;
-    const onAbort = () => {
-      aborted = true;
-      // A poll that is answering right now still gets a moment to deliver, then goes.
-      const timer = setTimeout(() => controller.abort(), this.options.abortGraceMs);
-      timer.unref?.();
-    };
-    request.signal.addEventListener('abort', onAbort, { once: true });
-    const closeListener = () => controller.abort();
-    this.closeController.signal.addEventListener('abort', closeListener, { once: true });
-    const sizes = Array.from({ length: count }, (_, index) =>
-      Math.min(BATCH_ENTRIES, wanted - index * BATCH_ENTRIES),
-    );
-    // One long poll; the others short-poll, so a backlog fills `wanted` in one round trip and an
-    // empty queue costs one waiting call.
-    const work = Promise.all(
-      sizes.map((size, index) =>
-        this.poll(size, index === 0 ? waitTimeSeconds : 0, controller.signal),
-      ),
-    ).then((batches) => batches.flat());
+    // A long poll first; while each call comes back full and more are wanted, another (short)
+    // poll, one after the other: concurrent receives on one queue race in moto (a message marked
+    // received by one call and returned by neither), and a backlog still fills `wanted` quickly.
+    //
+    // The polls are not cut when the receive is aborted: cutting the HTTP request does not end
+    // SQS's (or moto's) poll, which would still take a message that arrives during its wait and
+    // leave it invisible for a whole lease. The receive returns at once; the poll runs out (at
+    // most waitTimeSeconds) and what it brings is released uncounted.
+    const work = (async () => {
+      const messages: Message[] = [];
+      for (let call = 0; call < pollers && messages.length < wanted; call += 1) {
+        const size = Math.min(BATCH_ENTRIES, wanted - messages.length);
+        const batch = await this.poll(size, call === 0 ? waitTimeSeconds : 0);
+        messages.push(...batch);
+        if (batch.length < size || request.signal.aborted) break;
+      }
+      return messages;
+    })();
     this.track(this.polls, work);
-    const abortedEarly = new Promise<'aborted'>((resolve) => {
-      if (request.signal.aborted) resolve('aborted');
-      request.signal.addEventListener('abort', () => resolve('aborted'), { once: true });
+    let onAbort: (() => void) | undefined;
+    const aborted = new Promise<'aborted'>((resolve) => {
+      onAbort = () => resolve('aborted');
+      request.signal.addEventListener('abort', onAbort, { once: true });
     });
-    const winner = await Promise.race([work, abortedEarly]);
-    request.signal.removeEventListener('abort', onAbort);
-    if (winner === 'aborted' || aborted || this.closed) {
-      // Whatever the poll brings after the abort goes back uncounted.
+    const winner = await Promise.race([work, aborted]);
+    if (onAbort !== undefined) request.signal.removeEventListener('abort', onAbort);
+    if (winner === 'aborted' || request.signal.aborted || this.closed) {
       void work.then(
         (messages) => this.releaseLate(messages),
         () => undefined,
       );
-      this.closeController.signal.removeEventListener('abort', closeListener);
       return [];
     }
-    this.closeController.signal.removeEventListener('abort', closeListener);
     return this.deliverable(winner);
   }
 
-  private async poll(size: number, waitSeconds: number, signal: AbortSignal): Promise<Message[]> {
+  private async poll(size: number, waitSeconds: number): Promise<Message[]> {
+    const signal = this.options.hardStop;
     try {
       const result = await this.sqs.send(
         new ReceiveMessageCommand({
@@ -176,7 +170,7 @@ export class SqsSubscription implements DriverSubscription {
     for (const message of messages) {
       const handle = this.handleOf(message);
       const notBefore = metadataNumber(handle.decoded.metadata, SQS_WIRE.notBefore);
-      if (notBefore !== undefined && notBefore > now + 500 && !this.options.fifo) {
+      if (notBefore !== undefined && notBefore > now && !this.options.fifo) {
         this.track(this.background, this.postpone(handle, notBefore - now));
         continue;
       }
@@ -422,16 +416,19 @@ export class SqsSubscription implements DriverSubscription {
     }
   }
 
+  /** Resolves once every poll of this subscription ran out and what it brought was released. */
+  async drained(): Promise<void> {
+    while (this.polls.size > 0 || this.background.size > 0) {
+      await Promise.allSettled([...this.polls, ...this.background]);
+    }
+  }
+
   async close(): Promise<void> {
     if (!this.closed) {
       this.closed = true;
       this.options.onClose(this);
     }
-    // Polls that outlive their grace are cut; whatever they returned was released.
-    const timer = setTimeout(() => this.closeController.abort(), this.options.abortGraceMs);
-    while (this.polls.size > 0 || this.background.size > 0) {
-      await Promise.allSettled([...this.polls, ...this.background]);
-    }
-    clearTimeout(timer);
+    // Copies and deletes already started finish; a poll still waiting runs out in the background.
+    while (this.background.size > 0) await Promise.allSettled([...this.background]);
   }
 }

@@ -24,7 +24,7 @@ import { OmnibusError, subscriptionNotFound, UnsupportedError } from '@omnibus/c
 import type { SubscriptionRef, SubscriptionSpec } from '@omnibus/core/driver';
 import { deadLetterQueueName, subscriptionQueueName, topicName } from './broker-names.js';
 import { RECEIVE_COUNT_MARGIN } from './capabilities.js';
-import { classifyError } from './classify-error.js';
+import { answered, classifyError } from './classify-error.js';
 
 /** Queue tag holding the settings fixed when a subscription is created (`maxAttempts=…;deadLetter=…;ordering=…`). */
 const SETTINGS_TAG = 'omnibus-settings';
@@ -101,7 +101,7 @@ export class Topology {
       const result = await this.sqs.send(
         new CreateQueueCommand({ QueueName: name, Attributes: this.queueAttributes() }),
       );
-      return result.QueueUrl!;
+      return answered(result.QueueUrl, this.options.driverName);
     });
   }
 
@@ -109,7 +109,7 @@ export class Topology {
   queueUrl(name: string): Promise<string> {
     return this.cached(this.queueUrls, name, async () => {
       const result = await this.sqs.send(new GetQueueUrlCommand({ QueueName: name }));
-      return result.QueueUrl!;
+      return answered(result.QueueUrl, this.options.driverName);
     });
   }
 
@@ -128,7 +128,7 @@ export class Topology {
       const result = await this.sqs.send(
         new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['QueueArn'] }),
       );
-      const arn = result.Attributes?.QueueArn ?? '';
+      const arn = answered(result.Attributes?.QueueArn, this.options.driverName);
       this.accountId ??= arn.split(':')[4];
       return arn;
     });
@@ -155,7 +155,7 @@ export class Topology {
           Attributes: fifo ? { FifoTopic: 'true', ContentBasedDeduplication: 'false' } : {},
         }),
       );
-      const arn = result.TopicArn!;
+      const arn = answered(result.TopicArn, this.options.driverName);
       this.accountId ??= arn.split(':')[4];
       return arn;
     });
