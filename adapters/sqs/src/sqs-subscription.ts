@@ -6,7 +6,7 @@ import {
   ReceiveMessageCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
-import { UnsupportedError, WIRE } from '@omnibus/core';
+import { OmnibusError, UnsupportedError, WIRE } from '@omnibus/core';
 import type {
   BatchResult,
   DeadLetterRequest,
@@ -19,6 +19,7 @@ import type {
   SubscriptionSpec,
 } from '@omnibus/core/driver';
 import { BATCH_ENTRIES, MAX_DELAY_SECONDS, MAX_VISIBILITY_SECONDS } from './capabilities.js';
+import { LEASE_LOST } from './classify-error.js';
 import {
   attemptOf,
   copyMetadata,
@@ -44,6 +45,12 @@ export interface SqsHandle {
   readonly groupId: string | undefined;
   /** A lease extension in flight: settles wait for it (else SQS says the receipt handle is invalid). */
   extension?: Promise<unknown> | undefined;
+  /**
+   * Settled (acked, nacked, released, dead-lettered): the handle is stale from then on. SQS may
+   * still accept an old receipt handle of a message received again (FIFO releases keep the
+   * message), so a stale settle is refused here instead of reaching SQS.
+   */
+  done?: boolean;
 }
 
 export interface SubscriptionOptions {
@@ -210,6 +217,43 @@ export class SqsSubscription implements DriverSubscription {
     return work;
   }
 
+  /**
+   * Runs a settle on the handles not settled before; the stale ones are reported as failed with a
+   * lost lease (not retryable), the others' failures mapped back to their own indexes.
+   */
+  private async fresh(
+    handles: readonly SqsHandle[],
+    settle: (live: SqsHandle[], positions: number[]) => Promise<Failure[]>,
+  ): Promise<BatchResult | undefined> {
+    const failed: Failure[] = [];
+    const live: SqsHandle[] = [];
+    const positions: number[] = [];
+    handles.forEach((handle, index) => {
+      if (handle.done === true)
+        failed.push({
+          index,
+          error: new OmnibusError('NotFound', LEASE_LOST, { driver: this.options.driverName }),
+        });
+      else {
+        live.push(handle);
+        positions.push(index);
+      }
+    });
+    if (live.length > 0) {
+      await this.settled(live);
+      const liveFailed = await settle(live, positions);
+      live.forEach((handle, index) => {
+        if (!liveFailed.some((entry) => entry.index === index)) {
+          handle.done = true;
+          this.held.delete(handle);
+        }
+      });
+      for (const entry of liveFailed)
+        failed.push({ index: positions[entry.index]!, error: entry.error });
+    }
+    return resultOf(failed);
+  }
+
   /** Waits for the lease extensions in flight on these handles (their outcome doesn't matter here). */
   private async settled(handles: readonly SqsHandle[]): Promise<void> {
     const pending = handles.map((handle) => handle.extension).filter((work) => work !== undefined);
@@ -217,31 +261,23 @@ export class SqsSubscription implements DriverSubscription {
   }
 
   async ack(handles: readonly unknown[]): Promise<BatchResult | undefined> {
-    const list = handles as readonly SqsHandle[];
-    await this.settled(list);
-    const failed = await this.deleteHandles(list);
-    this.forget(list, failed);
-    return resultOf(failed);
+    return this.fresh(handles as readonly SqsHandle[], (live) => this.deleteHandles(live));
   }
 
   async nack(requests: readonly NackRequest[]): Promise<BatchResult | undefined> {
     const handles = requests.map((request) => request.handle as SqsHandle);
-    await this.settled(handles);
     // Never 0: a retry loop at visibility 0 spins (MassTransit#5915; go-cloud uses 1 s).
-    const failed = await this.changeVisibility(
-      handles,
-      requests.map((request) => Math.max(1, Math.ceil(request.delayMs / 1000))),
+    return this.fresh(handles, (live, positions) =>
+      this.changeVisibility(
+        live,
+        positions.map((position) => Math.max(1, Math.ceil(requests[position]!.delayMs / 1000))),
+      ),
     );
-    this.forget(handles, failed);
-    return resultOf(failed);
   }
 
   async release(requests: readonly ReleaseRequest[]): Promise<BatchResult | undefined> {
     const handles = requests.map((request) => request.handle as SqsHandle);
-    await this.settled(handles);
-    const failed = await this.releaseHandles(handles);
-    this.forget(handles, failed);
-    return resultOf(failed);
+    return this.fresh(handles, (live) => this.releaseHandles(live));
   }
 
   /**
@@ -294,32 +330,31 @@ export class SqsSubscription implements DriverSubscription {
         { driver: this.options.driverName },
       );
     const handles = requests.map((request) => request.handle as SqsHandle);
-    await this.settled(handles);
-    const now = String(Date.now());
-    // Sent before the delete: a crash between leaves a duplicate in the DLQ, never a loss.
-    const failed = await this.copyTo(deadLetterUrl, handles, (_, index) => {
-      const request = requests[index]!;
-      return {
-        [WIRE.deadLetterReason]: request.reason,
-        [WIRE.deadLetterAttempts]: String(request.attempts),
-        [WIRE.deadLetteredAt]: now,
-        [WIRE.redrives]: String(request.message.redrives ?? 0),
-        [WIRE.sourceTopic]: this.options.spec.topic,
-        [WIRE.sourceSubscription]: this.options.spec.subscription,
-        [WIRE.attempts]: '0',
-      };
+    return this.fresh(handles, async (live, positions) => {
+      const now = String(Date.now());
+      // Sent before the delete: a crash between leaves a duplicate in the DLQ, never a loss.
+      const failed = await this.copyTo(deadLetterUrl, live, (_, index) => {
+        const request = requests[positions[index]!]!;
+        return {
+          [WIRE.deadLetterReason]: request.reason,
+          [WIRE.deadLetterAttempts]: String(request.attempts),
+          [WIRE.deadLetteredAt]: now,
+          [WIRE.redrives]: String(request.message.redrives ?? 0),
+          [WIRE.sourceTopic]: this.options.spec.topic,
+          [WIRE.sourceSubscription]: this.options.spec.subscription,
+          [WIRE.attempts]: '0',
+        };
+      });
+      const copied = live.filter((_, index) => !failed.some((entry) => entry.index === index));
+      const deleteFailed = await this.deleteHandles(copied);
+      return [
+        ...failed,
+        ...deleteFailed.map((entry) => ({
+          index: live.indexOf(copied[entry.index]!),
+          error: entry.error,
+        })),
+      ];
     });
-    const copied = handles.filter((_, index) => !failed.some((entry) => entry.index === index));
-    const deleteFailed = await this.deleteHandles(copied);
-    const all = [
-      ...failed,
-      ...deleteFailed.map((entry) => ({
-        index: handles.indexOf(copied[entry.index]!),
-        error: entry.error,
-      })),
-    ];
-    this.forget(handles, all);
-    return resultOf(all);
   }
 
   /** Sends copies of held deliveries to `url`, with metadata changes; failed entries by index. */
@@ -394,13 +429,6 @@ export class SqsSubscription implements DriverSubscription {
         failed.push({ index: start + Number(entry.Id), error: batchEntryError(entry) });
     }
     return failed;
-  }
-
-  /** Settled handles leave the held set (failed ones stay: core decides what happens to them). */
-  private forget(handles: readonly SqsHandle[], failed: readonly Failure[]): void {
-    handles.forEach((handle, index) => {
-      if (!failed.some((entry) => entry.index === index)) this.held.delete(handle);
-    });
   }
 
   /** Makes held deliveries visible again at once (the driver is closing: as a broker does for a lost connection). */
