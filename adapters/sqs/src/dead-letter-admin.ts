@@ -209,6 +209,8 @@ export class DeadLetterAdmin {
       };
       const metadata = copyMetadata(letter.decoded, changes);
       for (const key of DEAD_LETTER_KEYS) delete metadata[key];
+      // FIFO: the key travels as MessageGroupId again.
+      if (this.options.fifo) delete metadata[WIRE.orderingKey];
       return {
         encoded: encode(
           letter.decoded.body,
@@ -216,7 +218,9 @@ export class DeadLetterAdmin {
           metadata,
           letter.decoded.traceparent,
         ),
-        groupId: this.options.fifo ? (letter.groupId ?? letter.decoded.id) : undefined,
+        groupId: this.options.fifo
+          ? (letter.decoded.metadata[WIRE.orderingKey] ?? letter.groupId ?? letter.decoded.id)
+          : undefined,
         deduplicationId: this.options.fifo ? freshDeduplicationId(letter.decoded.id) : undefined,
       };
     });

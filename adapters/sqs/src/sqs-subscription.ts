@@ -333,18 +333,29 @@ export class SqsSubscription implements DriverSubscription {
     return this.fresh(handles, async (live, positions) => {
       const now = String(Date.now());
       // Sent before the delete: a crash between leaves a duplicate in the DLQ, never a loss.
-      const failed = await this.copyTo(deadLetterUrl, live, (_, index) => {
-        const request = requests[positions[index]!]!;
-        return {
-          [WIRE.deadLetterReason]: request.reason,
-          [WIRE.deadLetterAttempts]: String(request.attempts),
-          [WIRE.deadLetteredAt]: now,
-          [WIRE.redrives]: String(request.message.redrives ?? 0),
-          [WIRE.sourceTopic]: this.options.spec.topic,
-          [WIRE.sourceSubscription]: this.options.spec.subscription,
-          [WIRE.attempts]: '0',
-        };
-      });
+      const failed = await this.copyTo(
+        deadLetterUrl,
+        live,
+        (_, index) => {
+          const request = requests[positions[index]!]!;
+          return {
+            [WIRE.deadLetterReason]: request.reason,
+            [WIRE.deadLetterAttempts]: String(request.attempts),
+            [WIRE.deadLetteredAt]: now,
+            [WIRE.redrives]: String(request.message.redrives ?? 0),
+            [WIRE.sourceTopic]: this.options.spec.topic,
+            [WIRE.sourceSubscription]: this.options.spec.subscription,
+            [WIRE.attempts]: '0',
+            // FIFO: each letter in a group of its own (a DLQ read holding one letter must not block
+            // the rest of its group), the key kept in the metadata for the redrive.
+            ...(this.options.fifo && request.message.orderingKey !== undefined
+              ? { [WIRE.orderingKey]: request.message.orderingKey }
+              : {}),
+          };
+        },
+        undefined,
+        true,
+      );
       const copied = live.filter((_, index) => !failed.some((entry) => entry.index === index));
       const deleteFailed = await this.deleteHandles(copied);
       return [
@@ -363,6 +374,7 @@ export class SqsSubscription implements DriverSubscription {
     handles: readonly SqsHandle[],
     changes: (handle: SqsHandle, index: number) => Record<string, string>,
     delaySeconds?: number,
+    ownGroup = false,
   ): Promise<Failure[]> {
     const entries: SendEntry[] = handles.map((handle, index) => {
       const { decoded } = handle;
@@ -373,7 +385,11 @@ export class SqsSubscription implements DriverSubscription {
           copyMetadata(decoded, changes(handle, index)),
           decoded.traceparent,
         ),
-        groupId: this.options.fifo ? (handle.groupId ?? decoded.id) : undefined,
+        groupId: this.options.fifo
+          ? ownGroup
+            ? decoded.id
+            : (handle.groupId ?? decoded.id)
+          : undefined,
         deduplicationId: this.options.fifo ? freshDeduplicationId(decoded.id) : undefined,
         delaySeconds,
       };
