@@ -100,6 +100,8 @@ const RULES: readonly ErrorRule[] = [
   ['InvalidParameterException', fatal('InvalidArgument')],
   ['ValidationError', fatal('InvalidArgument')],
   ['ValidationException', fatal('InvalidArgument')],
+  // A server error page (an emulator's or a proxy's 5xx) is an outage, not a wrong endpoint.
+  [(error) => statusOf(error) >= 500, retryable('Unavailable')],
   // An HTTP answer that is not an AWS one: another service listens at the endpoint.
   [notAnAwsReply, fatal('Config', WRONG_PROTOCOL)],
 ];
@@ -110,6 +112,15 @@ function names(list: readonly string[], classification: ErrorClassification): Er
     [name, classification] as const,
     [`AWS.SimpleQueueService.${name}`, classification] as const,
   ]);
+}
+
+/** The HTTP status of the reply an SDK error came from, 0 when there was none. */
+function statusOf(error: NativeError): number {
+  const carrier = error as {
+    $metadata?: { httpStatusCode?: number };
+    $response?: { statusCode?: number };
+  };
+  return carrier.$metadata?.httpStatusCode ?? carrier.$response?.statusCode ?? 0;
 }
 
 /** The SDK got an HTTP reply it could not read as an AWS error or result. */
