@@ -53,9 +53,9 @@ export function capabilitiesFor(mode: SqsMode, fifo: boolean): Capabilities {
     // under concurrent receives, and FIFO releases count.
     attempts: 'approximate',
     ackConfirmed: true,
-    // SQS counts (ApproximateNumberOfMessages…) are approximate: the contract's stats are exact or
-    // absent, so none is declared; the driver's stats() still returns them for bus.native users.
-    stats: { waiting: false, inFlight: false, deadLettered: false },
+    // ApproximateNumberOfMessages(NotVisible) of the queue and of its DLQ queue: SQS's own
+    // estimates, eventually consistent, so declared approximate and never shown as exact.
+    stats: { waiting: 'approximate', inFlight: 'approximate', deadLettered: 'approximate' },
     deadLetterAdmin: { peek: 'count-bumping', count: 'approximate', redrive: 'subscription' },
     // Visibility timeout 0 s – 12 h; core keeps to its portable 10–600 s.
     ackDeadline: { minMs: 1_000, maxMs: MAX_VISIBILITY_SECONDS * 1000 },

@@ -211,7 +211,7 @@ export function sqs(
           AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
         }),
       );
-      // Approximate: capabilities.stats declares none of them, so core shows none; bus.native users may read them.
+      // Approximate, as capabilities.stats declares: core marks them so in ConsumerStats.approximate.
       return {
         waiting: Number(result.Attributes?.ApproximateNumberOfMessages ?? 0),
         inFlight: Number(result.Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0),

@@ -21,6 +21,7 @@ import type {
   Consumer,
   ConsumerOptions,
   ConsumerStats,
+  StatName,
   Handler,
   Message,
   SubscriptionDeclaration,
@@ -339,10 +340,16 @@ export class ConsumerImpl<T> implements Consumer<T> {
       budget(this.settings.operationTimeoutMs),
     );
     const declared = driver.capabilities.stats;
+    const deadLettered = this.spec.deadLetter ? declared.deadLettered : false;
+    const approximate: StatName[] = [];
+    if (declared.waiting === 'approximate') approximate.push('waiting');
+    if (declared.inFlight === 'approximate') approximate.push('inFlight');
+    if (deadLettered === 'approximate') approximate.push('deadLettered');
     return {
       waiting: declared.waiting ? stats.waiting : undefined,
       inFlight: declared.inFlight ? stats.inFlight : undefined,
-      deadLettered: declared.deadLettered && this.spec.deadLetter ? stats.deadLettered : undefined,
+      deadLettered: deadLettered ? stats.deadLettered : undefined,
+      approximate,
     };
   }
 }

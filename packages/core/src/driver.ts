@@ -33,6 +33,9 @@
 /** Marks the contract version a driver implements; core refuses drivers of another version. */
 export type SpecificationVersion = 'v2';
 
+/** Whether a broker can tell one of the {@link DriverStats} numbers: exactly (`true`), as an estimate, or not (`false`). */
+export type StatSupport = boolean | 'approximate';
+
 /** How an adapter provides a feature: by the broker itself, by the adapter's own code, or not at all. */
 export type Support = 'native' | 'emulated' | 'none';
 
@@ -89,11 +92,16 @@ export interface Capabilities {
   readonly attempts: 'exact' | 'approximate' | 'emulated';
   /** An ack resolves only after the broker confirmed it (false: Pub/Sub without exactly-once delivery, whose acks are best effort). */
   readonly ackConfirmed: boolean;
-  /** Which numbers {@link DriverV2.stats} can tell exactly. */
+  /**
+   * Which numbers {@link DriverV2.stats} can tell: `true` exactly, `'approximate'` as the broker's
+   * own estimate (SQS `ApproximateNumberOfMessages…`, eventually consistent: up to about a minute
+   * behind), `false` not at all. Core passes approximate numbers on marked as such
+   * (`ConsumerStats.approximate`), never as exact.
+   */
   readonly stats: {
-    readonly waiting: boolean;
-    readonly inFlight: boolean;
-    readonly deadLettered: boolean;
+    readonly waiting: StatSupport;
+    readonly inFlight: StatSupport;
+    readonly deadLettered: StatSupport;
   };
   /** What the DLQ admin calls can do on this broker. */
   readonly deadLetterAdmin: {
@@ -336,7 +344,7 @@ export interface DeadLetterCursor {
   close(): Promise<void>;
 }
 
-/** Numbers the broker can tell exactly; `undefined` where it can't (never a guess). */
+/** Numbers the broker can tell (exactly or approximately, as {@link Capabilities.stats} declares); `undefined` where it can't (never a guess). */
 export interface DriverStats {
   /** Ready to be delivered now (or the broker's lag), not counting delayed ones. */
   readonly waiting?: number | undefined;

@@ -28,6 +28,7 @@ export type {
   DriverV2,
   ErrorCode,
   SubscriptionRef,
+  StatSupport,
   Support,
 } from './driver.js';
 export {
