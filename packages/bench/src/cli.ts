@@ -11,7 +11,16 @@ import { cpus, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { type AdapterBench, discoverAdapters, loadBenchModule } from './discover.ts';
-import { benchLine, formatRate, formatTable, type ScenarioResult, targetsMet } from './report.ts';
+import {
+  benchLine,
+  callsPer1000,
+  callsPer1000ByOperation,
+  formatCalls,
+  formatRate,
+  formatTable,
+  type ScenarioResult,
+  targetsMet,
+} from './report.ts';
 import type { SideReport } from './run-side.ts';
 import type { BenchScenario } from './scenario.ts';
 import { median, ratio, throughput } from './statistics.ts';
@@ -90,16 +99,19 @@ async function main(): Promise<number> {
   if (runs < 1) throw new Error('--runs must be at least 1');
 
   const discovered = discoverAdapters();
-  const known = new Map(discovered.map((bench) => [bench.adapter, bench]));
+  const known = new Set(discovered.map((bench) => bench.adapter));
   const unknown = positionals.filter((name) => !known.has(name));
   if (unknown.length > 0) {
-    const names = discovered.map((bench) => bench.adapter).join(', ') || 'none';
+    const names = [...known].join(', ') || 'none';
     console.error(`no bench/scenarios.ts for: ${unknown.join(', ')} (adapters with one: ${names})`);
     return 2;
   }
   const explicit = positionals.length > 0;
+  // An adapter may have several scenarios files (its own and one kept in packages/bench).
   const selected: AdapterBench[] = explicit
-    ? [...new Set(positionals)].map((name) => known.get(name)!)
+    ? [...new Set(positionals)].flatMap((name) =>
+        discovered.filter((bench) => bench.adapter === name),
+      )
     : discovered;
 
   const cpu = cpus();
@@ -144,10 +156,14 @@ async function main(): Promise<number> {
           for (const side of order) {
             const report = await runSide(bench.file, scenario, side, messages, warmup, timeoutMs);
             reports[side].push(report);
+            const calls = callsPer1000(report);
             console.log(
               `  run ${run + 1}/${runs} ${side.padEnd(8)} ` +
                 `${formatRate(throughput(report.messages, report.elapsedMs)).padStart(11)} msg/s ` +
-                `(${report.elapsedMs.toFixed(0)} ms, peak RSS ${report.peakRssMiB.toFixed(1)} MiB)`,
+                `(${report.elapsedMs.toFixed(0)} ms, peak RSS ${report.peakRssMiB.toFixed(1)} MiB` +
+                (calls === undefined
+                  ? ')'
+                  : `, ${calls.toFixed(1)} API calls/1k msgs: ${formatCalls(callsPer1000ByOperation([report])!)})`),
             );
           }
         }
@@ -166,6 +182,14 @@ async function main(): Promise<number> {
       const omnibusMsgPerSec = median(omnibusRuns);
       const baselineMsgPerSec = median(baselineRuns);
       const scenarioRatio = ratio(omnibusMsgPerSec, baselineMsgPerSec);
+      const calls = (side: 'omnibus' | 'baseline') => {
+        const perRun = reports[side].map(callsPer1000);
+        return perRun.every((value): value is number => value !== undefined)
+          ? median(perRun)
+          : undefined;
+      };
+      const omnibusCallsPer1000 = calls('omnibus');
+      const baselineCallsPer1000 = calls('baseline');
       const result: ScenarioResult = {
         scenario: scenario.name,
         adapter: bench.adapter,
@@ -180,14 +204,35 @@ async function main(): Promise<number> {
         baselinePeakRssMiB: Math.max(...reports.baseline.map((report) => report.peakRssMiB)),
         omnibusRunsMsgPerSec: omnibusRuns.map(Math.round),
         baselineRunsMsgPerSec: baselineRuns.map(Math.round),
+        ...(omnibusCallsPer1000 === undefined
+          ? {}
+          : {
+              omnibusCallsPer1000,
+              omnibusCallsPer1000ByOperation: callsPer1000ByOperation(reports.omnibus),
+            }),
+        ...(baselineCallsPer1000 === undefined
+          ? {}
+          : {
+              baselineCallsPer1000,
+              baselineCallsPer1000ByOperation: callsPer1000ByOperation(reports.baseline),
+            }),
         targets: scenario.targets,
-        targetsMet: targetsMet(scenario.targets, omnibusMsgPerSec, scenarioRatio),
+        targetsMet: targetsMet(
+          scenario.targets,
+          omnibusMsgPerSec,
+          scenarioRatio,
+          omnibusCallsPer1000,
+        ),
         node: process.version,
       };
       results.push(result);
       console.log(
         `  = omnibus ${formatRate(omnibusMsgPerSec)} msg/s · baseline ` +
-          `${formatRate(baselineMsgPerSec)} msg/s · ratio ${scenarioRatio?.toFixed(3) ?? '–'}`,
+          `${formatRate(baselineMsgPerSec)} msg/s · ratio ${scenarioRatio?.toFixed(3) ?? '–'}` +
+          (omnibusCallsPer1000 === undefined && baselineCallsPer1000 === undefined
+            ? ''
+            : ` · API calls/1k msgs: omnibus ${omnibusCallsPer1000?.toFixed(1) ?? '–'}, ` +
+              `baseline ${baselineCallsPer1000?.toFixed(1) ?? '–'}`),
       );
       console.log(benchLine(result));
       console.log();

@@ -30,6 +30,12 @@ export interface Measurement {
   readonly messages: number;
   /** Wall time of the timed section, in milliseconds. */
   readonly elapsedMs: number;
+  /**
+   * Broker API calls made inside the timed section, per operation (e.g. `ReceiveMessage: 104`),
+   * for adapters whose cost is counted in calls (SQS). The harness reports calls per 1,000
+   * messages. Absent when the side doesn't count calls.
+   */
+  readonly apiCalls?: Readonly<Record<string, number>>;
 }
 
 /** One side of a scenario: Omnibus, or the baseline it is compared with. */
@@ -50,6 +56,8 @@ export interface BenchTargets {
   readonly msgPerSec?: number;
   /** Omnibus throughput divided by the baseline's. */
   readonly ratio?: number;
+  /** Most broker API calls per 1,000 messages on the Omnibus side (needs {@link Measurement.apiCalls}). */
+  readonly callsPer1000?: number;
 }
 
 export interface BenchScenario {
