@@ -160,7 +160,11 @@ async function main(): Promise<number> {
             console.log(
               `  run ${run + 1}/${runs} ${side.padEnd(8)} ` +
                 `${formatRate(throughput(report.messages, report.elapsedMs)).padStart(11)} msg/s ` +
-                `(${report.elapsedMs.toFixed(0)} ms, peak RSS ${report.peakRssMiB.toFixed(1)} MiB` +
+                `(${report.elapsedMs.toFixed(0)} ms` +
+                (report.cpuMs === undefined
+                  ? ''
+                  : `, CPU ${((report.cpuMs * 1000) / report.messages).toFixed(1)} µs/msg`) +
+                `, peak RSS ${report.peakRssMiB.toFixed(1)} MiB` +
                 (calls === undefined
                   ? ')'
                   : `, ${calls.toFixed(1)} API calls/1k msgs: ${formatCalls(callsPer1000ByOperation([report])!)})`),
@@ -188,6 +192,16 @@ async function main(): Promise<number> {
           ? median(perRun)
           : undefined;
       };
+      const cpu = (side: 'omnibus' | 'baseline') => {
+        const perRun = reports[side].map((report) =>
+          report.cpuMs === undefined ? undefined : (report.cpuMs * 1000) / report.messages,
+        );
+        return perRun.every((value): value is number => value !== undefined)
+          ? Math.round(median(perRun) * 10) / 10
+          : undefined;
+      };
+      const omnibusCpuUsPerMsg = cpu('omnibus');
+      const baselineCpuUsPerMsg = cpu('baseline');
       const omnibusCallsPer1000 = calls('omnibus');
       const baselineCallsPer1000 = calls('baseline');
       const result: ScenarioResult = {
@@ -204,6 +218,8 @@ async function main(): Promise<number> {
         baselinePeakRssMiB: Math.max(...reports.baseline.map((report) => report.peakRssMiB)),
         omnibusRunsMsgPerSec: omnibusRuns.map(Math.round),
         baselineRunsMsgPerSec: baselineRuns.map(Math.round),
+        ...(omnibusCpuUsPerMsg === undefined ? {} : { omnibusCpuUsPerMsg }),
+        ...(baselineCpuUsPerMsg === undefined ? {} : { baselineCpuUsPerMsg }),
         ...(omnibusCallsPer1000 === undefined
           ? {}
           : {
@@ -229,6 +245,9 @@ async function main(): Promise<number> {
       console.log(
         `  = omnibus ${formatRate(omnibusMsgPerSec)} msg/s · baseline ` +
           `${formatRate(baselineMsgPerSec)} msg/s · ratio ${scenarioRatio?.toFixed(3) ?? '–'}` +
+          (omnibusCpuUsPerMsg === undefined || baselineCpuUsPerMsg === undefined
+            ? ''
+            : ` · CPU µs/msg: omnibus ${omnibusCpuUsPerMsg}, baseline ${baselineCpuUsPerMsg}`) +
           (omnibusCallsPer1000 === undefined && baselineCallsPer1000 === undefined
             ? ''
             : ` · API calls/1k msgs: omnibus ${omnibusCallsPer1000?.toFixed(1) ?? '–'}, ` +

@@ -22,6 +22,12 @@ export interface ScenarioResult {
   readonly omnibusRunsMsgPerSec: readonly number[];
   readonly baselineRunsMsgPerSec: readonly number[];
   /**
+   * This process's CPU time per message in the timed section, in µs (median over the runs;
+   * {@link Measurement.cpuMs}). The broker's process is not in it.
+   */
+  readonly omnibusCpuUsPerMsg?: number;
+  readonly baselineCpuUsPerMsg?: number;
+  /**
    * Broker API calls per 1,000 messages (median over the runs), for sides that count them
    * ({@link Measurement.apiCalls}); absent otherwise.
    */

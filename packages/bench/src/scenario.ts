@@ -31,6 +31,12 @@ export interface Measurement {
   /** Wall time of the timed section, in milliseconds. */
   readonly elapsedMs: number;
   /**
+   * CPU time this process spent in the timed section (user + system), in milliseconds, as
+   * {@link measure} takes it. It leaves out the broker's own process; on a busy machine it moves
+   * much less than wall time, so CPU per message is the steadier figure of what a side costs.
+   */
+  readonly cpuMs?: number;
+  /**
    * Broker API calls made inside the timed section, per operation (e.g. `ReceiveMessage: 104`),
    * for adapters whose cost is counted in calls (SQS). The harness reports calls per 1,000
    * messages. Absent when the side doesn't count calls.

@@ -38,6 +38,9 @@ export function fauxqs(): Promise<FauxqsProcess> {
     );
     child.once('message', (message) => {
       const { port } = message as { port: number };
+      // The emulator must not keep this process alive: it goes when this process exits.
+      child.unref();
+      child.channel?.unref();
       resolve({ endpoint: `http://127.0.0.1:${port}`, stop });
     });
   });

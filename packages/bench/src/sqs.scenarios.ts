@@ -344,12 +344,70 @@ const sqsConsumerSide: BenchSide = {
   },
 };
 
-/** Placeholder until the adapter lands: @omnibus/sqs is written on another branch. */
+/**
+ * Omnibus through `@omnibus/sqs` (queue or fan-out mode): the same {@link SENDERS} loops calling
+ * `sendBatch` with 10 entries, one consumer with concurrency {@link CONCURRENCY} over the adapter's
+ * {@link POLLERS} pollers. The counter rides on the adapter's own SDK clients (`bus.native`).
+ */
 function omnibusSide(fanout: boolean): BenchSide {
   return {
-    label: `omnibus sqs:// ${fanout ? 'fan-out' : 'queue'} mode`,
-    async run() {
-      throw new Error('@omnibus/sqs is not merged yet');
+    label: `omnibus sqs:// ${fanout ? 'fan-out (SNS → SQS)' : 'queue'} mode, sendBatch ×${BATCH} (${SENDERS} senders), ${POLLERS} pollers, concurrency ${CONCURRENCY}`,
+    async run({ messages, runId }) {
+      const { connect } = await load<typeof import('@omnibus/core')>(
+        '@omnibus/core',
+        'run `npm run build` first',
+      );
+      const { sqs } = await load<typeof import('@omnibus/sqs')>(
+        '@omnibus/sqs',
+        'run `npm run build` first',
+      );
+      const { endpoint } = await fauxqs();
+      const bodies = jsonBodies(messages, BODY_BYTES);
+      const bus = await connect(
+        sqs({
+          endpoint,
+          region: REGION,
+          credentials: CREDENTIALS,
+          mode: fanout ? 'fanout' : 'queue',
+          pollers: POLLERS,
+          waitTimeSeconds: WAIT_SECONDS,
+        }),
+        { prefix: runId },
+      );
+      const counter = new CallCounter();
+      const native = bus.native as import('@omnibus/sqs').SqsNative;
+      counter.attach(native.sqs);
+      counter.attach(native.sns);
+      try {
+        // Any error (a failed receive or ack, even one core retries) fails the run: its figures
+        // would not be those of the work described.
+        let failing: (error: Error) => void = () => {};
+        const failed = new Promise<never>((_, reject) => {
+          failing = reject;
+        });
+        failed.catch(() => {});
+        const consumer = bus.consumer<BenchBody>('bench', 'bench', {
+          concurrency: CONCURRENCY,
+          onError: (error) => failing(error),
+        });
+        await consumer.ready();
+        const producer = bus.producer<BenchBody>('bench');
+        const measurement = await measureDeleted(messages, counter, async (deleted) => {
+          await consumer.start(async (message) => {
+            await handle(message.body);
+          });
+          await sendConcurrently(messages, async (start, end) => {
+            const entries: { body: BenchBody }[] = [];
+            for (let index = start; index < end; index++) entries.push({ body: bodies[index]! });
+            await producer.sendBatch(entries);
+          });
+          await Promise.race([deleted, failed]);
+        });
+        await consumer.stop();
+        return measurement;
+      } finally {
+        await bus.close();
+      }
     },
   };
 }
