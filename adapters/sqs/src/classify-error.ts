@@ -1,5 +1,5 @@
 // The one table from AWS SQS/SNS error names (and the SDK's own errors) to Omnibus codes.
-import { classifyWith, type ErrorRule, type NativeError } from '@omnibus/core';
+import { classifyWith, type ErrorRule, type NativeError, OmnibusError } from '@omnibus/core';
 import type { ErrorClassification, ErrorCode } from '@omnibus/core/driver';
 
 const retryable = (code: ErrorCode, message?: string): ErrorClassification =>
@@ -11,7 +11,7 @@ const fatal = (code: ErrorCode, message?: string): ErrorClassification =>
 export const LEASE_LOST =
   'lease lost: the receipt handle is no longer valid (the visibility timeout ran out and the message was received again, or it was deleted)';
 
-const WRONG_PROTOCOL =
+export const WRONG_PROTOCOL =
   'the endpoint did not answer like SQS/SNS (its reply is not an AWS response): check the endpoint of the URL';
 
 /**
@@ -100,6 +100,8 @@ const RULES: readonly ErrorRule[] = [
   ['InvalidParameterException', fatal('InvalidArgument')],
   ['ValidationError', fatal('InvalidArgument')],
   ['ValidationException', fatal('InvalidArgument')],
+  // A server error page (an emulator's or a proxy's 5xx) is an outage, not a wrong endpoint.
+  [(error) => statusOf(error) >= 500, retryable('Unavailable')],
   // An HTTP answer that is not an AWS one: another service listens at the endpoint.
   [notAnAwsReply, fatal('Config', WRONG_PROTOCOL)],
 ];
@@ -110,6 +112,15 @@ function names(list: readonly string[], classification: ErrorClassification): Er
     [name, classification] as const,
     [`AWS.SimpleQueueService.${name}`, classification] as const,
   ]);
+}
+
+/** The HTTP status of the reply an SDK error came from, 0 when there was none. */
+function statusOf(error: NativeError): number {
+  const carrier = error as {
+    $metadata?: { httpStatusCode?: number };
+    $response?: { statusCode?: number };
+  };
+  return carrier.$metadata?.httpStatusCode ?? carrier.$response?.statusCode ?? 0;
 }
 
 /** The SDK got an HTTP reply it could not read as an AWS error or result. */
@@ -149,4 +160,11 @@ export function classifyError(error: unknown): ErrorClassification | undefined {
     if (status !== undefined && status >= 500) return retryable('Unavailable');
   }
   return undefined;
+}
+
+/** A field every AWS answer to this call has; its absence means the endpoint is not SQS/SNS. */
+export function answered<T>(value: T | undefined, driver: string): T {
+  if (value === undefined || value === null || value === '')
+    throw new OmnibusError('Config', WRONG_PROTOCOL, { driver, retryable: false });
+  return value;
 }

@@ -94,12 +94,33 @@ export class DeadLetterAdmin {
     return this.options.topology.existing(ref);
   }
 
-  /** Receives up to `max` letters (one call ≤ 10), held for `visibilitySeconds`. */
+  /**
+   * Receives up to `max` letters (one call ≤ 10), held for `visibilitySeconds`: a short poll, and
+   * where it comes back empty while SQS still counts visible letters (a short poll samples only
+   * some of SQS's servers), one 1-second long poll.
+   */
   async take(
     url: string,
     max: number,
     visibilitySeconds: number,
-    waitSeconds = 1,
+  ): Promise<{ message: Message; letter: LetterHandle }[]> {
+    const first = await this.receiveLetters(url, max, visibilitySeconds, 0);
+    if (first.length > 0) return first;
+    const visible = await this.sqs.send(
+      new GetQueueAttributesCommand({
+        QueueUrl: url,
+        AttributeNames: ['ApproximateNumberOfMessages'],
+      }),
+    );
+    if (Number(visible.Attributes?.ApproximateNumberOfMessages ?? 0) === 0) return [];
+    return this.receiveLetters(url, max, visibilitySeconds, 1);
+  }
+
+  private async receiveLetters(
+    url: string,
+    max: number,
+    visibilitySeconds: number,
+    waitSeconds: number,
   ): Promise<{ message: Message; letter: LetterHandle }[]> {
     const result = await this.sqs.send(
       new ReceiveMessageCommand({
@@ -209,6 +230,8 @@ export class DeadLetterAdmin {
       };
       const metadata = copyMetadata(letter.decoded, changes);
       for (const key of DEAD_LETTER_KEYS) delete metadata[key];
+      // FIFO: the key travels as MessageGroupId again.
+      if (this.options.fifo) delete metadata[WIRE.orderingKey];
       return {
         encoded: encode(
           letter.decoded.body,
@@ -216,7 +239,9 @@ export class DeadLetterAdmin {
           metadata,
           letter.decoded.traceparent,
         ),
-        groupId: this.options.fifo ? (letter.groupId ?? letter.decoded.id) : undefined,
+        groupId: this.options.fifo
+          ? (letter.decoded.metadata[WIRE.orderingKey] ?? letter.groupId ?? letter.decoded.id)
+          : undefined,
         deduplicationId: this.options.fifo ? freshDeduplicationId(letter.decoded.id) : undefined,
       };
     });
@@ -241,13 +266,8 @@ export class DeadLetterAdmin {
     // Receive and delete rather than PurgeQueue: SQS allows one purge per queue per 60 s and can't say how many it removed.
     let deleted = 0;
     for (;;) {
-      const page = await this.take(deadLetterUrl, BATCH_ENTRIES, ADMIN_VISIBILITY_SECONDS, 0);
-      if (page.length === 0) {
-        if ((await this.countAt(deadLetterUrl)) === 0) return deleted;
-        const again = await this.take(deadLetterUrl, BATCH_ENTRIES, ADMIN_VISIBILITY_SECONDS, 1);
-        if (again.length === 0) return deleted;
-        page.push(...again);
-      }
+      const page = await this.take(deadLetterUrl, BATCH_ENTRIES, ADMIN_VISIBILITY_SECONDS);
+      if (page.length === 0) return deleted;
       const failed = await this.delete(
         deadLetterUrl,
         page.map((entry) => entry.letter),

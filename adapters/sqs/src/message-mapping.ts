@@ -219,7 +219,8 @@ export function decode(message: SqsMessage, topicArn: string | undefined): Decod
       metadata[WIRE.contentType] ??
       (metadata[WIRE.id] !== undefined ? 'application/json' : undefined),
     publishedAt: Number.isFinite(publishedAt) ? publishedAt : Date.now(),
-    orderingKey: message.Attributes?.MessageGroupId ?? metadata[WIRE.orderingKey],
+    // A FIFO dead letter travels in a group of its own and carries its key in the metadata.
+    orderingKey: metadata[WIRE.orderingKey] ?? message.Attributes?.MessageGroupId,
     traceparent,
     metadata,
     attemptOffset: Math.max(0, Math.floor(metadataNumber(metadata, WIRE.attempts) ?? 0)),

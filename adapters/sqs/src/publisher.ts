@@ -4,6 +4,7 @@ import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { MessageTooLargeError } from '@omnibus/core';
 import type { BatchResult, OutgoingMessage } from '@omnibus/core/driver';
 import { MAX_MESSAGE_BYTES } from './capabilities.js';
+import { answered } from './classify-error.js';
 import {
   type EncodedMessage,
   encode,
@@ -89,6 +90,8 @@ export async function sendToQueue(
           }),
         }),
       );
+      if (result.Successful === undefined && result.Failed === undefined)
+        answered(undefined, driver);
       for (const entry of result.Failed ?? []) {
         failed.push({ index: fits[Number(entry.Id)]!, error: batchEntryError(entry) });
       }
@@ -183,6 +186,8 @@ export class Publisher {
           }),
         }),
       );
+      if (result.Successful === undefined && result.Failed === undefined)
+        answered(undefined, this.options.driverName);
       for (const entry of result.Failed ?? []) {
         failed.push({ index: fits[Number(entry.Id)]!, error: batchEntryError(entry) });
       }

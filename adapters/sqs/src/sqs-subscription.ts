@@ -6,7 +6,7 @@ import {
   ReceiveMessageCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
-import { UnsupportedError, WIRE } from '@omnibus/core';
+import { OmnibusError, UnsupportedError, WIRE } from '@omnibus/core';
 import type {
   BatchResult,
   DeadLetterRequest,
@@ -19,6 +19,7 @@ import type {
   SubscriptionSpec,
 } from '@omnibus/core/driver';
 import { BATCH_ENTRIES, MAX_DELAY_SECONDS, MAX_VISIBILITY_SECONDS } from './capabilities.js';
+import { LEASE_LOST } from './classify-error.js';
 import {
   attemptOf,
   copyMetadata,
@@ -44,6 +45,12 @@ export interface SqsHandle {
   readonly groupId: string | undefined;
   /** A lease extension in flight: settles wait for it (else SQS says the receipt handle is invalid). */
   extension?: Promise<unknown> | undefined;
+  /**
+   * Settled (acked, nacked, released, dead-lettered): the handle is stale from then on. SQS may
+   * still accept an old receipt handle of a message received again (FIFO releases keep the
+   * message), so a stale settle is refused here instead of reaching SQS.
+   */
+  done?: boolean;
 }
 
 export interface SubscriptionOptions {
@@ -57,8 +64,8 @@ export interface SubscriptionOptions {
   readonly waitTimeSeconds: number;
   /** Most ReceiveMessage calls one receive makes at once. */
   readonly pollers: number;
-  /** How long a long poll may still answer after its receive was aborted, ms; what it returns is released. */
-  readonly abortGraceMs: number;
+  /** Aborted only when the driver gives up on polls still running (see `SqsOptions.closeGraceMs`). */
+  readonly hardStop: AbortSignal;
   readonly onClose: (subscription: SqsSubscription) => void;
 }
 
@@ -79,7 +86,6 @@ export class SqsSubscription implements DriverSubscription {
   /** Copies and deletes running in the background (delay hops, late releases). */
   private readonly background = new Set<Promise<unknown>>();
   private closed = false;
-  private readonly closeController = new AbortController();
 
   constructor(private readonly options: SubscriptionOptions) {}
 
@@ -94,49 +100,44 @@ export class SqsSubscription implements DriverSubscription {
     if (this.closed || request.signal.aborted) return [];
     const { pollers, waitTimeSeconds } = this.options;
     const wanted = Math.max(1, request.maxMessages);
-    const count = Math.min(pollers, Math.ceil(wanted / BATCH_ENTRIES));
-    const controller = new AbortController();
-    let aborted = false;
-    const onAbort = () => {
-      aborted = true;
-      // A poll that is answering right now still gets a moment to deliver, then goes.
-      const timer = setTimeout(() => controller.abort(), this.options.abortGraceMs);
-      timer.unref?.();
-    };
-    request.signal.addEventListener('abort', onAbort, { once: true });
-    const closeListener = () => controller.abort();
-    this.closeController.signal.addEventListener('abort', closeListener, { once: true });
-    const sizes = Array.from({ length: count }, (_, index) =>
-      Math.min(BATCH_ENTRIES, wanted - index * BATCH_ENTRIES),
-    );
-    // One long poll; the others short-poll, so a backlog fills `wanted` in one round trip and an
-    // empty queue costs one waiting call.
-    const work = Promise.all(
-      sizes.map((size, index) =>
-        this.poll(size, index === 0 ? waitTimeSeconds : 0, controller.signal),
-      ),
-    ).then((batches) => batches.flat());
+    // A long poll first; while each call comes back full and more are wanted, another (short)
+    // poll, one after the other: concurrent receives on one queue race in moto (a message marked
+    // received by one call and returned by neither), and a backlog still fills `wanted` quickly.
+    //
+    // The polls are not cut when the receive is aborted: cutting the HTTP request does not end
+    // SQS's (or moto's) poll, which would still take a message that arrives during its wait and
+    // leave it invisible for a whole lease. The receive returns at once; the poll runs out (at
+    // most waitTimeSeconds) and what it brings is released uncounted.
+    const work = (async () => {
+      const messages: Message[] = [];
+      for (let call = 0; call < pollers && messages.length < wanted; call += 1) {
+        const size = Math.min(BATCH_ENTRIES, wanted - messages.length);
+        const batch = await this.poll(size, call === 0 ? waitTimeSeconds : 0);
+        messages.push(...batch);
+        if (batch.length < size || request.signal.aborted) break;
+      }
+      return messages;
+    })();
     this.track(this.polls, work);
-    const abortedEarly = new Promise<'aborted'>((resolve) => {
-      if (request.signal.aborted) resolve('aborted');
-      request.signal.addEventListener('abort', () => resolve('aborted'), { once: true });
+    let onAbort: (() => void) | undefined;
+    const aborted = new Promise<'aborted'>((resolve) => {
+      onAbort = () => resolve('aborted');
+      request.signal.addEventListener('abort', onAbort, { once: true });
     });
-    const winner = await Promise.race([work, abortedEarly]);
-    request.signal.removeEventListener('abort', onAbort);
-    if (winner === 'aborted' || aborted || this.closed) {
-      // Whatever the poll brings after the abort goes back uncounted.
+    const winner = await Promise.race([work, aborted]);
+    if (onAbort !== undefined) request.signal.removeEventListener('abort', onAbort);
+    if (winner === 'aborted' || request.signal.aborted || this.closed) {
       void work.then(
         (messages) => this.releaseLate(messages),
         () => undefined,
       );
-      this.closeController.signal.removeEventListener('abort', closeListener);
       return [];
     }
-    this.closeController.signal.removeEventListener('abort', closeListener);
     return this.deliverable(winner);
   }
 
-  private async poll(size: number, waitSeconds: number, signal: AbortSignal): Promise<Message[]> {
+  private async poll(size: number, waitSeconds: number): Promise<Message[]> {
+    const signal = this.options.hardStop;
     try {
       const result = await this.sqs.send(
         new ReceiveMessageCommand({
@@ -176,7 +177,7 @@ export class SqsSubscription implements DriverSubscription {
     for (const message of messages) {
       const handle = this.handleOf(message);
       const notBefore = metadataNumber(handle.decoded.metadata, SQS_WIRE.notBefore);
-      if (notBefore !== undefined && notBefore > now + 500 && !this.options.fifo) {
+      if (notBefore !== undefined && notBefore > now && !this.options.fifo) {
         this.track(this.background, this.postpone(handle, notBefore - now));
         continue;
       }
@@ -216,6 +217,43 @@ export class SqsSubscription implements DriverSubscription {
     return work;
   }
 
+  /**
+   * Runs a settle on the handles not settled before; the stale ones are reported as failed with a
+   * lost lease (not retryable), the others' failures mapped back to their own indexes.
+   */
+  private async fresh(
+    handles: readonly SqsHandle[],
+    settle: (live: SqsHandle[], positions: number[]) => Promise<Failure[]>,
+  ): Promise<BatchResult | undefined> {
+    const failed: Failure[] = [];
+    const live: SqsHandle[] = [];
+    const positions: number[] = [];
+    handles.forEach((handle, index) => {
+      if (handle.done === true)
+        failed.push({
+          index,
+          error: new OmnibusError('NotFound', LEASE_LOST, { driver: this.options.driverName }),
+        });
+      else {
+        live.push(handle);
+        positions.push(index);
+      }
+    });
+    if (live.length > 0) {
+      await this.settled(live);
+      const liveFailed = await settle(live, positions);
+      live.forEach((handle, index) => {
+        if (!liveFailed.some((entry) => entry.index === index)) {
+          handle.done = true;
+          this.held.delete(handle);
+        }
+      });
+      for (const entry of liveFailed)
+        failed.push({ index: positions[entry.index]!, error: entry.error });
+    }
+    return resultOf(failed);
+  }
+
   /** Waits for the lease extensions in flight on these handles (their outcome doesn't matter here). */
   private async settled(handles: readonly SqsHandle[]): Promise<void> {
     const pending = handles.map((handle) => handle.extension).filter((work) => work !== undefined);
@@ -223,31 +261,23 @@ export class SqsSubscription implements DriverSubscription {
   }
 
   async ack(handles: readonly unknown[]): Promise<BatchResult | undefined> {
-    const list = handles as readonly SqsHandle[];
-    await this.settled(list);
-    const failed = await this.deleteHandles(list);
-    this.forget(list, failed);
-    return resultOf(failed);
+    return this.fresh(handles as readonly SqsHandle[], (live) => this.deleteHandles(live));
   }
 
   async nack(requests: readonly NackRequest[]): Promise<BatchResult | undefined> {
     const handles = requests.map((request) => request.handle as SqsHandle);
-    await this.settled(handles);
     // Never 0: a retry loop at visibility 0 spins (MassTransit#5915; go-cloud uses 1 s).
-    const failed = await this.changeVisibility(
-      handles,
-      requests.map((request) => Math.max(1, Math.ceil(request.delayMs / 1000))),
+    return this.fresh(handles, (live, positions) =>
+      this.changeVisibility(
+        live,
+        positions.map((position) => Math.max(1, Math.ceil(requests[position]!.delayMs / 1000))),
+      ),
     );
-    this.forget(handles, failed);
-    return resultOf(failed);
   }
 
   async release(requests: readonly ReleaseRequest[]): Promise<BatchResult | undefined> {
     const handles = requests.map((request) => request.handle as SqsHandle);
-    await this.settled(handles);
-    const failed = await this.releaseHandles(handles);
-    this.forget(handles, failed);
-    return resultOf(failed);
+    return this.fresh(handles, (live) => this.releaseHandles(live));
   }
 
   /**
@@ -300,32 +330,42 @@ export class SqsSubscription implements DriverSubscription {
         { driver: this.options.driverName },
       );
     const handles = requests.map((request) => request.handle as SqsHandle);
-    await this.settled(handles);
-    const now = String(Date.now());
-    // Sent before the delete: a crash between leaves a duplicate in the DLQ, never a loss.
-    const failed = await this.copyTo(deadLetterUrl, handles, (_, index) => {
-      const request = requests[index]!;
-      return {
-        [WIRE.deadLetterReason]: request.reason,
-        [WIRE.deadLetterAttempts]: String(request.attempts),
-        [WIRE.deadLetteredAt]: now,
-        [WIRE.redrives]: String(request.message.redrives ?? 0),
-        [WIRE.sourceTopic]: this.options.spec.topic,
-        [WIRE.sourceSubscription]: this.options.spec.subscription,
-        [WIRE.attempts]: '0',
-      };
+    return this.fresh(handles, async (live, positions) => {
+      const now = String(Date.now());
+      // Sent before the delete: a crash between leaves a duplicate in the DLQ, never a loss.
+      const failed = await this.copyTo(
+        deadLetterUrl,
+        live,
+        (_, index) => {
+          const request = requests[positions[index]!]!;
+          return {
+            [WIRE.deadLetterReason]: request.reason,
+            [WIRE.deadLetterAttempts]: String(request.attempts),
+            [WIRE.deadLetteredAt]: now,
+            [WIRE.redrives]: String(request.message.redrives ?? 0),
+            [WIRE.sourceTopic]: this.options.spec.topic,
+            [WIRE.sourceSubscription]: this.options.spec.subscription,
+            [WIRE.attempts]: '0',
+            // FIFO: each letter in a group of its own (a DLQ read holding one letter must not block
+            // the rest of its group), the key kept in the metadata for the redrive.
+            ...(this.options.fifo && request.message.orderingKey !== undefined
+              ? { [WIRE.orderingKey]: request.message.orderingKey }
+              : {}),
+          };
+        },
+        undefined,
+        true,
+      );
+      const copied = live.filter((_, index) => !failed.some((entry) => entry.index === index));
+      const deleteFailed = await this.deleteHandles(copied);
+      return [
+        ...failed,
+        ...deleteFailed.map((entry) => ({
+          index: live.indexOf(copied[entry.index]!),
+          error: entry.error,
+        })),
+      ];
     });
-    const copied = handles.filter((_, index) => !failed.some((entry) => entry.index === index));
-    const deleteFailed = await this.deleteHandles(copied);
-    const all = [
-      ...failed,
-      ...deleteFailed.map((entry) => ({
-        index: handles.indexOf(copied[entry.index]!),
-        error: entry.error,
-      })),
-    ];
-    this.forget(handles, all);
-    return resultOf(all);
   }
 
   /** Sends copies of held deliveries to `url`, with metadata changes; failed entries by index. */
@@ -334,6 +374,7 @@ export class SqsSubscription implements DriverSubscription {
     handles: readonly SqsHandle[],
     changes: (handle: SqsHandle, index: number) => Record<string, string>,
     delaySeconds?: number,
+    ownGroup = false,
   ): Promise<Failure[]> {
     const entries: SendEntry[] = handles.map((handle, index) => {
       const { decoded } = handle;
@@ -344,7 +385,11 @@ export class SqsSubscription implements DriverSubscription {
           copyMetadata(decoded, changes(handle, index)),
           decoded.traceparent,
         ),
-        groupId: this.options.fifo ? (handle.groupId ?? decoded.id) : undefined,
+        groupId: this.options.fifo
+          ? ownGroup
+            ? decoded.id
+            : (handle.groupId ?? decoded.id)
+          : undefined,
         deduplicationId: this.options.fifo ? freshDeduplicationId(decoded.id) : undefined,
         delaySeconds,
       };
@@ -402,13 +447,6 @@ export class SqsSubscription implements DriverSubscription {
     return failed;
   }
 
-  /** Settled handles leave the held set (failed ones stay: core decides what happens to them). */
-  private forget(handles: readonly SqsHandle[], failed: readonly Failure[]): void {
-    handles.forEach((handle, index) => {
-      if (!failed.some((entry) => entry.index === index)) this.held.delete(handle);
-    });
-  }
-
   /** Makes held deliveries visible again at once (the driver is closing: as a broker does for a lost connection). */
   async releaseHeld(): Promise<void> {
     const handles = [...this.held];
@@ -422,16 +460,19 @@ export class SqsSubscription implements DriverSubscription {
     }
   }
 
+  /** Resolves once every poll of this subscription ran out and what it brought was released. */
+  async drained(): Promise<void> {
+    while (this.polls.size > 0 || this.background.size > 0) {
+      await Promise.allSettled([...this.polls, ...this.background]);
+    }
+  }
+
   async close(): Promise<void> {
     if (!this.closed) {
       this.closed = true;
       this.options.onClose(this);
     }
-    // Polls that outlive their grace are cut; whatever they returned was released.
-    const timer = setTimeout(() => this.closeController.abort(), this.options.abortGraceMs);
-    while (this.polls.size > 0 || this.background.size > 0) {
-      await Promise.allSettled([...this.polls, ...this.background]);
-    }
-    clearTimeout(timer);
+    // Copies and deletes already started finish; a poll still waiting runs out in the background.
+    while (this.background.size > 0) await Promise.allSettled([...this.background]);
   }
 }

@@ -55,15 +55,18 @@ export interface SqsOptions {
   /** Long-poll wait of a receive, in seconds (SQS: 1–20). @default 20 */
   waitTimeSeconds?: number;
   /**
-   * Most ReceiveMessage calls one receive makes at once (one long poll plus short polls), so a
-   * consumer's concurrency is not capped by SQS's 10 messages per call. @default 4
+   * Most ReceiveMessage calls one receive makes (a long poll, then short polls while each comes
+   * back full), so a consumer's concurrency is not capped by SQS's 10 messages per call.
+   * @default 4
    */
   pollers?: number;
   /**
-   * After a receive is aborted (stop), how long its long poll may still answer, in ms: what it
-   * returns then is released uncounted, not left invisible for a lease. @default 500
+   * After `close()`, how long long polls still running may take to run out, in ms (what they bring
+   * is released uncounted); past it they are cut, and a message such a poll took stays invisible
+   * until its lease ends. Cutting the HTTP request does not end the poll on the SQS side.
+   * @default 25000 (the longest wait plus margin: never cut)
    */
-  abortGraceMs?: number;
+  closeGraceMs?: number;
   /** Extra SQS client settings (merged over the adapter's). */
   sqsClientConfig?: ConstructorParameters<typeof SQSClient>[0];
   /** Extra SNS client settings (merged over the adapter's). */
@@ -110,7 +113,8 @@ export function sqs(
   );
   const waitTimeSeconds = wholeNumber('waitTimeSeconds', options.waitTimeSeconds ?? 20, 0, 20);
   const pollers = wholeNumber('pollers', options.pollers ?? 4, 1, 100);
-  const abortGraceMs = wholeNumber('abortGraceMs', options.abortGraceMs ?? 500, 0, 30_000);
+  const closeGraceMs = wholeNumber('closeGraceMs', options.closeGraceMs ?? 25_000, 0, 60_000);
+  const hardStop = new AbortController();
   const mode = options.mode ?? 'fanout';
   if (mode !== 'fanout' && mode !== 'queue')
     throw new ConfigError(`mode must be "fanout" or "queue", got ${JSON.stringify(String(mode))}`);
@@ -190,8 +194,9 @@ export function sqs(
         driverName: NAME,
         waitTimeSeconds,
         pollers,
-        abortGraceMs,
-        onClose: (done) => subscriptions.delete(done),
+        hardStop: hardStop.signal,
+        // Kept until its polls ran out: the driver's close waits for them before ending the clients.
+        onClose: (done) => void done.drained().then(() => subscriptions.delete(done)),
       });
       subscriptions.add(subscription);
       return subscription;
@@ -252,8 +257,14 @@ export function sqs(
       // As a broker does for a dropped connection: what this driver held unsettled is visible again.
       await Promise.allSettled(open.map((subscription) => subscription.releaseHeld()));
       subscriptions.clear();
-      sqsClient.destroy();
-      snsClient.destroy();
+      // Polls still running end on their own (their messages are released), then the clients go.
+      const timer = setTimeout(() => hardStop.abort(), closeGraceMs);
+      timer.unref();
+      void Promise.allSettled(open.map((subscription) => subscription.drained())).then(() => {
+        clearTimeout(timer);
+        sqsClient.destroy();
+        snsClient.destroy();
+      });
     },
   };
 }

@@ -5,6 +5,7 @@ import {
   GetTopicAttributesCommand,
   ListSubscriptionsByTopicCommand,
   type ListSubscriptionsByTopicCommandOutput,
+  ListTopicsCommand,
   SetSubscriptionAttributesCommand,
   type SNSClient,
   SubscribeCommand,
@@ -16,15 +17,22 @@ import {
   GetQueueAttributesCommand,
   GetQueueUrlCommand,
   ListQueueTagsCommand,
+  PurgeQueueCommand,
   SetQueueAttributesCommand,
   type SQSClient,
   TagQueueCommand,
+  UntagQueueCommand,
 } from '@aws-sdk/client-sqs';
-import { OmnibusError, subscriptionNotFound, UnsupportedError } from '@omnibus/core';
+import {
+  InvalidArgumentError,
+  OmnibusError,
+  subscriptionNotFound,
+  UnsupportedError,
+} from '@omnibus/core';
 import type { SubscriptionRef, SubscriptionSpec } from '@omnibus/core/driver';
 import { deadLetterQueueName, subscriptionQueueName, topicName } from './broker-names.js';
 import { RECEIVE_COUNT_MARGIN } from './capabilities.js';
-import { classifyError } from './classify-error.js';
+import { answered, classifyError } from './classify-error.js';
 
 /** Queue tag holding the settings fixed when a subscription is created (`maxAttempts=…;deadLetter=…;ordering=…`). */
 const SETTINGS_TAG = 'omnibus-settings';
@@ -101,7 +109,7 @@ export class Topology {
       const result = await this.sqs.send(
         new CreateQueueCommand({ QueueName: name, Attributes: this.queueAttributes() }),
       );
-      return result.QueueUrl!;
+      return answered(result.QueueUrl, this.options.driverName);
     });
   }
 
@@ -109,7 +117,7 @@ export class Topology {
   queueUrl(name: string): Promise<string> {
     return this.cached(this.queueUrls, name, async () => {
       const result = await this.sqs.send(new GetQueueUrlCommand({ QueueName: name }));
-      return result.QueueUrl!;
+      return answered(result.QueueUrl, this.options.driverName);
     });
   }
 
@@ -128,7 +136,7 @@ export class Topology {
       const result = await this.sqs.send(
         new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['QueueArn'] }),
       );
-      const arn = result.Attributes?.QueueArn ?? '';
+      const arn = answered(result.Attributes?.QueueArn, this.options.driverName);
       this.accountId ??= arn.split(':')[4];
       return arn;
     });
@@ -155,7 +163,7 @@ export class Topology {
           Attributes: fifo ? { FifoTopic: 'true', ContentBasedDeduplication: 'false' } : {},
         }),
       );
-      const arn = result.TopicArn!;
+      const arn = answered(result.TopicArn, this.options.driverName);
       this.accountId ??= arn.split(':')[4];
       return arn;
     });
@@ -303,24 +311,31 @@ export class Topology {
     return { url, arn: await this.queueArn(url), deadLetterUrl, topicArn };
   }
 
-  /** The ARN the topic has (or would have), from the account id this driver has seen; no call. */
-  private knownTopicArn(topic: string): string | undefined {
-    if (this.accountId === undefined) return undefined;
-    return `arn:aws:sns:${this.options.region}:${this.accountId}:${topicName(topic, this.options.fifo)}`;
-  }
-
-  /** Deletes the subscription: the SNS subscription (fan-out), the queue and the DLQ. */
+  /**
+   * Deletes the subscription. Fan-out: the SNS subscription, the queue and the DLQ. Queue mode:
+   * the queue is also the topic, so it stays, emptied (PurgeQueue) and untagged; the DLQ goes.
+   */
   async deleteSubscription(ref: SubscriptionRef): Promise<boolean> {
     const url = await this.existingQueueUrl(this.queueName(ref));
     const deadLetterUrl = await this.existingQueueUrl(this.deadLetterQueueName(ref));
-    if (url !== undefined && !this.options.fanout) {
-      const tags = (await this.sqs.send(new ListQueueTagsCommand({ QueueUrl: url }))).Tags ?? {};
-      if (tags[SUBSCRIPTION_TAG] !== undefined && tags[SUBSCRIPTION_TAG] !== ref.subscription)
-        return false;
+    if (!this.options.fanout) {
+      const owned =
+        url !== undefined && (await this.tags(url))[SUBSCRIPTION_TAG] === ref.subscription;
+      if (!owned) return false;
+      await this.sqs.send(new PurgeQueueCommand({ QueueUrl: url }));
+      await this.sqs.send(
+        new UntagQueueCommand({ QueueUrl: url, TagKeys: [SETTINGS_TAG, SUBSCRIPTION_TAG] }),
+      );
+      await this.sqs
+        .send(new SetQueueAttributesCommand({ QueueUrl: url, Attributes: { RedrivePolicy: '' } }))
+        .catch(() => undefined);
+      if (deadLetterUrl !== undefined) await this.deleteQueue(deadLetterUrl);
+      this.forget();
+      return true;
     }
-    if (url !== undefined && this.options.fanout) {
+    if (url !== undefined) {
       const queueArn = await this.queueArn(url);
-      const topicArn = this.knownTopicArn(ref.topic);
+      const topicArn = this.knownTopicArn(ref.topic) ?? (await this.discoverTopicArn(ref.topic));
       const subscription =
         topicArn === undefined ? undefined : await this.subscriptionArn(topicArn, queueArn);
       if (subscription !== undefined)
@@ -333,16 +348,25 @@ export class Topology {
     return url !== undefined || deadLetterUrl !== undefined;
   }
 
-  /** Deletes the topic: the SNS topic (fan-out) or the queue standing for it (queue mode). */
+  private async tags(url: string): Promise<Record<string, string>> {
+    return (await this.sqs.send(new ListQueueTagsCommand({ QueueUrl: url }))).Tags ?? {};
+  }
+
+  /**
+   * Deletes the topic: the SNS topic (fan-out; its subscriptions' queues stay), or the queue
+   * standing for it (queue mode), refused with `InvalidArgument` while its subscription exists,
+   * since that queue holds the subscription's messages.
+   */
   async deleteTopic(topic: string): Promise<boolean> {
     if (!this.options.fanout) {
       const url = await this.existingQueueUrl(topicName(topic, this.options.fifo));
       if (url === undefined) return false;
+      const owner = (await this.tags(url))[SUBSCRIPTION_TAG];
+      if (owner !== undefined)
+        throw new InvalidArgumentError(
+          `topic "${topic}" still has subscription "${owner}": in queue mode the topic's queue holds the subscription's messages, so delete the subscription first`,
+        );
       await this.deleteQueue(url);
-      const deadLetterUrl = await this.existingQueueUrl(
-        deadLetterQueueName({ topic, subscription: '' }, false, this.options.fifo),
-      );
-      if (deadLetterUrl !== undefined) await this.deleteQueue(deadLetterUrl);
       this.forget();
       return true;
     }
@@ -359,12 +383,22 @@ export class Topology {
     return true;
   }
 
-  /** The account id from a probe queue-less call: CreateTopic on a name of this driver's own would create it, so the DLQ-less path asks the topic itself. */
+  /** The ARN the topic has (or would have), from the account id this driver has seen; no call. */
+  private knownTopicArn(topic: string): string | undefined {
+    if (this.accountId === undefined) return undefined;
+    return `arn:aws:sns:${this.options.region}:${this.accountId}:${topicName(topic, this.options.fifo)}`;
+  }
+
+  /**
+   * No ARN seen yet on this driver: the account id comes from the first topic SNS lists (any
+   * topic's ARN carries it), without creating anything; no topic at all means this one is missing.
+   */
   private async discoverTopicArn(topic: string): Promise<string | undefined> {
-    // No ARN seen yet on this driver: the account id comes from the topic's own ARN, which SNS
-    // only reveals through CreateTopic (idempotent) — so create-then-delete yields the same end state.
-    const arn = await this.topicArn(topic);
-    return arn;
+    const page = await this.sns.send(new ListTopicsCommand({}));
+    const any = page.Topics?.find((entry) => entry.TopicArn !== undefined)?.TopicArn;
+    if (any === undefined) return undefined;
+    this.accountId ??= any.split(':')[4];
+    return this.knownTopicArn(topic);
   }
 
   private async deleteQueue(url: string): Promise<void> {

@@ -50,14 +50,16 @@ async function notSqsEndpoint(): Promise<string> {
   return `http://127.0.0.1:${(server.address() as { port: number }).port}`;
 }
 
-/** The harness for one mode: `query` is the URL's mode/fifo parameters (`mode=queue`, `fifo=true`). */
+/** The harness for one mode: `settings` become the URL's parameters (`mode=queue`, `fifo=true`, `waitTimeSeconds=1`). */
 export function sqsHarness(
   name: string,
-  settings: { mode?: 'fanout' | 'queue'; fifo?: boolean },
+  settings: { mode?: 'fanout' | 'queue'; fifo?: boolean; waitTimeSeconds?: number },
 ): ConformanceHarness {
   const query = new URLSearchParams({ endpoint: MOTO_ENDPOINT });
   if (settings.mode !== undefined) query.set('mode', settings.mode);
   if (settings.fifo !== undefined) query.set('fifo', String(settings.fifo));
+  if (settings.waitTimeSeconds !== undefined)
+    query.set('waitTimeSeconds', String(settings.waitTimeSeconds));
   const url = `sqs://${REGION}?${query}`;
   const wrongProtocol = notSqsEndpoint();
   return {
