@@ -41,7 +41,7 @@ const CONCURRENCY = POLLERS * BATCH;
 const REGION = 'us-east-1';
 /** fauxqs accepts any credentials; fixed ones keep the SDK off the default provider chain. */
 const CREDENTIALS = { accessKeyId: 'test', secretAccessKey: 'test' };
-/** What the Omnibus adapter asks of each receive (issue 9); the raw side asks the same. */
+/** The system attributes issue 9 has the adapter read (it asks for `All`); the raw side asks for these. */
 const SYSTEM_ATTRIBUTES = [
   'ApproximateReceiveCount',
   'ApproximateFirstReceiveTimestamp',
@@ -105,7 +105,7 @@ async function sendConcurrently(
   await Promise.all(Array.from({ length: SENDERS }, sender));
 }
 
-/** A queue named after the run, with the queue policy SNS needs when `topicArn` is given. */
+/** A queue named after the run: its URL and ARN. */
 async function createQueue(
   SQS: SqsModule,
   sqs: SQSClient,
