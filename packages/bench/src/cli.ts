@@ -12,6 +12,13 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { type AdapterBench, discoverAdapters, loadBenchModule } from './discover.ts';
 import {
+  describeLatencyResult,
+  describeRunLatency,
+  formatLatencyTable,
+  latencyAndMemoryTargetsMet,
+  latencyOfRuns,
+} from './latency-report.ts';
+import {
   benchLine,
   callsPer1000,
   callsPer1000ByOperation,
@@ -166,8 +173,9 @@ async function main(): Promise<number> {
                   : `, CPU ${((report.cpuMs * 1000) / report.messages).toFixed(1)} µs/msg`) +
                 `, peak RSS ${report.peakRssMiB.toFixed(1)} MiB` +
                 (calls === undefined
-                  ? ')'
-                  : `, ${calls.toFixed(1)} API calls/1k msgs: ${formatCalls(callsPer1000ByOperation([report])!)})`),
+                  ? ''
+                  : `, ${calls.toFixed(1)} API calls/1k msgs: ${formatCalls(callsPer1000ByOperation([report])!)}`) +
+                `${describeRunLatency(report)})`,
             );
           }
         }
@@ -204,7 +212,9 @@ async function main(): Promise<number> {
       const baselineCpuUsPerMsg = cpu('baseline');
       const omnibusCallsPer1000 = calls('omnibus');
       const baselineCallsPer1000 = calls('baseline');
-      const result: ScenarioResult = {
+      const omnibusLatencyMs = latencyOfRuns(reports.omnibus);
+      const baselineLatencyMs = latencyOfRuns(reports.baseline);
+      const measured: ScenarioResult = {
         scenario: scenario.name,
         adapter: bench.adapter,
         omnibusLabel: scenario.omnibus.label,
@@ -232,6 +242,8 @@ async function main(): Promise<number> {
               baselineCallsPer1000,
               baselineCallsPer1000ByOperation: callsPer1000ByOperation(reports.baseline),
             }),
+        ...(omnibusLatencyMs === undefined ? {} : { omnibusLatencyMs }),
+        ...(baselineLatencyMs === undefined ? {} : { baselineLatencyMs }),
         targets: scenario.targets,
         targetsMet: targetsMet(
           scenario.targets,
@@ -241,6 +253,9 @@ async function main(): Promise<number> {
         ),
         node: process.version,
       };
+      const extraMet = latencyAndMemoryTargetsMet(scenario.targets, measured);
+      const result: ScenarioResult =
+        extraMet === false ? { ...measured, targetsMet: false } : measured;
       results.push(result);
       console.log(
         `  = omnibus ${formatRate(omnibusMsgPerSec)} msg/s · baseline ` +
@@ -253,6 +268,8 @@ async function main(): Promise<number> {
             : ` · API calls/1k msgs: omnibus ${omnibusCallsPer1000?.toFixed(1) ?? '–'}, ` +
               `baseline ${baselineCallsPer1000?.toFixed(1) ?? '–'}`),
       );
+      const latencyLine = describeLatencyResult(result);
+      if (latencyLine !== '') console.log(latencyLine);
       console.log(benchLine(result));
       console.log();
     }
@@ -260,6 +277,8 @@ async function main(): Promise<number> {
 
   if (results.length > 0) console.log(formatTable(results));
   else console.log('no scenario ran');
+  const latencyTable = formatLatencyTable(results);
+  if (latencyTable !== '') console.log(`\n${latencyTable}`);
   return failures > 0 ? 1 : 0;
 }
 

@@ -1,4 +1,4 @@
-import type { BenchTargets, Measurement } from './scenario.ts';
+import type { BenchTargets, LatencySummary, Measurement } from './scenario.ts';
 
 /** What the harness concludes about one scenario: medians of the runs, and the ratio. */
 export interface ScenarioResult {
@@ -36,6 +36,9 @@ export interface ScenarioResult {
   /** The same per operation, over all runs of the side (e.g. `{ ReceiveMessage: 104.2, … }`). */
   readonly omnibusCallsPer1000ByOperation?: Readonly<Record<string, number>>;
   readonly baselineCallsPer1000ByOperation?: Readonly<Record<string, number>>;
+  /** Send → handler latency (median p50 and p99 over the runs, highest max), latency scenarios only. */
+  readonly omnibusLatencyMs?: LatencySummary;
+  readonly baselineLatencyMs?: LatencySummary;
   readonly targets: BenchTargets | undefined;
   readonly targetsMet: boolean | undefined;
   readonly node: string;
@@ -113,6 +116,11 @@ function describeTargets(result: ScenarioResult): string {
   if (targets.msgPerSec !== undefined) parts.push(`≥ ${formatRate(targets.msgPerSec)} msg/s`);
   if (targets.ratio !== undefined) parts.push(`ratio ≥ ${targets.ratio}`);
   if (targets.callsPer1000 !== undefined) parts.push(`≤ ${targets.callsPer1000} calls/1k`);
+  if (targets.latencyP99MarginMs !== undefined) {
+    parts.push(`p99 ≤ baseline + ${targets.latencyP99MarginMs} ms`);
+  }
+  if (targets.peakRssRatio !== undefined)
+    parts.push(`peak RSS ≤ ${targets.peakRssRatio}× baseline`);
   return `${result.targetsMet ? 'met' : 'missed'} (${parts.join(', ')})`;
 }
 

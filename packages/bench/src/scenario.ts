@@ -42,6 +42,15 @@ export interface Measurement {
    * messages. Absent when the side doesn't count calls.
    */
   readonly apiCalls?: Readonly<Record<string, number>>;
+  /** Send → handler latency, for sides that measure it (the latency scenarios). */
+  readonly latencyMs?: LatencySummary;
+}
+
+/** Percentiles of send → handler latency over one run, in milliseconds. */
+export interface LatencySummary {
+  readonly p50: number;
+  readonly p99: number;
+  readonly max: number;
 }
 
 /** One side of a scenario: Omnibus, or the baseline it is compared with. */
@@ -64,6 +73,10 @@ export interface BenchTargets {
   readonly ratio?: number;
   /** Most broker API calls per 1,000 messages on the Omnibus side (needs {@link Measurement.apiCalls}). */
   readonly callsPer1000?: number;
+  /** Most Omnibus p99 latency above the baseline's, in ms (needs {@link Measurement.latencyMs}). */
+  readonly latencyP99MarginMs?: number;
+  /** Most Omnibus peak RSS as a multiple of the baseline's (the backlog scenarios). */
+  readonly peakRssRatio?: number;
 }
 
 export interface BenchScenario {
