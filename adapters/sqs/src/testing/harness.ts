@@ -3,6 +3,7 @@ import { createServer } from 'node:http';
 import { createServer as createNetServer } from 'node:net';
 import type { ConformanceHarness } from '@omnibus/conformance';
 import { connect } from '@omnibus/core';
+import type { DriverV2, SubscriptionSpec } from '@omnibus/core/driver';
 import { sqs } from '../index.js';
 
 /** moto's endpoint (SQS and SNS on one port); shared with other runs: names are unique per test. */
@@ -50,6 +51,27 @@ async function notSqsEndpoint(): Promise<string> {
   return `http://127.0.0.1:${(server.address() as { port: number }).port}`;
 }
 
+/**
+ * The driver with `ensureSubscription` called again after a retryable failure, as core does for
+ * every bus call (the contract tests call the driver directly). moto 5.2 crashes with a 500 when a
+ * redrive policy is set while another request creates a queue (its `_setup_dlq` walks every queue:
+ * "dictionary changed size during iteration"), which the shared moto meets under parallel runs.
+ */
+function withMotoRetries(driver: DriverV2): DriverV2 {
+  const ensureSubscription = driver.ensureSubscription.bind(driver);
+  return Object.assign(driver, {
+    async ensureSubscription(spec: SubscriptionSpec) {
+      for (let attempt = 1; ; attempt += 1) {
+        try {
+          return await ensureSubscription(spec);
+        } catch (error) {
+          if (attempt >= 3 || driver.classifyError?.(error)?.retryable !== true) throw error;
+        }
+      }
+    },
+  });
+}
+
 /** The harness for one mode: `settings` become the URL's parameters (`mode=queue`, `fifo=true`, `waitTimeSeconds=1`). */
 export function sqsHarness(
   name: string,
@@ -65,7 +87,8 @@ export function sqsHarness(
   return {
     name,
     connect: ({ prefix }) => connect(url, { prefix }),
-    driver: async () => sqs({ region: REGION, endpoint: MOTO_ENDPOINT, ...settings }),
+    driver: async () =>
+      withMotoRetries(sqs({ region: REGION, endpoint: MOTO_ENDPOINT, ...settings })),
     connectUnreachable: async ({ prefix, operationTimeoutMs }) =>
       connect(
         sqs({
