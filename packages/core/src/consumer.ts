@@ -21,9 +21,9 @@ import type {
   Consumer,
   ConsumerOptions,
   ConsumerStats,
-  StatName,
   Handler,
   Message,
+  StatName,
   SubscriptionDeclaration,
 } from './types.js';
 

@@ -27,8 +27,8 @@ export type {
   DriverTestHooks,
   DriverV2,
   ErrorCode,
-  SubscriptionRef,
   StatSupport,
+  SubscriptionRef,
   Support,
 } from './driver.js';
 export {
