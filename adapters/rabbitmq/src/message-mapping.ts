@@ -24,9 +24,11 @@ export const HEADER = {
   deadLetteredAt: WIRE.deadLetteredAt,
   /** W3C trace context, under the name OpenTelemetry's AMQP instrumentations use. */
   traceparent: WIRE.traceparent,
+  /** Times the message was redriven from its DLQ: carried by every copy, set one higher by a redrive. */
+  redrives: WIRE.redrives,
 } as const satisfies Readonly<Record<string, WireName>>;
 
-/** Headers a copy drops and sets again: the attempt count and the dead-letter record. */
+/** Headers a copy drops and sets again: the attempt count and the dead-letter record (the redrive count is kept). */
 const RESET_ON_COPY: ReadonlySet<string> = new Set([
   WIRE.attempts,
   WIRE.deadLetterReason,
@@ -230,9 +232,26 @@ export function toReceivedMessage(message: Message, handle: unknown): ReceivedMe
     traceparent:
       traceparent !== undefined && TRACEPARENT.test(traceparent) ? traceparent : undefined,
     attempt: attemptOf(message),
+    redrives: redrivesOf(message),
     handle,
     native: message,
   };
+}
+
+/** Times the message was redriven (the adapter's header; 0 when absent or not a count). */
+export function redrivesOf(message: Message): number {
+  return headerCount(headersOf(message)[HEADER.redrives]);
+}
+
+/**
+ * Options to publish a dead letter back to its subscription: a copy (see {@link republishOptions})
+ * whose attempts start over, since the attempt header and `x-delivery-count` are not copied, and
+ * whose redrive count is one higher.
+ */
+export function redriveOptions(message: Message): Options.Publish {
+  const options = republishOptions(message, { [HEADER.redrives]: redrivesOf(message) + 1 });
+  options.mandatory = true;
+  return options;
 }
 
 /**
@@ -339,6 +358,7 @@ export function toStoredDeadLetter(message: Message): StoredDeadLetter {
     attempts,
     reason,
     deadLetteredAt,
+    redrives: received.redrives,
     native: message,
   };
 }

@@ -87,6 +87,11 @@ export function carriedAttempt(text: string): number {
   return ATTEMPT.test(text) ? Number(text) : 0;
 }
 
+/** The redrive count an `omnibus-redrives` value carries; 0 when absent or not what Omnibus writes. */
+export function carriedRedrives(text: string | undefined): number {
+  return text === undefined ? 0 : carriedAttempt(text);
+}
+
 /** Decodes entry fields read as buffers. `streamId` stands in for a missing or unusable id and publish time. */
 export function decodeEntry(
   streamId: string,
@@ -185,6 +190,7 @@ export function toReceivedMessage(
     orderingKey: entry.orderingKey,
     traceparent: entry.traceparent,
     attempt,
+    redrives: carriedRedrives(entry.meta?.[FIELD.redrives]),
     handle,
     native,
   };
@@ -201,6 +207,7 @@ export function toDeadLetter(entry: DecodedEntry, native: RedisNativeMessage): S
     attempts: carriedAttempt(entry.meta?.[FIELD.deadLetterAttempts] ?? '0'),
     reason: entry.meta?.[FIELD.deadLetterReason] ?? '',
     deadLetteredAt: deadLetteredAt(entry.meta?.[FIELD.deadLetteredAt], native.id),
+    redrives: carriedRedrives(entry.meta?.[FIELD.redrives]),
     native,
   };
 }
