@@ -16,11 +16,15 @@ import { DELIVERY_LIMIT_MARGIN } from './queue-arguments.js';
 export const HEADER = {
   /** Epoch ms of the original send (the `timestamp` property only has seconds). */
   publishedAt: WIRE.publishedAt,
+  /** The ordering key a producer gave (RabbitMQ doesn't order by it: `ordering` is false; kept on copies). */
   orderingKey: WIRE.orderingKey,
   /** Deliveries a message had before it was re-enqueued through a delay queue, which restarts `x-delivery-count`. */
   attempts: WIRE.attempts,
+  /** On a dead letter: why, as core (or `msg.deadLetter(reason)`) said it. */
   deadLetterReason: WIRE.deadLetterReason,
+  /** On a dead letter: the deliveries a handler got. */
   deadLetterAttempts: WIRE.deadLetterAttempts,
+  /** On a dead letter: when it was dead-lettered, epoch ms. */
   deadLetteredAt: WIRE.deadLetteredAt,
   /** W3C trace context, under the name OpenTelemetry's AMQP instrumentations use. */
   traceparent: WIRE.traceparent,

@@ -117,6 +117,7 @@ function checkOperationTimeout(ms: number): number {
  * ```
  */
 export function rabbitmq(options: RabbitMQOptions = {}): DriverV2 & {
+  /** The bound in force, in ms: {@link RabbitMQOptions.operationTimeoutMs} or its default. */
   readonly operationTimeoutMs: number;
 } {
   const connectionName = options.connectionName ?? 'omnibus';

@@ -11,7 +11,11 @@ import type { OutgoingMessage, ReceivedMessage, StoredDeadLetter } from '@omnibu
  * before v2 (`omnibus-ts`, `omnibus-key`, `omnibus-attempt`, `omnibus-type`, `omnibus-trace`) are
  * read as a plain client's: those fields are unknown and ignored.
  */
-export const FIELD = { body: 'body', ...WIRE } as const;
+export const FIELD = {
+  /** The codec's bytes: the one field a plain client's entry needs. */
+  body: 'body',
+  ...WIRE,
+} as const;
 
 /**
  * A user attribute named like a field that is not `omnibus-*` (`body`, `traceparent`) is stored
@@ -169,7 +173,9 @@ export interface DeliveryHandle {
 
 /** `msg.native`: the stream entry as Redis holds it. */
 export interface RedisNativeMessage {
+  /** The key of the stream the entry was read from (topic stream, retry stream or DLQ). */
   readonly stream: string;
+  /** The entry's stream id (`1700000000000-0`). */
   readonly id: string;
   /** Field names and values, alternating, as Redis returned them. */
   readonly fields: readonly Buffer[];

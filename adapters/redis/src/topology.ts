@@ -29,6 +29,7 @@ export interface TopicKeys {
   readonly subscriptions: string;
 }
 
+/** Where a subscription's own data lives, besides its consumer group (named after it) on the topic stream. */
 export interface SubscriptionKeys extends TopicKeys {
   /** Stream of redeliveries (nacks, releases, redrives) for this subscription only. */
   readonly retry: string;
@@ -38,11 +39,13 @@ export interface SubscriptionKeys extends TopicKeys {
   readonly deadLetters: string;
 }
 
+/** The keys of a topic under `keyPrefix` (the driver's `keyPrefix` option, `omnibus:` by default). */
 export function topicKeys(keyPrefix: string, topic: string): TopicKeys {
   const stream = `${keyPrefix}{${topic}}`;
   return { stream, delayed: `${stream}:delayed`, subscriptions: `${stream}:subscriptions` };
 }
 
+/** The keys of a subscription (its topic's too) under `keyPrefix`. */
 export function subscriptionKeys(
   keyPrefix: string,
   topic: string,
