@@ -317,6 +317,7 @@ export type DeadLetterOutcome =
 export interface DeadLetterResult {
   /** The message id. */
   id: string;
+  /** What happened to it (see {@link DeadLetterOutcome}). */
   outcome: DeadLetterOutcome;
   /** Why the message was dead-lettered (the letter's `reason`). */
   reason: string;
