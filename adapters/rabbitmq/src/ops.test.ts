@@ -1,5 +1,5 @@
 // The issue-11 driver calls on the shared RabbitMQ: the DLQ cursor, redrive counts in a header, and topology delete.
-import { type Bus, connect } from '@omnibus/core';
+import { type Bus, connect, type OmnibusError } from '@omnibus/core';
 import type { DriverV2, SubscriptionRef, SubscriptionSpec } from '@omnibus/core/driver';
 import { connect as amqpConnect } from 'amqplib';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
@@ -189,5 +189,21 @@ suite('rabbitmq: DLQ cursor and topology delete', () => {
 
     expect(await driver.deleteTopic({ topic: ref.topic })).toBe(true);
     expect(await driver.deleteTopic({ topic: ref.topic })).toBe(false);
+  });
+
+  it('a consumer of this driver still running when its subscription is deleted reports NotFound and does not re-declare it', async () => {
+    const { bus, driver, ref } = await open();
+    const errors: OmnibusError[] = [];
+    const consumer = bus.consumer<number>('orders', 'kitchen', {
+      onError: (error) => errors.push(error),
+    });
+    await consumer.start(async () => undefined);
+    expect(await driver.deleteSubscription(ref)).toBe(true);
+    await waitUntil(
+      () => errors.some((error) => error.code === 'NotFound'),
+      'the consumer reports NotFound',
+    );
+    await expect(driver.stats(ref)).rejects.toMatchObject({ code: 'NotFound' });
+    await consumer.stop().catch(() => undefined);
   });
 });
