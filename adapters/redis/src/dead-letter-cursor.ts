@@ -18,7 +18,8 @@ import type { Topology } from './topology.js';
  * or hidden from other readers, and `close` has nothing to release. The cursor stops at the newest
  * letter present when it opened: one dead-lettered again after a redrive (a new entry, a newer id)
  * is never handed out twice. A letter's handle is its stream id; redrive is one script call per
- * page (the bulk redrive's copy, per id), discard one `XDEL`.
+ * page (the bulk redrive's copy, per id), discard one pipelined `XDEL` per id. A letter no longer in
+ * the DLQ (another reader took it) is reported `NotFound` in the `BatchResult`.
  */
 export async function openDeadLetterCursor(
   connection: RedisConnection,
@@ -41,6 +42,27 @@ export async function openDeadLetterCursor(
   let after: string | undefined;
   let done = newest === undefined;
   const idOf = (letter: HeldDeadLetter) => letter.handle as string;
+  /** A `NotFound` entry for each letter that was no longer in the DLQ (`done[i]` false). */
+  const gone = (
+    letters: readonly HeldDeadLetter[],
+    done: readonly boolean[],
+  ): BatchResult | undefined => {
+    const failed = done.flatMap((wasThere, index) =>
+      wasThere
+        ? []
+        : [
+            {
+              index,
+              error: new OmnibusError(
+                'NotFound',
+                `dead letter ${letters[index]!.id} is no longer in the DLQ of subscription "${ref.subscription}" on topic "${ref.topic}" (another reader redrove or discarded it)`,
+                { driver: 'redis' },
+              ),
+            },
+          ],
+    );
+    return failed.length > 0 ? { failed } : undefined;
+  };
 
   return {
     next: (maxMessages) =>
@@ -65,28 +87,22 @@ export async function openDeadLetterCursor(
           streamIds: letters.map(idOf),
           maxLength,
         });
-        const failed = moved.flatMap((wasMoved, index) =>
-          wasMoved
-            ? []
-            : [
-                {
-                  index,
-                  error: new OmnibusError(
-                    'NotFound',
-                    `dead letter ${letters[index]!.id} is no longer in the DLQ of subscription "${ref.subscription}" on topic "${ref.topic}" (another reader redrove or discarded it)`,
-                    { driver: 'redis' },
-                  ),
-                },
-              ],
-        );
-        return failed.length > 0 ? { failed } : undefined;
+        return gone(letters, moved);
       }),
 
     discard: (letters) =>
-      guard(async (): Promise<undefined> => {
-        // A letter already gone is as discarded as it gets.
-        if (letters.length > 0) await watch.run(client.xdel(stream, ...letters.map(idOf)));
-        return undefined;
+      guard(async (): Promise<BatchResult | undefined> => {
+        if (letters.length === 0) return undefined;
+        // One XDEL per id (pipelined, one slot): the reply says, letter by letter, whether it was there.
+        const pipeline = client.pipeline();
+        for (const letter of letters) pipeline.xdel(stream, idOf(letter));
+        const replies = (await watch.run(pipeline.exec())) ?? [];
+        const errors = replies.flatMap(([error], index) => (error ? [{ index, error }] : []));
+        if (errors.length > 0) return { failed: errors };
+        return gone(
+          letters,
+          replies.map(([, deleted]) => Number(deleted) === 1),
+        );
       }),
 
     close: async () => {

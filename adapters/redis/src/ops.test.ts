@@ -82,6 +82,9 @@ suite('redis: DLQ cursor and topology delete', () => {
     const again = await cursor.redrive([letters[0]!]);
     expect(again?.failed.map((failure) => failure.index)).toEqual([0]);
     expect(again?.failed[0]?.error).toMatchObject({ code: 'NotFound' });
+    const discardedAgain = await cursor.discard([letters[1]!]);
+    expect(discardedAgain?.failed.map((failure) => failure.index)).toEqual([0]);
+    expect(discardedAgain?.failed[0]?.error).toMatchObject({ code: 'NotFound' });
     await cursor.close();
 
     const left = await driver.peekDeadLetters(ref, 10);
