@@ -40,11 +40,22 @@ export interface ConsumerContext extends LoopObserver {
 
 /** The consumer options' defaults, as `bus.consumer()` fills them in. */
 export const CONSUMER_DEFAULTS = {
+  /** Handlers running at once. */
   concurrency: 10,
+  /** Attempts before a message is dead-lettered. */
   maxAttempts: 5,
+  /** Whether the subscription has a DLQ. */
   deadLetter: true,
+  /** Lease of each delivery, in ms. */
   ackDeadlineMs: 30_000,
-  retry: { initialDelayMs: 1_000, maxDelayMs: 60_000 },
+  /** Backoff between attempts after a handler failure. */
+  retry: {
+    /** Delay before the second attempt, in ms. */
+    initialDelayMs: 1_000,
+    /** Longest delay between attempts, in ms. */
+    maxDelayMs: 60_000,
+  },
+  /** How long `stop()` waits for running handlers, in ms. */
   shutdownTimeoutMs: 30_000,
 } as const;
 
