@@ -4,7 +4,7 @@ import type { ConformanceHarness } from '@omnibus/conformance';
 import { type Bus, connect } from '@omnibus/core';
 import { freePorts } from '@omnibus/test-brokers';
 import { fromUrl, gcpPubSub } from '../index.js';
-import { type CuttingProxy, startCuttingProxy } from './cutting-proxy.js';
+import type { CuttingProxy } from './cutting-proxy.js';
 import { PROJECT_ID } from './emulator.js';
 
 /**
