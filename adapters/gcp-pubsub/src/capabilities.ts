@@ -12,6 +12,7 @@ const BATCH_MESSAGES = 1_000;
  */
 export const MAX_MESSAGE_BYTES = SERVICE_LIMITS.requestBytes - 16_384;
 
+/** What the Pub/Sub driver declares (`bus.capabilities`); the README's Capabilities table says why each. */
 export const CAPABILITIES: Capabilities = {
   fanout: true,
   // Native: `orderingKey` on publish, `enableMessageOrdering` on the subscription.

@@ -59,10 +59,22 @@ export interface GcpPubSubOptions {
 
 /** `bus.native` for Pub/Sub: the high-level client and the two low-level ones the driver calls. */
 export interface GcpPubSubNative {
+  /** The high-level client, for admin work the driver doesn't do (IAM, snapshots, seek, schemas). */
   readonly pubsub: PubSub;
+  /** The low-level publisher client the driver publishes and creates topics with. */
   readonly publisher: v1.PublisherClient;
+  /** The low-level subscriber client the driver pulls, acks and extends leases with. */
   readonly subscriber: v1.SubscriberClient;
+  /** The project the driver works in. */
   readonly projectId: string;
+}
+
+/** The driver {@link gcpPubSub} builds: a `DriverV2` whose timeout and native clients are known. */
+export interface GcpPubSubDriver extends DriverV2 {
+  /** The bound on one call, in ms (the option, or 15000). */
+  readonly operationTimeoutMs: number;
+  /** `bus.native`: the clients the driver calls. */
+  readonly native: GcpPubSubNative;
 }
 
 const NAME = 'gcp-pubsub';
@@ -105,10 +117,7 @@ function checkPullTimeout(ms: number): number {
  * ```
  * @throws `Config` without a project id, or for a bad `operationTimeoutMs`
  */
-export function gcpPubSub(options: GcpPubSubOptions = {}): DriverV2 & {
-  readonly operationTimeoutMs: number;
-  readonly native: GcpPubSubNative;
-} {
+export function gcpPubSub(options: GcpPubSubOptions = {}): GcpPubSubDriver {
   const projectId =
     options.projectId ?? process.env.GOOGLE_CLOUD_PROJECT ?? process.env.GCLOUD_PROJECT;
   if (projectId === undefined || projectId === '') {

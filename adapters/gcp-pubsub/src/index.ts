@@ -5,7 +5,12 @@ import { gcpPubSub } from './gcp-pubsub.js';
 
 export { CAPABILITIES } from './capabilities.js';
 export { classifyError } from './classify-error.js';
-export { type GcpPubSubNative, type GcpPubSubOptions, gcpPubSub } from './gcp-pubsub.js';
+export {
+  type GcpPubSubDriver,
+  type GcpPubSubNative,
+  type GcpPubSubOptions,
+  gcpPubSub,
+} from './gcp-pubsub.js';
 export { NATIVE_DEAD_LETTER } from './message-mapping.js';
 export { SERVICE_LIMITS } from './service-limits.js';
 

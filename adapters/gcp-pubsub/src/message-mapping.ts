@@ -13,9 +13,13 @@ export type PulledMessage = protos.google.pubsub.v1.IReceivedMessage;
  * (https://cloud.google.com/pubsub/docs/handling-failures#track-delivery-attempts).
  */
 export const NATIVE_DEAD_LETTER = {
+  /** The subscription the message was forwarded from. */
   subscription: 'CloudPubSubDeadLetterSourceSubscription',
+  /** That subscription's project. */
   subscriptionProject: 'CloudPubSubDeadLetterSourceSubscriptionProject',
+  /** When the message was first published to the source topic. */
   topicPublishTime: 'CloudPubSubDeadLetterSourceTopicPublishTime',
+  /** The delivery attempts it had when forwarded: the dead letter's attempts. */
   deliveryCount: 'CloudPubSubDeadLetterSourceDeliveryCount',
 } as const;
 

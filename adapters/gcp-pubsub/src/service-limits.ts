@@ -20,13 +20,15 @@ export const SERVICE_LIMITS = {
   attributeValueBytes: 1_024,
   /** Bytes of an ordering key. */
   orderingKeyBytes: 1_024,
-  /** Ack deadline of a subscription and of modifyAckDeadline (0 only for modifyAckDeadline: nack). */
+  /** Shortest ack deadline of a subscription, in seconds (modifyAckDeadline also takes 0: nack). */
   ackDeadlineMinSeconds: 10,
+  /** Longest ack deadline of a subscription and of one modifyAckDeadline, in seconds. */
   ackDeadlineMaxSeconds: 600,
   /** Bytes of ack ids in one acknowledge or modifyAckDeadline request (512 KiB, less headroom). */
   ackIdBytesPerRequest: 500_000,
-  /** The dead-letter policy's maxDeliveryAttempts. */
+  /** Smallest maxDeliveryAttempts of a dead-letter policy. */
   minDeliveryAttempts: 5,
+  /** Largest maxDeliveryAttempts of a dead-letter policy. */
   maxDeliveryAttempts: 100,
   /** Resource names (topics, subscriptions). */
   nameLength: 255,
