@@ -40,8 +40,8 @@ export const CAPABILITIES: Capabilities = {
   attempts: 'approximate',
   // acknowledge is best effort without exactly-once delivery.
   ackConfirmed: false,
-  // No backlog numbers outside Cloud Monitoring.
-  stats: { waiting: false, inFlight: false, deadLettered: false },
+  // No backlog numbers outside Cloud Monitoring; dead letters counted by pulling the DLQ reader.
+  stats: { waiting: false, inFlight: false, deadLettered: 'approximate' },
   // The DLQ is a subscription: peeking and counting are pulls; a redrive re-publishes to the topic.
   deadLetterAdmin: { peek: 'count-bumping', count: 'approximate', redrive: 'topic' },
   ackDeadline: {

@@ -215,9 +215,13 @@ export function gcpPubSub(options: GcpPubSubOptions = {}): GcpPubSubDriver {
     async stats(ref): Promise<DriverStats> {
       assertOpen();
       await topology.subscription(ref);
-      // Backlog and in-flight counts exist only in Cloud Monitoring; the DLQ count is a pull
-      // (countDeadLetters), not an exact number.
-      return { waiting: undefined, inFlight: undefined, deadLettered: undefined };
+      // Backlog and in-flight counts exist only in Cloud Monitoring; dead letters are counted by
+      // pulling the DLQ reader and handing every letter back (approximate, and a pull of them all).
+      return {
+        waiting: undefined,
+        inFlight: undefined,
+        deadLettered: await deadLetters.count(ref),
+      };
     },
 
     async peekDeadLetters(ref, limit) {
