@@ -35,8 +35,12 @@ const code = await run(
   controller.signal,
   state,
 );
-process.exitCode = code;
-// Some broker clients keep a socket or timer alive for a while after close: the run is over, so
-// don't wait on them longer than it takes stdout to drain (exitCode, not exit(): output piped to
-// a slow reader is still written out).
-setTimeout(() => process.exit(code), 1000).unref();
+// Exit once stdout and stderr are flushed, not when the event loop empties: a broker client may
+// keep a reconnect timer or a socket alive for a while after close, and the run is over.
+const flush = (stream: NodeJS.WriteStream) =>
+  new Promise<void>((resolve) => {
+    if (stream.destroyed) resolve();
+    else stream.write('', () => resolve());
+  });
+await Promise.all([flush(process.stdout), flush(process.stderr)]);
+process.exit(code);

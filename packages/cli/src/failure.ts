@@ -42,9 +42,12 @@ export function messageOf(error: unknown): string {
 export function diagnosis(error: unknown): string {
   if (!OmnibusError.isInstance(error))
     return 'an unexpected error (not from the broker): see the message';
+  // Adapters report a server answering in another protocol as Config ("did not answer in AMQP").
+  if (error.code === 'Config' && /did not answer in|protocol/i.test(error.message))
+    return 'wrong protocol: something answers at that host and port, but not this broker (check the scheme and the port of the URL)';
   switch (error.code) {
     case 'Unavailable':
-      return 'unreachable: nothing answered, or the connection broke (is the broker running, are host and port right, does a firewall drop it?); a port that answers another protocol looks the same';
+      return 'unreachable: nothing answered, or the connection broke (is the broker running, are host and port right, does a firewall drop it?)';
     case 'Timeout':
       return 'no answer in time: the broker is unreachable, overloaded, or the port speaks another protocol (an amqp:// URL pointed at Redis, say)';
     case 'Unauthenticated':

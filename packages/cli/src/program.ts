@@ -6,7 +6,7 @@ import { CommandRunner, type RunState } from './command-runner.js';
 import { addDeclareCommand } from './declare-command.js';
 import { addDlqCommand } from './dlq-command.js';
 import { addDoctorCommand } from './doctor-command.js';
-import { EXIT } from './failure.js';
+import { EXIT, exitCodeOf, messageOf } from './failure.js';
 import { Output } from './output.js';
 import { addPublishCommand } from './publish-command.js';
 import { addStatsCommand } from './stats-command.js';
@@ -82,9 +82,16 @@ export async function run(
   try {
     await program.parseAsync([...argv], { from: 'user' });
   } catch (error) {
-    if (!(error instanceof CommanderError)) throw error;
-    // --help and --version exit 0; any other commander error is bad input.
-    return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    // --help and --version exit 0; any other commander error is bad input (commander printed it).
+    if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    // An option parser's UsageError (--attr without "=") surfaces here, before any action ran.
+    new Output({
+      json: false,
+      stdout: io.stdout,
+      stderr: io.stderr,
+      environment: io.environment,
+    }).error(messageOf(error));
+    return exitCodeOf(error);
   }
   return state.exitCode;
 }
