@@ -71,8 +71,11 @@
  * that moves only what was there when it started; `AlreadyExists` for conflicting subscription
  * settings; the portable option bounds; bounded, typed failure against an unreachable broker or an
  * endpoint of another protocol (`unreachable`); subscriptions a producer declares, which keep
- * messages sent before any consumer ran (`declare`); and, through `harness.driver`, the driver
- * contract's own rules (`contract`): coherent capabilities, batch limits core honours, per-entry
+ * messages sent before any consumer ran (`declare`); selective DLQ admin by ids, reason and
+ * failure time with per-letter results, dry runs, the redrive-loop guard across real cycles and
+ * runs that carry on past one letter's failure (`dead-letter-admin`); subscriptions and topics
+ * deleted idempotently and created again empty (`topology-delete`); and, through
+ * `harness.driver`, the driver contract's own rules (`contract`): coherent capabilities, batch limits core honours, per-entry
  * batch results retried alone, release not counting, abort, stale handles, idempotent close,
  * fidelity and long names.
  *
@@ -89,6 +92,7 @@ import { registerAttemptTests } from './attempts.js';
 import { registerConcurrencyTests } from './concurrency.js';
 import { registerContractTests } from './contract.js';
 import { registerDeadLetterTests } from './dead-letter.js';
+import { registerDeadLetterAdminTests } from './dead-letter-admin.js';
 import { registerDeclareTests } from './declare.js';
 import { registerDelayedTests } from './delayed.js';
 import { registerErrorTests } from './errors.js';
@@ -101,6 +105,7 @@ import { registerOrderingTests } from './ordering.js';
 import { registerSendReceiveTests } from './send-receive.js';
 import { registerShutdownTests } from './shutdown.js';
 import { registerStatsTests } from './stats.js';
+import { registerTopologyDeleteTests } from './topology-delete.js';
 import { registerUnreachableTests } from './unreachable.js';
 import { registerValidationTests } from './validation.js';
 
@@ -117,6 +122,7 @@ export function runConformanceTests(
     registerSendReceiveTests(suite);
     registerAckNackTests(suite);
     registerDeadLetterTests(suite);
+    registerDeadLetterAdminTests(suite);
     registerAttemptTests(suite);
     registerOrderingTests(suite);
     registerLeaseTests(suite);
@@ -130,6 +136,7 @@ export function runConformanceTests(
     registerFanoutTests(suite);
     registerConcurrencyTests(suite);
     registerDeclareTests(suite);
+    registerTopologyDeleteTests(suite);
     registerContractTests(suite);
   });
 }

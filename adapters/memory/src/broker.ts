@@ -1,6 +1,8 @@
-import { OmnibusError } from '@omnibus/core';
+import { OmnibusError, subscriptionNotFound } from '@omnibus/core';
 import type {
+  BatchResult,
   DriverStats,
+  HeldDeadLetter,
   OutgoingMessage,
   ReceivedMessage,
   StoredDeadLetter,
@@ -18,6 +20,8 @@ export interface Entry {
   readonly publishedAt: number;
   readonly orderingKey: string | undefined;
   readonly traceparent: string | undefined;
+  /** Times it was redriven out of the DLQ (the WIRE `redrives` field). */
+  readonly redrives: number;
   /** Deliveries so far. */
   attempt: number;
   /** Changes on every delivery, so a settle with an old handle (lease expired meanwhile) is ignored. */
@@ -41,6 +45,8 @@ interface Waiter {
 }
 
 interface DeadLetterEntry {
+  /** Position in the DLQ, increasing: what a cursor browses by. */
+  readonly position: number;
   readonly entry: Entry;
   readonly attempts: number;
   readonly reason: string;
@@ -61,7 +67,14 @@ export class SubscriptionState {
     Entry,
     { timer: ReturnType<typeof setTimeout>; dueAt: number }
   >();
-  private readonly deadLetters = new Deque<DeadLetterEntry>();
+  /**
+   * The DLQ by position, oldest first: a Map so that a cursor can take letters out of the middle,
+   * and its live iterator carries on past deletions and sees letters added after it started.
+   */
+  private readonly deadLetters = new Map<number, DeadLetterEntry>();
+  private nextPosition = 1;
+  /** Set by deleteSubscription: consumers still attached get NotFound, settles do nothing. */
+  private deleted = false;
   /** Keys with a message outstanding → later messages of that key, in send order. */
   private readonly keyBacklog = new Map<string, Deque<Entry>>();
   private waiters: Waiter[] = [];
@@ -145,6 +158,7 @@ export class SubscriptionState {
     leaseMs: number,
     signal: AbortSignal,
   ): Promise<ReceivedMessage[]> {
+    if (this.deleted) return Promise.reject(subscriptionNotFound(this.spec, 'memory'));
     if (this.ready.length > 0) return Promise.resolve(this.take(max, session, leaseMs));
     if (signal.aborted) return Promise.resolve([]);
     return new Promise((resolve) => {
@@ -241,7 +255,14 @@ export class SubscriptionState {
     if (entry === undefined) return;
     this.inFlight.delete(entry);
     entry.holder = undefined;
-    this.deadLetters.push({ entry, attempts, reason, deadLetteredAt: Date.now() });
+    const position = this.nextPosition++;
+    this.deadLetters.set(position, {
+      position,
+      entry,
+      attempts,
+      reason,
+      deadLetteredAt: Date.now(),
+    });
     this.nextOfKey(entry);
     this.disarmLeaseTimerIfIdle();
     this.broker.changed();
@@ -316,54 +337,107 @@ export class SubscriptionState {
     return {
       waiting: this.ready.length,
       inFlight: this.inFlight.size,
-      deadLettered: this.deadLetters.length,
+      deadLettered: this.deadLetters.size,
     };
   }
 
   peekDeadLetters(limit: number): StoredDeadLetter[] {
     const letters: StoredDeadLetter[] = [];
-    for (const letter of this.deadLetters) {
+    for (const letter of this.deadLetters.values()) {
       if (letters.length >= limit) break;
-      const { entry } = letter;
-      letters.push({
-        id: entry.id,
-        body: entry.body,
-        attributes: entry.attributes,
-        contentType: entry.contentType,
-        publishedAt: entry.publishedAt,
-        orderingKey: entry.orderingKey,
-        attempts: letter.attempts,
-        reason: letter.reason,
-        deadLetteredAt: letter.deadLetteredAt,
-        native: letter,
-      });
+      letters.push(toStored(letter));
     }
     return letters;
   }
 
   countDeadLetters(): number {
-    return this.deadLetters.length;
+    return this.deadLetters.size;
   }
 
   redrive(limit: number): number {
     let moved = 0;
-    while (moved < limit && this.deadLetters.length > 0) {
-      const { entry } = this.deadLetters.shift()!;
-      this.enqueue(
-        { ...entry, attempt: 0, delivery: 0, leaseExpiresAt: 0, holder: undefined },
-        undefined,
-      );
+    // Nothing can be dead-lettered while this synchronous loop runs: it moves what was there.
+    for (const letter of this.deadLetters.values()) {
+      if (moved >= limit) break;
+      this.redriveLetter(letter);
       moved++;
     }
     if (moved > 0) this.broker.changed();
     return moved;
   }
 
+  /** Back to the subscription as a new message: same id, attempts from 1, one more redrive. */
+  private redriveLetter(letter: DeadLetterEntry): void {
+    this.deadLetters.delete(letter.position);
+    const { entry } = letter;
+    this.enqueue(
+      {
+        ...entry,
+        redrives: entry.redrives + 1,
+        attempt: 0,
+        delivery: 0,
+        leaseExpiresAt: 0,
+        holder: undefined,
+      },
+      undefined,
+    );
+  }
+
   purge(): number {
-    const count = this.deadLetters.length;
+    const count = this.deadLetters.size;
     this.deadLetters.clear();
     this.broker.changed();
     return count;
+  }
+
+  /** A browse of the DLQ by position, for the driver's DeadLetterCursor. */
+  openDeadLetters(): MemoryDeadLetterCursor {
+    if (this.deleted) throw subscriptionNotFound(this.spec, 'memory');
+    return new MemoryDeadLetterCursor(this, this.deadLetters.values());
+  }
+
+  /**
+   * Settles held letters: each is redriven or discarded if it is still in the DLQ, else reported
+   * failed (`NotFound`: another cursor or a purge took it meanwhile).
+   */
+  settleHeld(letters: readonly HeldDeadLetter[], redrive: boolean): BatchResult | undefined {
+    const failed: { index: number; error: unknown }[] = [];
+    letters.forEach((held, index) => {
+      const letter = (held.handle as DeadLetterEntry | undefined) ?? undefined;
+      if (
+        this.deleted ||
+        letter === undefined ||
+        this.deadLetters.get(letter.position) !== letter
+      ) {
+        failed.push({
+          index,
+          error: new OmnibusError(
+            'NotFound',
+            `dead letter ${held.id} is no longer in the DLQ of subscription "${this.spec.subscription}"`,
+            { driver: 'memory' },
+          ),
+        });
+        return;
+      }
+      if (redrive) this.redriveLetter(letter);
+      else this.deadLetters.delete(letter.position);
+    });
+    this.broker.changed();
+    return failed.length === 0 ? undefined : { failed };
+  }
+
+  get isDeleted(): boolean {
+    return this.deleted;
+  }
+
+  /** deleteSubscription: everything it held goes, and whoever still holds this state finds out. */
+  delete(): void {
+    this.deleted = true;
+    this.ready.clear();
+    this.inFlight.clear();
+    this.keyBacklog.clear();
+    this.deadLetters.clear();
+    this.dispose();
   }
 
   dispose(): void {
@@ -386,9 +460,60 @@ function toReceived(entry: Entry): ReceivedMessage {
     orderingKey: entry.orderingKey,
     traceparent: entry.traceparent,
     attempt: entry.attempt,
+    redrives: entry.redrives,
     handle: { entry, delivery: entry.delivery } satisfies MemoryHandle,
     native: entry,
   };
+}
+
+function toStored(letter: DeadLetterEntry): StoredDeadLetter {
+  const { entry } = letter;
+  return {
+    id: entry.id,
+    body: entry.body,
+    attributes: entry.attributes,
+    contentType: entry.contentType,
+    publishedAt: entry.publishedAt,
+    orderingKey: entry.orderingKey,
+    attempts: letter.attempts,
+    reason: letter.reason,
+    deadLetteredAt: letter.deadLetteredAt,
+    redrives: entry.redrives,
+    native: letter,
+  };
+}
+
+/**
+ * One pass over a subscription's DLQ, oldest first, on a live iterator of its map: letters taken
+ * out meanwhile are skipped, letters added meanwhile come last. Browsing holds nothing, so closing
+ * has nothing to hand back.
+ */
+export class MemoryDeadLetterCursor {
+  private readonly state: SubscriptionState;
+  private readonly letters: Iterator<DeadLetterEntry>;
+  private closed = false;
+
+  constructor(state: SubscriptionState, letters: Iterator<DeadLetterEntry>) {
+    this.state = state;
+    this.letters = letters;
+  }
+
+  next(maxMessages: number): HeldDeadLetter[] {
+    if (this.state.isDeleted) throw subscriptionNotFound(this.state.spec, 'memory');
+    if (this.closed)
+      throw new OmnibusError('Closed', 'this dead-letter cursor is closed', { driver: 'memory' });
+    const page: HeldDeadLetter[] = [];
+    while (page.length < maxMessages) {
+      const next = this.letters.next();
+      if (next.done === true) break;
+      page.push({ ...toStored(next.value), handle: next.value });
+    }
+    return page;
+  }
+
+  close(): void {
+    this.closed = true;
+  }
 }
 
 /** A broker: topics and their subscriptions, shared by every driver connected to it. */
@@ -430,6 +555,36 @@ export class MemoryBroker {
     return this.topics.get(ref.topic)?.get(ref.subscription);
   }
 
+  /** Drops the subscription with its queue and DLQ; false when there was none. */
+  deleteSubscription(ref: SubscriptionRef): boolean {
+    const subscriptions = this.topics.get(ref.topic);
+    const state = subscriptions?.get(ref.subscription);
+    if (subscriptions === undefined || state === undefined) return false;
+    subscriptions.delete(ref.subscription);
+    state.delete();
+    this.changed();
+    return true;
+  }
+
+  /**
+   * Drops the topic; false when there was none. Subscriptions live inside their topic here, as in
+   * Redis streams, so memory keeps Redis's rule (the strictest): not while any exists.
+   */
+  deleteTopic(topic: string): boolean {
+    const subscriptions = this.topics.get(topic);
+    if (subscriptions === undefined) return false;
+    if (subscriptions.size > 0) {
+      throw new OmnibusError(
+        'InvalidArgument',
+        `topic "${topic}" still has subscriptions (${[...subscriptions.keys()].map((name) => `"${name}"`).join(', ')}): delete them first`,
+        { driver: 'memory' },
+      );
+    }
+    this.topics.delete(topic);
+    this.changed();
+    return true;
+  }
+
   publish(topic: string, messages: readonly OutgoingMessage[]): void {
     const subscriptions = this.ensureTopic(topic);
     for (const message of messages) {
@@ -443,6 +598,7 @@ export class MemoryBroker {
             publishedAt: message.publishedAt,
             orderingKey: message.orderingKey,
             traceparent: message.traceparent,
+            redrives: 0,
             attempt: 0,
             delivery: 0,
             leaseExpiresAt: 0,

@@ -3,10 +3,10 @@ import {
   OmnibusError,
   readOperationTimeout,
   subscriptionNotFound,
-  UnsupportedError,
 } from '@omnibus/core';
 import type {
   Capabilities,
+  DeadLetterCursor,
   DeadLetterRequest,
   DriverSubscription,
   DriverTestHooks,
@@ -147,15 +147,34 @@ export function memory(options: MemoryOptions = {}): DriverV2 {
       assertOpen();
       return existing(ref).purge();
     },
-    // Placeholders until the ops API lands (issue 11): DLQ cursor and topology delete.
-    async openDeadLetters() {
-      throw new UnsupportedError('openDeadLetters is not implemented yet');
+    async openDeadLetters(ref): Promise<DeadLetterCursor> {
+      assertOpen();
+      const pass = existing(ref).openDeadLetters();
+      return {
+        async next(maxMessages) {
+          assertOpen();
+          return pass.next(maxMessages);
+        },
+        async redrive(letters) {
+          assertOpen();
+          return existing(ref).settleHeld(letters, true);
+        },
+        async discard(letters) {
+          assertOpen();
+          return existing(ref).settleHeld(letters, false);
+        },
+        async close() {
+          pass.close();
+        },
+      };
     },
-    async deleteSubscription() {
-      throw new UnsupportedError('deleteSubscription is not implemented yet');
+    async deleteSubscription(ref) {
+      assertOpen();
+      return broker.deleteSubscription(ref);
     },
-    async deleteTopic() {
-      throw new UnsupportedError('deleteTopic is not implemented yet');
+    async deleteTopic(spec) {
+      assertOpen();
+      return broker.deleteTopic(spec.topic);
     },
     testHooks,
     async close() {

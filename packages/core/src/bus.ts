@@ -61,6 +61,7 @@ export class BusImpl implements Bus, ProducerContext, ConsumerContext {
   private readonly consumers = new Set<ConsumerImpl<unknown>>();
   private readonly listeners = new Set<() => void>();
   private closing: Promise<void> | undefined;
+  private deletions = 0;
 
   constructor(driver: DriverV2, prefix: string, tracing: Tracing | undefined) {
     if (driver?.specificationVersion !== 'v2') {
@@ -92,6 +93,11 @@ export class BusImpl implements Bus, ProducerContext, ConsumerContext {
 
   toJSON(): object {
     return { adapter: this.driver.name };
+  }
+
+  /** Changes whenever a delete made memoized topology stale, so producers declare again. */
+  get topologyVersion(): number {
+    return this.deletions;
   }
 
   get operationTimeoutMs(): number {
@@ -193,6 +199,58 @@ export class BusImpl implements Bus, ProducerContext, ConsumerContext {
     return new DeadLettersImpl<T>(this.driver, ref, `${topic}/${subscription}`, () =>
       this.assertOpen(),
     );
+  }
+
+  async deleteSubscription(topic: string, subscription: string): Promise<boolean> {
+    this.assertOpen();
+    checkName(topic, 'topic');
+    checkName(subscription, 'subscription');
+    const ref: SubscriptionRef = {
+      topic: this.prefix + topic,
+      subscription: this.prefix + subscription,
+    };
+    try {
+      return await withRetries(
+        () => this.driver.deleteSubscription(ref),
+        (error) =>
+          toOmnibusError(
+            error,
+            this.driver,
+            `deleting subscription ${topic}/${subscription} failed`,
+          ),
+        budget(this.operationTimeoutMs),
+      );
+    } finally {
+      // Even after a failure part of it may be gone; ensuring again is idempotent.
+      this.forgetSubscription(ref.topic, ref.subscription);
+    }
+  }
+
+  async deleteTopic(topic: string): Promise<boolean> {
+    this.assertOpen();
+    checkName(topic, 'topic');
+    const finalTopic = this.prefix + topic;
+    try {
+      return await withRetries(
+        () => this.driver.deleteTopic({ topic: finalTopic }),
+        (error) => toOmnibusError(error, this.driver, `deleting topic "${topic}" failed`),
+        budget(this.operationTimeoutMs),
+      );
+    } finally {
+      // A topic's subscriptions are ensured again too: where the broker attaches them to the topic
+      // (SNS subscriptions, RabbitMQ bindings) they went with it.
+      this.topics.delete(finalTopic);
+      for (const subscription of [...(this.subscriptionsByTopic.get(finalTopic) ?? [])])
+        this.forgetSubscription(finalTopic, subscription);
+      this.deletions++;
+    }
+  }
+
+  /** Makes the next consumer, producer or declaration ensure this subscription again. */
+  private forgetSubscription(topic: string, subscription: string): void {
+    this.subscriptions.delete(`${topic}\u0000${subscription}`);
+    this.subscriptionsByTopic.get(topic)?.delete(subscription);
+    this.deletions++;
   }
 
   topicReady(topic: string): Promise<void> {

@@ -1,12 +1,17 @@
-// The portable DLQ admin (count, peek, redrive, purge) over one subscription's driver calls.
+// The portable DLQ admin (count, peek, redrive, purge, select) over one subscription's driver calls.
 
 import { budget, withRetries } from './backoff.js';
-import { decodeBody } from './codec.js';
-import type { DriverV2, StoredDeadLetter, SubscriptionRef } from './driver.js';
-import { InvalidArgumentError, toOmnibusError, UnsupportedError } from './errors.js';
+import { toDeadLetter } from './dead-letter.js';
+import {
+  checkLimit,
+  type DeadLetterQueue,
+  DeadLetterSelectionImpl,
+} from './dead-letter-selection.js';
+import type { DriverV2, SubscriptionRef } from './driver.js';
+import { toOmnibusError, UnsupportedError } from './errors.js';
 import { INSPECT } from './inspect.js';
 import { DEFAULT_OPERATION_TIMEOUT_MS } from './operation-timeout.js';
-import type { DeadLetter, DeadLetters } from './types.js';
+import type { DeadLetter, DeadLetterFilter, DeadLetterSelection, DeadLetters } from './types.js';
 
 /** `bus.deadLetters(topic, subscription)`: each call bounded by `operationTimeoutMs`, retries included. */
 export class DeadLettersImpl<T> implements DeadLetters<T> {
@@ -82,31 +87,14 @@ export class DeadLettersImpl<T> implements DeadLetters<T> {
   purge(): Promise<number | undefined> {
     return this.call('purge', () => this.driver.purgeDeadLetters(this.ref), true);
   }
-}
 
-function checkLimit(limit: unknown, name: string): void {
-  if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 1) {
-    throw new InvalidArgumentError(`${name} must be a whole number ≥ 1, got ${String(limit)}`);
+  select(filter?: DeadLetterFilter): DeadLetterSelection<T> {
+    const queue: DeadLetterQueue = {
+      driver: this.driver,
+      ref: this.ref,
+      label: this.label,
+      assertOpen: this.assertOpen,
+    };
+    return new DeadLetterSelectionImpl<T>(queue, filter);
   }
-}
-
-function toDeadLetter<T>(stored: StoredDeadLetter): DeadLetter<T> {
-  let body: T | Uint8Array;
-  try {
-    body = decodeBody(stored.body, stored.contentType) as T;
-  } catch {
-    // Undecodable bodies are often why the message is here: hand back the bytes.
-    body = stored.body;
-  }
-  return {
-    id: stored.id,
-    body,
-    attributes: stored.attributes,
-    attempts: stored.attempts,
-    reason: stored.reason,
-    deadLetteredAt: new Date(stored.deadLetteredAt),
-    publishedAt: new Date(stored.publishedAt),
-    orderingKey: stored.orderingKey,
-    native: stored.native,
-  };
 }

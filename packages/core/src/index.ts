@@ -20,6 +20,8 @@ export {
   type DeadLetterVerdict,
   expiredBeforeDelivery,
 } from './dead-letter-policy.js';
+/** The redrive-loop guard's default `maxRedrives`. */
+export { DEFAULT_MAX_REDRIVES } from './dead-letter-selection.js';
 export type {
   Capabilities,
   DriverTestHooks,

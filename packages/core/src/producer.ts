@@ -26,6 +26,8 @@ export interface ProducerContext {
   topicReady(topic: string): Promise<void>;
   /** Resolves once the topic and each declared subscription (with its DLQ) exist. */
   declarationsReady(topic: string, specs: readonly SubscriptionSpec[]): Promise<void>;
+  /** Changes when a topic or subscription was deleted: memoized readiness is stale then. */
+  readonly topologyVersion: number;
   readonly publishBatcher: PublishBatcher;
   /** Bound of one send, retries included (the driver's `operationTimeoutMs`). */
   readonly operationTimeoutMs: number;
@@ -95,6 +97,8 @@ export class ProducerImpl<T> implements Producer<T> {
   private readonly declared: readonly SubscriptionSpec[] | undefined;
   /** The declarations' creation, once started; cleared on failure so the next send tries again. */
   private declaring: Promise<void> | undefined;
+  /** The bus's topologyVersion when `declaring` started: a delete since then means declare again. */
+  private declaredVersion = 0;
 
   /** What `console.log(producer)` shows: its topic, never the bus's client. */
   [INSPECT](): string {
@@ -119,7 +123,8 @@ export class ProducerImpl<T> implements Producer<T> {
   /** The topic, and the declared subscriptions, exist. */
   private ready(): Promise<void> {
     if (this.declared === undefined) return this.context.topicReady(this.finalTopic);
-    if (this.declaring === undefined) {
+    if (this.declaring === undefined || this.declaredVersion !== this.context.topologyVersion) {
+      this.declaredVersion = this.context.topologyVersion;
       const declaring = this.context
         .declarationsReady(this.finalTopic, this.declared)
         .catch((error: unknown) => {

@@ -257,8 +257,161 @@ export interface DeadLetter<T = unknown> {
   readonly publishedAt: Date;
   /** The ordering key the message was sent with, if any. */
   readonly orderingKey: string | undefined;
+  /**
+   * Times the message was redriven out of this DLQ before it landed here this time (0 the first
+   * time). Carried on the wire as `omnibus-redrives`; read by the redrive-loop guard
+   * ({@link RedriveOptions.maxRedrives}).
+   */
+  readonly redrives: number;
   /** The broker's own record of the dead letter. */
   readonly native: unknown;
+}
+
+/**
+ * Which dead letters a {@link DeadLetterSelection} acts on. Every criterion given must hold (AND);
+ * none given selects every letter. Checked when `select()` is called: a malformed filter throws
+ * `InvalidArgument` before any I/O.
+ */
+export interface DeadLetterFilter {
+  /** Exact message ids (non-empty strings); an empty list selects nothing. */
+  ids?: readonly string[];
+  /**
+   * The failure reason: a string matches as a case-insensitive substring (non-empty), a `RegExp`
+   * by `test()` (its `g`/`y` flags are ignored, so matching is stateless).
+   */
+  reason?: string | RegExp;
+  /** Dead-lettered strictly before this time (`deadLetteredAt < failedBefore`). */
+  failedBefore?: Date;
+  /**
+   * Dead-lettered at or after this time (`deadLetteredAt >= failedAfter`), so
+   * `[failedAfter, failedBefore)` windows tile without gaps or overlaps. Must not be after
+   * `failedBefore`.
+   */
+  failedAfter?: Date;
+  /** Your own test, called with each letter the other criteria kept (body decoded as for `peek`). */
+  where?: (letter: DeadLetter<unknown>) => boolean;
+  /**
+   * Most letters matched, and so listed or acted on (refused ones included), oldest first: a whole
+   * number ≥ 1. @default every matching letter
+   */
+  limit?: number;
+}
+
+/**
+ * What happened to one matched dead letter:
+ * - `redriven` / `purged`: done;
+ * - `would-redrive` / `would-purge`: what a `dryRun` would have done;
+ * - `refused`: the redrive-loop guard kept it in the DLQ (see `detail`);
+ * - `failed`: the broker refused this letter (after core's retries of retryable errors); it stays
+ *   in the DLQ and `error` says why.
+ */
+export type DeadLetterOutcome =
+  | 'redriven'
+  | 'purged'
+  | 'would-redrive'
+  | 'would-purge'
+  | 'refused'
+  | 'failed';
+
+/** The outcome for one matched dead letter, as reported to `onResult` and in the report. */
+export interface DeadLetterResult {
+  /** The message id. */
+  id: string;
+  outcome: DeadLetterOutcome;
+  /** Why the message was dead-lettered (the letter's `reason`). */
+  reason: string;
+  /** Deliveries a handler got before it was dead-lettered. */
+  attempts: number;
+  /** Times it had been redriven before this run (the letter's `redrives`). */
+  redrives: number;
+  /** When it was dead-lettered. */
+  deadLetteredAt: Date;
+  /** Its ordering key (kept on redrive), if any. */
+  orderingKey: string | undefined;
+  /** Why it was refused, or the error message when it failed. */
+  detail?: string;
+  /** The error, when the outcome is `failed`. */
+  error?: OmnibusError;
+}
+
+/** The summary of one `redrive` or `purge` run over a {@link DeadLetterSelection}. */
+export interface DeadLetterReport {
+  /** One entry per matched letter, in the order they were read (oldest first). */
+  results: DeadLetterResult[];
+  /** Letters read from the DLQ (matched or not). */
+  scanned: number;
+  /** Letters that matched the filter (at most its `limit`): `results.length`. */
+  matched: number;
+  /** Outcome `redriven` (0 on a dry run). */
+  redriven: number;
+  /** Outcome `purged` (0 on a dry run). */
+  purged: number;
+  /** Outcome `refused`: kept by the redrive-loop guard (counted on dry runs too). */
+  refused: number;
+  /** Outcome `failed`. */
+  failed: number;
+  /** Whether this was a dry run: nothing was changed. */
+  dryRun: boolean;
+}
+
+/** Options of {@link DeadLetterSelection.redrive} and {@link DeadLetterSelection.purge}. */
+export interface DeadLetterActionOptions {
+  /**
+   * Decide and report (`would-redrive`, `would-purge`, `refused`) but change nothing: every letter
+   * stays in the DLQ as it was. @default false
+   */
+  dryRun?: boolean;
+  /**
+   * Most letters acted on per second (a positive number, fractions allowed), so a large redrive
+   * doesn't flood the consumers. Not applied to dry runs. @default unpaced
+   */
+  ratePerSecond?: number;
+  /** Called once per matched letter as soon as its outcome is known, in read order: progress. */
+  onResult?: (result: DeadLetterResult) => void;
+  /**
+   * Stops the run between pages and before each paced action; the promise then resolves with the
+   * report so far (letters not reached stay in the DLQ, unreported). Check `signal.aborted`.
+   */
+  signal?: AbortSignal;
+}
+
+/** Options of {@link DeadLetterSelection.redrive}. */
+export interface RedriveOptions extends DeadLetterActionOptions {
+  /**
+   * The redrive-loop guard: a letter already redriven this many times (`letter.redrives >=
+   * maxRedrives`) is `refused`, and stays in the DLQ, with a `detail` saying why. A whole number
+   * ≥ 1. @default 3
+   */
+  maxRedrives?: number;
+}
+
+/**
+ * The dead letters of one DLQ that match a {@link DeadLetterFilter}, acted on letter by letter.
+ * A run reads the DLQ once, oldest first, in pages, and acts only on the letters present when it
+ * started: it stops at a letter dead-lettered after it started (a redriven message that failed
+ * again) or one it already saw. A letter the broker refuses becomes a `failed` result and the run
+ * carries on. A run rejects only for bad options (`InvalidArgument`, before any I/O), a closed bus
+ * (`Closed`), or when the DLQ can't be read (`NotFound` for a subscription that doesn't exist, or
+ * the broker's error after core's retries within `operationTimeoutMs`); what it had done by then
+ * was already reported to `onResult`.
+ *
+ * Reading is a browse where `bus.capabilities.deadLetterAdmin.peek` is `non-destructive`; where it
+ * is `count-bumping` (SQS, Pub/Sub) it is a receive the broker counts, and the letters read stay
+ * hidden from other readers until the run settles or releases them; where it is `none`, every
+ * call rejects `Unsupported`.
+ */
+export interface DeadLetterSelection<T = unknown> {
+  /** The matching letters (at most `limit`), oldest first, left in the DLQ. */
+  list(): Promise<DeadLetter<T>[]>;
+  /**
+   * Moves the matching letters back to the subscription (to the topic where
+   * `deadLetterAdmin.redrive` is `topic`), each with its id, body, attributes, ordering key and
+   * publish time, attempts starting again at 1 and `redrives` one higher; refuses those the loop
+   * guard stops. At least once: a letter's copy is accepted before it leaves the DLQ.
+   */
+  redrive(options?: RedriveOptions): Promise<DeadLetterReport>;
+  /** Deletes the matching letters from the DLQ for good. */
+  purge(options?: DeadLetterActionOptions): Promise<DeadLetterReport>;
 }
 
 /** The dead-letter queue of one subscription. */
@@ -281,6 +434,13 @@ export interface DeadLetters<T = unknown> {
   redrive(options?: { limit?: number }): Promise<number>;
   /** Deletes every dead letter; resolves with how many (undefined if the broker can't tell). */
   purge(): Promise<number | undefined>;
+  /**
+   * The letters matching `filter` (all of them without one), to list, redrive or purge letter by
+   * letter with per-letter results, a dry run, a rate and the redrive-loop guard. Example:
+   * `await dlq.select({ reason: /timeout/i, failedAfter: since }).redrive({ ratePerSecond: 50 })`.
+   * @throws `InvalidArgument` for a malformed filter, before any I/O
+   */
+  select(filter?: DeadLetterFilter): DeadLetterSelection<T>;
 }
 
 /** A connection to one broker. */
@@ -317,8 +477,24 @@ export interface Bus {
     subscription: string,
     options?: ConsumerOptions<T>,
   ): Consumer<T>;
-  /** The dead-letter queue of `subscription` on `topic`: count, peek, redrive, purge. */
+  /** The dead-letter queue of `subscription` on `topic`: count, peek, redrive, purge, select. */
   deadLetters<T = unknown>(topic: string, subscription: string): DeadLetters<T>;
+  /**
+   * Deletes `subscription` of `topic` and its DLQ, with every message in them (for temporary
+   * subscriptions and test leftovers). Resolves `true` if it existed, `false` if there was nothing
+   * to delete. A consumer or producer of this bus used afterwards creates it again, empty;
+   * consumers still running on it may fail with `NotFound`. Names are checked before any I/O
+   * (`InvalidArgument`); bounded by `operationTimeoutMs` like every call.
+   */
+  deleteSubscription(topic: string, subscription: string): Promise<boolean>;
+  /**
+   * Deletes `topic`; resolves `true` if it existed, `false` otherwise. Its subscriptions are not
+   * deleted: delete them first. Where a subscription lives inside the topic (Redis streams; memory
+   * keeps the same rule) it rejects `InvalidArgument` naming them while any exists; elsewhere they
+   * stop receiving and keep what they hold. A producer of this bus used afterwards creates the topic
+   * again. Bounded by `operationTimeoutMs`.
+   */
+  deleteTopic(topic: string): Promise<boolean>;
   /**
    * Resolves when every subscription a consumer of this bus reads is empty, no handler runs and no
    * delayed message is due. Only where the driver can tell (memory); `Unsupported` elsewhere.
