@@ -1,8 +1,7 @@
 // declare, publish, stats, tail and doctor, run as the built binary against the shared Redis and RabbitMQ.
-import { connect } from '@omnibus/core';
+import { type Bus, connect } from '@omnibus/core';
 import { waitUntil } from '@omnibus/test-brokers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type OpsBus, opsBus } from './ops-api.js';
 import {
   BROKERS,
   brokerUnavailable,
@@ -18,11 +17,11 @@ describe.each(BROKERS)('$name', ({ name, url }) => {
   const cli = (args: string[], input?: string) =>
     runCli(['--url', url, '--prefix', prefix, ...args], input === undefined ? {} : { input });
   let unavailable: string | undefined;
-  let bus: OpsBus | undefined;
+  let bus: Bus | undefined;
 
   beforeAll(async () => {
     unavailable = await brokerUnavailable(url);
-    if (unavailable === undefined) bus = opsBus(await connect(url, { prefix }));
+    if (unavailable === undefined) bus = await connect(url, { prefix });
   });
   afterAll(async () => {
     if (bus === undefined) return;

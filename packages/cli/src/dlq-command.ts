@@ -1,18 +1,17 @@
 /** `omnibus dlq list|show|count|redrive|purge <topic> <subscription>`: the dead-letter queue of a subscription, on the ops API's selection. */
-import type { Bus } from '@omnibus/core';
+import type {
+  Bus,
+  DeadLetter,
+  DeadLetterFilter,
+  DeadLetterReport,
+  DeadLetterResult,
+} from '@omnibus/core';
 import { Command } from 'commander';
 import type { CommandContext } from './command-context.js';
 import type { CommandRunner } from './command-runner.js';
 import { confirmAction } from './confirm-action.js';
 import { EXIT, UsageError } from './failure.js';
 import { attributesText, bodyRecord, bodyText } from './format-body.js';
-import {
-  type DeadLetterFilter,
-  type DeadLetterReport,
-  type DeadLetterResult,
-  type OpsDeadLetter,
-  opsDeadLetters,
-} from './ops-api.js';
 import {
   collect,
   parseIdLines,
@@ -211,7 +210,7 @@ async function listLetters(
   const limit = mode === 'list' ? LIST_LIMIT : SHOW_LIMIT;
   const filter = await readFilter(context, command.opts<SelectionOptions>(), limit);
   const bus = await context.bus();
-  const dlq = opsDeadLetters(bus, topic, subscription);
+  const dlq = bus.deadLetters(topic, subscription);
   warnIfCountBumping(context, bus);
   const letters = await dlq.select(filter).list();
   const { output } = context;
@@ -241,7 +240,7 @@ async function listLetters(
   return EXIT.ok;
 }
 
-function showLetter(context: CommandContext, letter: OpsDeadLetter): void {
+function showLetter(context: CommandContext, letter: DeadLetter): void {
   const { output } = context;
   output.line(output.color.bold(letter.id));
   output.fields([
@@ -256,7 +255,7 @@ function showLetter(context: CommandContext, letter: OpsDeadLetter): void {
   ]);
 }
 
-function letterRecord(letter: OpsDeadLetter): Record<string, unknown> {
+function letterRecord(letter: DeadLetter): Record<string, unknown> {
   return {
     id: letter.id,
     reason: letter.reason,
@@ -293,7 +292,7 @@ async function actOnLetters(
   const maxRedrives =
     options.maxRedrives === undefined
       ? undefined
-      : parseWholeNumber('--max-redrives', options.maxRedrives, 0);
+      : parseWholeNumber('--max-redrives', options.maxRedrives);
   const dryRun = options.dryRun === true;
   if (!dryRun && options.yes !== true && !context.canPrompt())
     throw new UsageError(
@@ -301,7 +300,7 @@ async function actOnLetters(
         `Run it with --dry-run to see what it would do, then with --yes to do it.`,
     );
   const bus = await context.bus();
-  const selection = opsDeadLetters(bus, topic, subscription).select(filter);
+  const selection = bus.deadLetters(topic, subscription).select(filter);
   warnIfCountBumping(context, bus);
   const run = (extra: { dryRun: boolean; onResult?: (result: DeadLetterResult) => void }) => {
     const common = {

@@ -6,7 +6,6 @@ import type { Command } from 'commander';
 import type { CommandContext } from './command-context.js';
 import type { CommandRunner } from './command-runner.js';
 import { diagnosis, EXIT, messageOf } from './failure.js';
-import { opsBus } from './ops-api.js';
 import { parseDuration } from './parse-input.js';
 
 interface DoctorOptions {
@@ -140,10 +139,9 @@ async function roundTrip(bus: Bus, step: Step, timeoutMs: number): Promise<numbe
       (value) => `round trip ${value} ms (send to delivery)`,
     );
   } finally {
-    const ops = opsBus(bus);
     const cleanUp = async () => {
-      await ops.deleteSubscription(topic, subscription);
-      await ops.deleteTopic(topic);
+      await bus.deleteSubscription(topic, subscription);
+      await bus.deleteTopic(topic);
     };
     // After a failed declare part of it may exist (a topic created, its subscription refused):
     // remove it quietly, as a step only once declare worked (then a failure to clean up matters).

@@ -6,7 +6,6 @@ import type { CommandContext } from './command-context.js';
 import type { CommandRunner } from './command-runner.js';
 import { EXIT, messageOf, UsageError } from './failure.js';
 import { attributesText, bodyRecord, bodyText } from './format-body.js';
-import { opsBus } from './ops-api.js';
 import { parseWholeNumber } from './parse-input.js';
 
 interface TailOptions {
@@ -106,7 +105,7 @@ async function removeTemporary(
   subscription: string,
 ): Promise<void> {
   try {
-    await opsBus(bus).deleteSubscription(topic, subscription);
+    await bus.deleteSubscription(topic, subscription);
   } catch (error) {
     context.output.warn(
       `could not remove the temporary subscription ${subscription} of ${topic}: ${messageOf(error)}`,
