@@ -90,6 +90,24 @@ describe.each(BROKERS)('$name', ({ name, url }) => {
     // Not a terminal: no colour codes.
     expect(table.stdout).not.toContain('\u001b[');
     expect(table.code).toBe(0);
+
+    // tail on an existing subscription reads (and acks) what it holds, given its settings.
+    const mismatch = await cli(['tail', 'orders', 'audit', '--count', '1']);
+    expect(mismatch.stderr).toMatch(/AlreadyExists: .*maxAttempts/);
+    expect(mismatch.stderr).toMatch(/hint: give tail the subscription's settings/);
+    expect(mismatch.code).toBe(1);
+    const drained = await cli([
+      'tail',
+      'orders',
+      'audit',
+      '--count',
+      '2',
+      '--max-attempts',
+      '3',
+      '--json',
+    ]);
+    expect(records(drained.stdout).map((message) => message.id)).toEqual(['order-1', sent[0]?.id]);
+    expect(drained.code).toBe(0);
   });
 
   it('a publish line that cannot be sent is reported by number; the others are sent; exit 1', async (context) => {

@@ -1,6 +1,12 @@
 /** `omnibus tail <topic> [subscription]`: prints messages as they arrive, through a temporary subscription removed on exit where the broker fans out. */
 import { randomBytes } from 'node:crypto';
-import type { Bus, Consumer, Message } from '@omnibus/core';
+import {
+  type Bus,
+  type Consumer,
+  type ConsumerOptions,
+  type Message,
+  OmnibusError,
+} from '@omnibus/core';
 import type { Command } from 'commander';
 import type { CommandContext } from './command-context.js';
 import type { CommandRunner } from './command-runner.js';
@@ -10,6 +16,9 @@ import { parseWholeNumber } from './parse-input.js';
 
 interface TailOptions {
   count?: string;
+  maxAttempts?: string;
+  deadLetter?: boolean;
+  ordering?: boolean;
 }
 
 /** Adds `tail` to the program. */
@@ -28,6 +37,13 @@ export function addTailCommand(program: Command, runner: CommandRunner): void {
     .argument('<topic>', 'topic name')
     .argument('[subscription]', 'an existing subscription to read from (its messages are acked)')
     .option('--count <n>', 'exit after printing this many messages')
+    .option(
+      '--max-attempts <n>',
+      "with a subscription: its maxAttempts, if not the default 5 (a subscription's settings are fixed)",
+    )
+    .option('--no-dead-letter', 'with a subscription: it was created without a DLQ')
+    .option('--ordering', 'with a subscription: it was created with ordering')
+    .option('--no-ordering', 'with a subscription: it was created without ordering')
     .addHelpText(
       'after',
       '\nExamples:\n  $ omnibus tail orders\n  $ omnibus tail orders --count 1 --json | jq .body',
@@ -44,7 +60,7 @@ export function addTailCommand(program: Command, runner: CommandRunner): void {
           throw new UsageError(
             `${bus.adapter} (this connection) does not fan out: a temporary subscription would not see the topic's messages; name the subscription to read from`,
           );
-        return tail(context, bus, topic, subscription, count);
+        return tail(context, bus, topic, subscription, count, subscriptionSettings(options));
       }),
     );
 }
@@ -55,6 +71,7 @@ async function tail(
   topic: string,
   subscription: string | undefined,
   count: number | undefined,
+  settings: ConsumerOptions,
 ): Promise<number> {
   const { output, signal } = context;
   const temporary =
@@ -64,11 +81,23 @@ async function tail(
   const consumer: Consumer = bus.consumer(
     topic,
     name,
-    temporary === undefined ? {} : { deadLetter: false },
+    temporary === undefined ? settings : { deadLetter: false },
   );
   let printed = 0;
   try {
-    await consumer.ready();
+    try {
+      await consumer.ready();
+    } catch (error) {
+      if (
+        OmnibusError.isInstance(error) &&
+        error.code === 'AlreadyExists' &&
+        temporary === undefined
+      )
+        output.note(
+          `hint: give tail the subscription's settings: --max-attempts N, --no-dead-letter, --[no-]ordering`,
+        );
+      throw error;
+    }
     output.note(
       temporary === undefined
         ? `tailing ${topic} through subscription ${name}: what is printed is acked (Ctrl-C to stop)`
@@ -96,6 +125,17 @@ async function tail(
   }
   if (signal.aborted) output.note(`stopped after ${printed} message(s)`);
   return EXIT.ok;
+}
+
+// Core checks a consumer's settings against the subscription's, fixed at creation: reading an
+// existing subscription takes the same ones, which only the operator knows.
+function subscriptionSettings(options: TailOptions): ConsumerOptions {
+  const settings: ConsumerOptions = {};
+  if (options.maxAttempts !== undefined)
+    settings.maxAttempts = parseWholeNumber('--max-attempts', options.maxAttempts);
+  if (options.deadLetter === false) settings.deadLetter = false;
+  if (options.ordering !== undefined) settings.ordering = options.ordering;
+  return settings;
 }
 
 async function removeTemporary(
