@@ -300,9 +300,13 @@ async function actOnLetters(
         `Run it with --dry-run to see what it would do, then with --yes to do it.`,
     );
   const bus = await context.bus();
-  const selection = bus.deadLetters(topic, subscription).select(filter);
+  const dlq = bus.deadLetters(topic, subscription);
   warnIfCountBumping(context, bus);
-  const run = (extra: { dryRun: boolean; onResult?: (result: DeadLetterResult) => void }) => {
+  const run = (
+    selected: DeadLetterFilter,
+    extra: { dryRun: boolean; onResult?: (result: DeadLetterResult) => void },
+  ) => {
+    const selection = dlq.select(selected);
     const common = {
       dryRun: extra.dryRun,
       signal: context.signal,
@@ -314,9 +318,11 @@ async function actOnLetters(
       : selection.purge(common);
   };
 
+  let selected = filter;
   if (!dryRun && options.yes !== true) {
-    // On a terminal: count what it would do (a dry run changes nothing), then ask.
-    const preview = await run({ dryRun: true });
+    // On a terminal: find what it would do (a dry run changes nothing), ask, then act on exactly
+    // those letters: one dead-lettered while the question was open was not in the count.
+    const preview = await run(filter, { dryRun: true });
     const acting = preview.matched - preview.refused;
     if (acting === 0) {
       context.output.note(
@@ -328,21 +334,17 @@ async function actOnLetters(
       context,
       `${action === 'redrive' ? 'Redrive' : 'Purge (delete for good)'} ${acting} dead letter(s) of ${topic}/${subscription}${refusedNote(preview)}?`,
     );
+    selected = { ...filter, ids: preview.results.map((result) => result.id) };
   }
 
   const { output } = context;
   const progress =
     context.io.stderr.isTTY === true && context.io.stdout.isTTY !== true && !dryRun
-      ? startProgress(
-          context,
-          action,
-          await bus.deadLetters(topic, subscription).count(),
-          filter.limit,
-        )
+      ? startProgress(context, action, await dlq.count(), filter.limit)
       : undefined;
   const report = await (async () => {
     try {
-      return await run({
+      return await run(selected, {
         dryRun,
         onResult: (result) => {
           progress?.increment();
