@@ -171,7 +171,8 @@ export class DeadLetterSelectionImpl<T> implements DeadLetterSelection<T> {
     let scanned = 0;
     let matched = 0;
     try {
-      let more = true;
+      // `ids: []` selects nothing: the cursor was opened (the DLQ exists), nothing is read.
+      let more = this.matcher.ids?.size !== 0;
       while (more && !signal?.aborted) {
         // Waiting before reading, not while holding a page: held letters are settled promptly.
         await pacer?.wait(signal);
@@ -387,7 +388,7 @@ function compileFilter(filter: DeadLetterFilter | undefined): Matcher {
       const at = letter.deadLetteredAt.getTime();
       if (before !== undefined && !(at < before)) return false;
       if (after !== undefined && !(at >= after)) return false;
-      return where === undefined || where(letter) === true;
+      return where === undefined || Boolean(where(letter));
     },
   };
 }

@@ -506,7 +506,8 @@ export interface DriverV2 {
    * subscriptions are **not** deleted (delete them first with {@link deleteSubscription}): on
    * brokers that keep them (SQS queues, Pub/Sub subscriptions, RabbitMQ queues) they stop receiving
    * and keep what they hold; on Redis, whose subscriptions live inside the topic's stream, deleting
-   * the topic while subscriptions exist throws `InvalidArgument` naming them. memory: the map entry;
+   * the topic while subscriptions exist throws `InvalidArgument` naming them. memory: the map entry,
+   * under Redis's rule (its subscriptions live inside the topic too);
    * RabbitMQ: `exchange.delete`; SQS: `DeleteTopic` (fan-out) or `DeleteQueue` (queue mode, with its
    * subscription); Pub/Sub: `deleteTopic`.
    */

@@ -317,6 +317,7 @@ export type DeadLetterOutcome =
 export interface DeadLetterResult {
   /** The message id. */
   id: string;
+  /** What happened to it (see {@link DeadLetterOutcome}). */
   outcome: DeadLetterOutcome;
   /** Why the message was dead-lettered (the letter's `reason`). */
   reason: string;
@@ -388,9 +389,9 @@ export interface RedriveOptions extends DeadLetterActionOptions {
 /**
  * The dead letters of one DLQ that match a {@link DeadLetterFilter}, acted on letter by letter.
  * A run reads the DLQ once, oldest first, in pages, and acts only on the letters present when it
- * started: it stops at a letter dead-lettered after it started (a redriven message that failed
- * again) or one it already saw. A letter the broker refuses becomes a `failed` result and the run
- * carries on. A run rejects only for bad options (`InvalidArgument`, before any I/O), a closed bus
+ * started: it stops at a letter dead-lettered after it started, or at one it redrove itself coming
+ * back (a consumer failing it again at once), so it ends even while consumers keep dead-lettering.
+ * A letter the broker refuses becomes a `failed` result and the run carries on. A run rejects only for bad options (`InvalidArgument`, before any I/O), a closed bus
  * (`Closed`), or when the DLQ can't be read (`NotFound` for a subscription that doesn't exist, or
  * the broker's error after core's retries within `operationTimeoutMs`); what it had done by then
  * was already reported to `onResult`.
