@@ -17,7 +17,8 @@ export class AbortedError extends Error {
 /** The exit code for an error a command threw. */
 export function exitCodeOf(error: unknown): number {
   if (error instanceof UsageError) return EXIT.usage;
-  if (error instanceof AbortedError) return EXIT.interrupted;
+  // A prompt answered no (or Ctrl-C at it): nothing was done, which a script must not read as done.
+  if (error instanceof AbortedError) return EXIT.failed;
   // Config, InvalidArgument and Unsupported are core's verdicts on input (a URL, a name, an
   // attribute, an option the adapter's capabilities rule out), which core checks before any I/O.
   if (
