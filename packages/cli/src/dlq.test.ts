@@ -236,7 +236,7 @@ describe.each(BROKERS)('$name', ({ name, url }) => {
     ]);
     const ids = records(listed.stdout).map((letter) => letter.id);
     const purged = await cli(
-      ['dlq', 'purge', TOPIC, SUBSCRIPTION, '--id', '-', '--yes', '--json'],
+      ['dlq', 'purge', TOPIC, SUBSCRIPTION, '--id', '-', '--rate', '100', '--yes', '--json'],
       listed.stdout,
     );
     const results = records(purged.stdout);
