@@ -38,6 +38,8 @@ export function createProgram(io: CommandIO, runner: CommandRunner): Command {
       outputError: (text, write) => write(errors.errorColor.red(text)),
     })
     .showHelpAfterError('(add --help for usage and examples)')
+    // Every command's --help lists --url, --prefix and --json too.
+    .configureHelp({ showGlobalOptions: true })
     .addOption(
       new Option(
         '--url <url>',
