@@ -139,8 +139,12 @@ export function userAttributes(headers: unknown): Record<string, string> {
   const attributes: Record<string, string> = {};
   if (headers === undefined || headers === null || typeof headers !== 'object') return attributes;
   let count = 0;
-  for (const [name, value] of Object.entries(headers)) {
+  // for…in rather than Object.entries: this runs per delivery, and entries() allocates an array
+  // per header on top of one for the list.
+  for (const name in headers) {
+    if (!Object.hasOwn(headers, name)) continue;
     if (count >= MAX_ATTRIBUTES) break;
+    const value: unknown = (headers as Record<string, unknown>)[name];
     if (isInternalHeader(name) || name === '' || name.length > ATTRIBUTE_NAME_MAX_LENGTH) continue;
     if (CONTROL.test(name)) continue;
     const text = headerString(value);

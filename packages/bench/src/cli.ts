@@ -11,6 +11,13 @@ import { cpus, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { type AdapterBench, discoverAdapters, loadBenchModule } from './discover.ts';
+import {
+  describeLatencyResult,
+  describeRunLatency,
+  formatLatencyTable,
+  latencyAndMemoryTargetsMet,
+  latencyOfRuns,
+} from './latency-report.ts';
 import { benchLine, formatRate, formatTable, type ScenarioResult, targetsMet } from './report.ts';
 import type { SideReport } from './run-side.ts';
 import type { BenchScenario } from './scenario.ts';
@@ -90,16 +97,19 @@ async function main(): Promise<number> {
   if (runs < 1) throw new Error('--runs must be at least 1');
 
   const discovered = discoverAdapters();
-  const known = new Map(discovered.map((bench) => [bench.adapter, bench]));
+  const known = new Set(discovered.map((bench) => bench.adapter));
   const unknown = positionals.filter((name) => !known.has(name));
   if (unknown.length > 0) {
-    const names = discovered.map((bench) => bench.adapter).join(', ') || 'none';
+    const names = [...known].join(', ') || 'none';
     console.error(`no bench/scenarios.ts for: ${unknown.join(', ')} (adapters with one: ${names})`);
     return 2;
   }
   const explicit = positionals.length > 0;
+  // An adapter may have several scenarios files (its own and one kept in packages/bench).
   const selected: AdapterBench[] = explicit
-    ? [...new Set(positionals)].map((name) => known.get(name)!)
+    ? [...new Set(positionals)].flatMap((name) =>
+        discovered.filter((bench) => bench.adapter === name),
+      )
     : discovered;
 
   const cpu = cpus();
@@ -147,7 +157,8 @@ async function main(): Promise<number> {
             console.log(
               `  run ${run + 1}/${runs} ${side.padEnd(8)} ` +
                 `${formatRate(throughput(report.messages, report.elapsedMs)).padStart(11)} msg/s ` +
-                `(${report.elapsedMs.toFixed(0)} ms, peak RSS ${report.peakRssMiB.toFixed(1)} MiB)`,
+                `(${report.elapsedMs.toFixed(0)} ms, peak RSS ${report.peakRssMiB.toFixed(1)} MiB` +
+                `${describeRunLatency(report)})`,
             );
           }
         }
@@ -166,7 +177,9 @@ async function main(): Promise<number> {
       const omnibusMsgPerSec = median(omnibusRuns);
       const baselineMsgPerSec = median(baselineRuns);
       const scenarioRatio = ratio(omnibusMsgPerSec, baselineMsgPerSec);
-      const result: ScenarioResult = {
+      const omnibusLatencyMs = latencyOfRuns(reports.omnibus);
+      const baselineLatencyMs = latencyOfRuns(reports.baseline);
+      const measured: ScenarioResult = {
         scenario: scenario.name,
         adapter: bench.adapter,
         omnibusLabel: scenario.omnibus.label,
@@ -180,15 +193,22 @@ async function main(): Promise<number> {
         baselinePeakRssMiB: Math.max(...reports.baseline.map((report) => report.peakRssMiB)),
         omnibusRunsMsgPerSec: omnibusRuns.map(Math.round),
         baselineRunsMsgPerSec: baselineRuns.map(Math.round),
+        ...(omnibusLatencyMs === undefined ? {} : { omnibusLatencyMs }),
+        ...(baselineLatencyMs === undefined ? {} : { baselineLatencyMs }),
         targets: scenario.targets,
         targetsMet: targetsMet(scenario.targets, omnibusMsgPerSec, scenarioRatio),
         node: process.version,
       };
+      const extraMet = latencyAndMemoryTargetsMet(scenario.targets, measured);
+      const result: ScenarioResult =
+        extraMet === false ? { ...measured, targetsMet: false } : measured;
       results.push(result);
       console.log(
         `  = omnibus ${formatRate(omnibusMsgPerSec)} msg/s · baseline ` +
           `${formatRate(baselineMsgPerSec)} msg/s · ratio ${scenarioRatio?.toFixed(3) ?? '–'}`,
       );
+      const latencyLine = describeLatencyResult(result);
+      if (latencyLine !== '') console.log(latencyLine);
       console.log(benchLine(result));
       console.log();
     }
@@ -196,6 +216,8 @@ async function main(): Promise<number> {
 
   if (results.length > 0) console.log(formatTable(results));
   else console.log('no scenario ran');
+  const latencyTable = formatLatencyTable(results);
+  if (latencyTable !== '') console.log(`\n${latencyTable}`);
   return failures > 0 ? 1 : 0;
 }
 

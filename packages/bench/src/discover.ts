@@ -8,23 +8,38 @@ export const repositoryRoot = fileURLToPath(new URL('../../../', import.meta.url
 
 /** An adapter that ships `bench/scenarios.ts`. */
 export interface AdapterBench {
-  /** Folder name under `adapters/`, which is also the name given on the command line. */
+  /** Folder name under `adapters/` (or the `<name>` of `src/<name>.scenarios.ts`), which is also the name given on the command line. */
   readonly adapter: string;
   readonly file: string;
 }
 
-/** Every `adapters/<name>/bench/scenarios.ts`, sorted by adapter name. */
+/** The suffix of a scenarios file kept in this package: `src/<adapter>.scenarios.ts`. */
+const OWN_SCENARIOS_SUFFIX = '.scenarios.ts';
+
+/**
+ * Every `adapters/<name>/bench/scenarios.ts`, and every `packages/bench/src/<name>.scenarios.ts`
+ * (benchmarks kept here rather than in the adapter, e.g. because they need an emulator and peer
+ * libraries the adapter shouldn't depend on), sorted by adapter name. An adapter may have both:
+ * then it has two entries with the same name.
+ */
 export function discoverAdapters(root = repositoryRoot): AdapterBench[] {
+  const found: AdapterBench[] = [];
   const adaptersDirectory = join(root, 'adapters');
-  if (!existsSync(adaptersDirectory)) return [];
-  return readdirSync(adaptersDirectory, { withFileTypes: true })
-    .filter((entry) => entry.isDirectory())
-    .map((entry) => ({
-      adapter: entry.name,
-      file: join(adaptersDirectory, entry.name, 'bench', 'scenarios.ts'),
-    }))
-    .filter((bench) => existsSync(bench.file))
-    .sort((a, b) => a.adapter.localeCompare(b.adapter));
+  if (existsSync(adaptersDirectory)) {
+    for (const entry of readdirSync(adaptersDirectory, { withFileTypes: true })) {
+      const file = join(adaptersDirectory, entry.name, 'bench', 'scenarios.ts');
+      if (entry.isDirectory() && existsSync(file)) found.push({ adapter: entry.name, file });
+    }
+  }
+  const ownDirectory = join(root, 'packages', 'bench', 'src');
+  if (existsSync(ownDirectory)) {
+    for (const name of readdirSync(ownDirectory)) {
+      if (!name.endsWith(OWN_SCENARIOS_SUFFIX)) continue;
+      const adapter = name.slice(0, -OWN_SCENARIOS_SUFFIX.length);
+      found.push({ adapter, file: join(ownDirectory, name) });
+    }
+  }
+  return found.sort((a, b) => a.adapter.localeCompare(b.adapter));
 }
 
 /** Imports a scenarios file and checks that it has the expected shape. */

@@ -1,5 +1,9 @@
+// What adapters' scenario files import from @omnibus/bench: the contract types, measuring and reporting helpers, the generic scenarios.
+export { type BacklogOptions, backlogScenario } from './backlog.ts';
+export type { BrokerTarget, OmnibusRun, RawHandler, RawQueue } from './broker-target.ts';
 export { discoverAdapters, loadBenchModule, repositoryRoot } from './discover.ts';
 export { type BenchBody, jsonBodies } from './json-bodies.ts';
+export { type LatencyOptions, latencyScenario } from './latency.ts';
 export { measure, peakRssMiB } from './measure.ts';
 export { reachable } from './reachable.ts';
 export {
@@ -16,6 +20,7 @@ export type {
   BenchScenario,
   BenchSide,
   BenchTargets,
+  LatencySummary,
   Measurement,
   RunContext,
 } from './scenario.ts';

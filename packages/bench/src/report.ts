@@ -1,4 +1,4 @@
-import type { BenchTargets } from './scenario.ts';
+import type { BenchTargets, LatencySummary } from './scenario.ts';
 
 /** What the harness concludes about one scenario: medians of the runs, and the ratio. */
 export interface ScenarioResult {
@@ -21,6 +21,9 @@ export interface ScenarioResult {
   /** Every run's throughput, in run order. */
   readonly omnibusRunsMsgPerSec: readonly number[];
   readonly baselineRunsMsgPerSec: readonly number[];
+  /** Send → handler latency (median p50 and p99 over the runs, highest max), latency scenarios only. */
+  readonly omnibusLatencyMs?: LatencySummary;
+  readonly baselineLatencyMs?: LatencySummary;
   readonly targets: BenchTargets | undefined;
   readonly targetsMet: boolean | undefined;
   readonly node: string;
@@ -57,6 +60,11 @@ function describeTargets(result: ScenarioResult): string {
   const parts: string[] = [];
   if (targets.msgPerSec !== undefined) parts.push(`≥ ${formatRate(targets.msgPerSec)} msg/s`);
   if (targets.ratio !== undefined) parts.push(`ratio ≥ ${targets.ratio}`);
+  if (targets.latencyP99MarginMs !== undefined) {
+    parts.push(`p99 ≤ baseline + ${targets.latencyP99MarginMs} ms`);
+  }
+  if (targets.peakRssRatio !== undefined)
+    parts.push(`peak RSS ≤ ${targets.peakRssRatio}× baseline`);
   return `${result.targetsMet ? 'met' : 'missed'} (${parts.join(', ')})`;
 }
 

@@ -30,6 +30,15 @@ export interface Measurement {
   readonly messages: number;
   /** Wall time of the timed section, in milliseconds. */
   readonly elapsedMs: number;
+  /** Send → handler latency, for sides that measure it (the latency scenarios). */
+  readonly latencyMs?: LatencySummary;
+}
+
+/** Percentiles of send → handler latency over one run, in milliseconds. */
+export interface LatencySummary {
+  readonly p50: number;
+  readonly p99: number;
+  readonly max: number;
 }
 
 /** One side of a scenario: Omnibus, or the baseline it is compared with. */
@@ -50,6 +59,10 @@ export interface BenchTargets {
   readonly msgPerSec?: number;
   /** Omnibus throughput divided by the baseline's. */
   readonly ratio?: number;
+  /** Most Omnibus p99 latency above the baseline's, in ms (needs {@link Measurement.latencyMs}). */
+  readonly latencyP99MarginMs?: number;
+  /** Most Omnibus peak RSS as a multiple of the baseline's (the backlog scenarios). */
+  readonly peakRssRatio?: number;
 }
 
 export interface BenchScenario {

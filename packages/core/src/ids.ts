@@ -8,6 +8,10 @@ const pool = new Uint8Array(65_536);
 let offset = pool.length;
 let lastMs = Number.NEGATIVE_INFINITY;
 let sequence = 0;
+// Given msecs and seq, v7 reads only bytes 10–15 of `random` (and copies them): one holder and one
+// options object serve every id, so an id allocates no view of the pool and no options of its own.
+const random = new Uint8Array(16);
+const v7Options = { msecs: 0, seq: 0, random };
 
 /** A new UUIDv7: time-ordered, monotonic within this process. */
 export function newMessageId(): string {
@@ -15,15 +19,21 @@ export function newMessageId(): string {
     getRandomValues(pool);
     offset = 0;
   }
-  const random = pool.subarray(offset, offset + 16);
-  offset += 16;
   const now = Date.now();
   if (now > lastMs) {
     lastMs = now;
-    sequence = ((random[6]! & 0x7f) << 24) | (random[7]! << 16) | (random[8]! << 8) | random[9]!;
+    sequence =
+      ((pool[offset + 6]! & 0x7f) << 24) |
+      (pool[offset + 7]! << 16) |
+      (pool[offset + 8]! << 8) |
+      pool[offset + 9]!;
   } else {
     sequence = (sequence + 1) | 0;
     if (sequence === 0) lastMs++;
   }
-  return v7({ msecs: lastMs, seq: sequence, random });
+  for (let index = 10; index < 16; index++) random[index] = pool[offset + index]!;
+  offset += 16;
+  v7Options.msecs = lastMs;
+  v7Options.seq = sequence;
+  return v7(v7Options);
 }

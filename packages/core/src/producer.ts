@@ -153,9 +153,9 @@ export class ProducerImpl<T> implements Producer<T> {
       if (typeof entry !== 'object' || entry === null || !('body' in entry)) {
         throw new InvalidArgumentError(`sendBatch entry ${index} must be an object with a body`);
       }
-      const { body, ...options } = entry;
       try {
-        return prepareMessage(this.context.driver, this.context.tracing, body, options);
+        // The entry is its own options (prepareMessage reads only theirs): no copy per message.
+        return prepareMessage(this.context.driver, this.context.tracing, entry.body, entry);
       } catch (error) {
         if (error instanceof Error) error.message = `sendBatch entry ${index}: ${error.message}`;
         throw error;
