@@ -67,6 +67,12 @@ export function registerAttemptTests(suite: Suite): void {
         });
         const dlq = t.bus.deadLetters<string>(topic, consumer.subscription);
         await t.waitFor(async () => (await dlq.count()) === 1, 'the message in the DLQ');
+        // Where dead-lettering is a send then a delete (SQS), the DLQ counts the letter before the
+        // last nack() resolves.
+        await t.waitFor(
+          () => outcomes.length === inbox.of(id).length,
+          'the last nack() to resolve',
+        );
         const handled = inbox.of(id).length;
         t.expectAttempts(
           inbox.of(id).map((delivery) => delivery.attempt),

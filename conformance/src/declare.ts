@@ -92,11 +92,13 @@ export function registerDeclareTests(suite: Suite): void {
       'a consumer whose maxAttempts or deadLetter disagree with the declaration gets AlreadyExists naming the setting',
       async (t) => {
         const topic = t.name('topic');
+        // A topic of its own: queue-mode adapters (fanout false) take one subscription per topic.
+        const otherTopic = t.name('topic');
         const declared = t.name('sub');
         const noDlq = t.name('sub');
         await t.bus.declare(topic, { [declared]: { maxAttempts: 4 } });
         // Declared through a producer: its first send creates the subscription.
-        const producer = t.bus.producer<string>(topic, {
+        const producer = t.bus.producer<string>(otherTopic, {
           subscriptions: { [noDlq]: { deadLetter: false } },
         });
         await producer.send('creates the declared subscriptions');
@@ -121,13 +123,13 @@ export function registerDeclareTests(suite: Suite): void {
           );
           expect(deadLetter.message).toContain('deadLetter');
           const dlq = await expectOmnibusError(
-            () => bus.consumer(topic, noDlq, consumerOptions()).ready(),
+            () => bus.consumer(otherTopic, noDlq, consumerOptions()).ready(),
             ['AlreadyExists'],
             `a DLQ on ${where}, where the producer declared deadLetter false`,
           );
           expect(dlq.message).toContain('deadLetter');
           await bus.consumer(topic, declared, consumerOptions({ maxAttempts: 4 })).ready();
-          await bus.consumer(topic, noDlq, consumerOptions({ deadLetter: false })).ready();
+          await bus.consumer(otherTopic, noDlq, consumerOptions({ deadLetter: false })).ready();
         }
       },
     );

@@ -5,7 +5,7 @@ import type { Channel, GetMessage } from 'amqplib';
 import { deadLetterQueue, subscriptionQueue } from './broker-names.js';
 import { classifyError } from './classify-error.js';
 import type { ConfirmPublisher } from './confirm-publisher.js';
-import { republishOptions, toStoredDeadLetter } from './message-mapping.js';
+import { redriveOptions, toStoredDeadLetter } from './message-mapping.js';
 import type { PendingDeadLetters } from './pending-dead-letters.js';
 import type { Topology } from './topology.js';
 
@@ -48,7 +48,7 @@ export class DeadLetterAdmin {
 
   /**
    * Moves up to `limit` dead letters back to this subscription's queue only (through the default
-   * exchange), attempts starting over. Only what is there when the call starts: a redriven message
+   * exchange), attempts starting over, redrive count one higher. Only what is there when the call starts: a redriven message
    * that fails again is dead-lettered behind these (the DLQ is FIFO), and taking it again would
    * loop for as long as it keeps failing.
    */
@@ -63,11 +63,12 @@ export class DeadLetterAdmin {
         if (messages.length === 0) return 0;
         try {
           await this.publisher.publish(
-            messages.map((message) => {
-              const options = republishOptions(message, {});
-              options.mandatory = true;
-              return { exchange: '', routingKey: queue, content: message.content, options };
-            }),
+            messages.map((message) => ({
+              exchange: '',
+              routingKey: queue,
+              content: message.content,
+              options: redriveOptions(message),
+            })),
           );
         } catch (error) {
           channel.nackAll(true);
@@ -98,7 +99,11 @@ export class DeadLetterAdmin {
 }
 
 /** Takes up to `limit` DLQ messages with `basic.get`, unacked, on `channel`; oldest first. */
-async function take(channel: Channel, ref: SubscriptionRef, limit: number): Promise<GetMessage[]> {
+export async function take(
+  channel: Channel,
+  ref: SubscriptionRef,
+  limit: number,
+): Promise<GetMessage[]> {
   const messages: GetMessage[] = [];
   const dlq = deadLetterQueue(ref);
   while (messages.length < limit) {

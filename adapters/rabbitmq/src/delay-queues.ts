@@ -26,8 +26,10 @@ export function delayBucket(delayMs: number, significantDigits: number): number 
  * (publishing doesn't count as use for `x-expires`).
  */
 export class DelayQueues {
-  /** Delay queues declared, with when. */
+  /** Delay queues declared on the current connection, with when. */
   readonly #declared = new Map<string, number>();
+  /** Every delay queue this driver declared, with whose it is (a subscription queue, or `topic:` and the topic). */
+  readonly #owners = new Map<string, string>();
 
   constructor(
     private readonly topology: Topology,
@@ -39,7 +41,7 @@ export class DelayQueues {
   async forTopic(topic: string, remainingMs: number): Promise<string> {
     const bucket = delayBucket(remainingMs, this.digits);
     const queue = topicDelayQueue(topic, bucket);
-    await this.#ensure(queue, bucket, { exchange: topic });
+    await this.#ensure(queue, bucket, { exchange: topic }, `topic:${topic}`);
     return queue;
   }
 
@@ -47,7 +49,8 @@ export class DelayQueues {
   async forSubscription(ref: SubscriptionRef, delayMs: number): Promise<string> {
     const bucket = delayBucket(delayMs, this.digits);
     const queue = subscriptionDelayQueue(ref, bucket);
-    await this.#ensure(queue, bucket, { exchange: '', routingKey: subscriptionQueue(ref) });
+    const target = subscriptionQueue(ref);
+    await this.#ensure(queue, bucket, { exchange: '', routingKey: target }, target);
     return queue;
   }
 
@@ -57,14 +60,37 @@ export class DelayQueues {
     else this.#declared.delete(queue);
   }
 
+  /**
+   * The delay buckets this driver declared for a subscription's nacks, or for a topic's publishes.
+   * AMQP can't list queues: buckets other processes declared are not known here (they expire by
+   * `x-expires` once unused).
+   */
+  declaredFor(
+    target: { readonly subscription: SubscriptionRef } | { readonly topic: string },
+  ): string[] {
+    const owner =
+      'subscription' in target ? subscriptionQueue(target.subscription) : `topic:${target.topic}`;
+    return [...this.#owners].filter(([, of]) => of === owner).map(([queue]) => queue);
+  }
+
+  /** Forgets queues that were deleted. */
+  deleted(queues: readonly string[]): void {
+    for (const queue of queues) {
+      this.#declared.delete(queue);
+      this.#owners.delete(queue);
+    }
+  }
+
   async #ensure(
     queue: string,
     bucketMs: number,
     target: { exchange: string; routingKey?: string },
+    owner: string,
   ): Promise<void> {
     const declaredAt = this.#declared.get(queue);
     if (declaredAt !== undefined && Date.now() - declaredAt < DELAY_QUEUE_EXPIRY_MARGIN_MS / 2)
       return;
+    this.#owners.set(queue, owner);
     await this.topology.ensureQueue(queue, delayQueueArguments(bucketMs, target));
     this.#declared.set(queue, Date.now());
   }

@@ -16,17 +16,23 @@ import { DELIVERY_LIMIT_MARGIN } from './queue-arguments.js';
 export const HEADER = {
   /** Epoch ms of the original send (the `timestamp` property only has seconds). */
   publishedAt: WIRE.publishedAt,
+  /** The ordering key a producer gave (RabbitMQ doesn't order by it: `ordering` is false; kept on copies). */
   orderingKey: WIRE.orderingKey,
   /** Deliveries a message had before it was re-enqueued through a delay queue, which restarts `x-delivery-count`. */
   attempts: WIRE.attempts,
+  /** On a dead letter: why, as core (or `msg.deadLetter(reason)`) said it. */
   deadLetterReason: WIRE.deadLetterReason,
+  /** On a dead letter: the deliveries a handler got. */
   deadLetterAttempts: WIRE.deadLetterAttempts,
+  /** On a dead letter: when it was dead-lettered, epoch ms. */
   deadLetteredAt: WIRE.deadLetteredAt,
   /** W3C trace context, under the name OpenTelemetry's AMQP instrumentations use. */
   traceparent: WIRE.traceparent,
+  /** Times the message was redriven from its DLQ: carried by every copy, set one higher by a redrive. */
+  redrives: WIRE.redrives,
 } as const satisfies Readonly<Record<string, WireName>>;
 
-/** Headers a copy drops and sets again: the attempt count and the dead-letter record. */
+/** Headers a copy drops and sets again: the attempt count and the dead-letter record (the redrive count is kept). */
 const RESET_ON_COPY: ReadonlySet<string> = new Set([
   WIRE.attempts,
   WIRE.deadLetterReason,
@@ -234,9 +240,26 @@ export function toReceivedMessage(message: Message, handle: unknown): ReceivedMe
     traceparent:
       traceparent !== undefined && TRACEPARENT.test(traceparent) ? traceparent : undefined,
     attempt: attemptOf(message),
+    redrives: redrivesOf(message),
     handle,
     native: message,
   };
+}
+
+/** Times the message was redriven (the adapter's header; 0 when absent or not a count). */
+export function redrivesOf(message: Message): number {
+  return headerCount(headersOf(message)[HEADER.redrives]);
+}
+
+/**
+ * Options to publish a dead letter back to its subscription: a copy (see {@link republishOptions})
+ * whose attempts start over, since the attempt header and `x-delivery-count` are not copied, and
+ * whose redrive count is one higher.
+ */
+export function redriveOptions(message: Message): Options.Publish {
+  const options = republishOptions(message, { [HEADER.redrives]: redrivesOf(message) + 1 });
+  options.mandatory = true;
+  return options;
 }
 
 /**
@@ -343,6 +366,7 @@ export function toStoredDeadLetter(message: Message): StoredDeadLetter {
     attempts,
     reason,
     deadLetteredAt,
+    redrives: received.redrives,
     native: message,
   };
 }

@@ -28,7 +28,10 @@ export interface SubscriptionContext {
   readonly delayQueues: DelayQueues;
   /** Where dead-lettering in progress is recorded, for the DLQ admin calls. */
   readonly pendingDeadLetters: PendingDeadLetters;
-  /** Re-declares the subscription's topology (after a reconnect, or if someone deleted it). */
+  /**
+   * Re-declares the subscription's topology (after a reconnect, or if someone deleted it);
+   * `NotFound` when it was deleted through this driver, which ends the session's reopening.
+   */
   ensureSubscription(spec: SubscriptionSpec): Promise<void>;
   readonly reconnectInitialDelayMs: number;
   readonly reconnectMaxDelayMs: number;
@@ -110,6 +113,8 @@ export class RabbitMQSubscription implements DriverSubscription {
   /** Set once the first consume succeeded; only then does a lost channel start a reconnect loop. */
   #started = false;
   #reopening: Promise<void> | undefined;
+  /** Set when the subscription was deleted through this driver: every receive then rejects with it. */
+  #deleted: OmnibusError | undefined;
   /** Consumption coming back after a release, for a receive that follows it. */
   #resuming: Promise<void> | undefined;
   /** Set by the first close(): later calls wait for the same one. */
@@ -152,6 +157,7 @@ export class RabbitMQSubscription implements DriverSubscription {
     for (;;) {
       if (signal.aborted || this.#closed) return [];
       if (this.#buffered() > 0) return this.#take(request.maxMessages);
+      if (this.#deleted !== undefined) throw this.#deleted;
       await new Promise<void>((resolve) => {
         const wake = () => {
           this.#wakeReceivers.delete(wake);
@@ -638,7 +644,13 @@ export class RabbitMQSubscription implements DriverSubscription {
           await this.context.ensureSubscription(this.spec);
           await this.#open();
           return;
-        } catch {
+        } catch (error) {
+          // Deleted through this driver (deleteSubscription): not re-declared; receives say so.
+          if (OmnibusError.isInstance(error) && error.code === 'NotFound') {
+            this.#deleted = error;
+            for (const wake of [...this.#wakeReceivers]) wake();
+            return;
+          }
           const delay = retryDelay(
             {
               initialDelayMs: this.context.reconnectInitialDelayMs,

@@ -4,10 +4,10 @@ import {
   DEFAULT_OPERATION_TIMEOUT_MS,
   OmnibusError,
   subscriptionNotFound,
-  UnsupportedError,
 } from '@omnibus/core';
 import type {
   BatchResult,
+  DeadLetterCursor,
   DriverStats,
   DriverSubscription,
   DriverV2,
@@ -16,14 +16,16 @@ import type {
   SubscribeOptions,
   SubscriptionRef,
   SubscriptionSpec,
+  TopicSpec,
 } from '@omnibus/core/driver';
 import type { ChannelModel } from 'amqplib';
 import { bounded, CALL_SHARE } from './bounded.js';
-import { deadLetterQueue, subscriptionQueue } from './broker-names.js';
+import { deadLetterExchange, deadLetterQueue, subscriptionQueue } from './broker-names.js';
 import { CAPABILITIES } from './capabilities.js';
 import { classifyError } from './classify-error.js';
 import { ConfirmPublisher } from './confirm-publisher.js';
 import { DeadLetterAdmin } from './dead-letter-admin.js';
+import { openDeadLetterCursor } from './dead-letter-cursor.js';
 import { DelayQueues } from './delay-queues.js';
 import { openConnection } from './open-connection.js';
 import { PendingDeadLetters } from './pending-dead-letters.js';
@@ -115,6 +117,7 @@ function checkOperationTimeout(ms: number): number {
  * ```
  */
 export function rabbitmq(options: RabbitMQOptions = {}): DriverV2 & {
+  /** The bound in force, in ms: {@link RabbitMQOptions.operationTimeoutMs} or its default. */
   readonly operationTimeoutMs: number;
 } {
   const connectionName = options.connectionName ?? 'omnibus';
@@ -157,6 +160,11 @@ export function rabbitmq(options: RabbitMQOptions = {}): DriverV2 & {
   const pendingDeadLetters = new PendingDeadLetters();
   const deadLetters = new DeadLetterAdmin(topology, publisher, pendingDeadLetters, NAME);
   const subscriptions = new Set<RabbitMQSubscription>();
+  /**
+   * Subscription queues deleted through this driver and not declared since: its own consumers of
+   * them, which re-declare their queue when the broker cancels them, must not bring them back.
+   */
+  const deletedQueues = new Set<string>();
   let closed = false;
 
   // Declarations don't outlive the connection they were made on (a restarted broker may have lost them).
@@ -196,6 +204,7 @@ export function rabbitmq(options: RabbitMQOptions = {}): DriverV2 & {
 
     async ensureSubscription(spec) {
       assertOpen();
+      deletedQueues.delete(subscriptionQueue(spec));
       await topology.ensureSubscription(spec);
     },
 
@@ -220,7 +229,11 @@ export function rabbitmq(options: RabbitMQOptions = {}): DriverV2 & {
           publisher,
           delayQueues,
           pendingDeadLetters,
-          ensureSubscription: (again) => topology.ensureSubscription(again),
+          ensureSubscription: async (again) => {
+            if (deletedQueues.has(subscriptionQueue(again)))
+              throw subscriptionNotFound(again, NAME);
+            await topology.ensureSubscription(again);
+          },
           reconnectInitialDelayMs: reconnect.initialDelayMs,
           reconnectMaxDelayMs: reconnect.maxDelayMs,
           onClose: (done) => subscriptions.delete(done),
@@ -263,15 +276,47 @@ export function rabbitmq(options: RabbitMQOptions = {}): DriverV2 & {
       return deadLetters.purge(ref);
     },
 
-    // Placeholders until the ops API lands (issue 11): DLQ cursor and topology delete.
-    async openDeadLetters() {
-      throw new UnsupportedError('openDeadLetters is not implemented yet');
+    async openDeadLetters(ref: SubscriptionRef): Promise<DeadLetterCursor> {
+      assertOpen();
+      return openDeadLetterCursor(
+        {
+          topology,
+          publisher,
+          count: (of) => deadLetters.count(of),
+          callTimeoutMs,
+          driverName: NAME,
+        },
+        ref,
+      );
     },
-    async deleteSubscription() {
-      throw new UnsupportedError('deleteSubscription is not implemented yet');
+
+    async deleteSubscription(ref: SubscriptionRef): Promise<boolean> {
+      assertOpen();
+      const queue = subscriptionQueue(ref);
+      const dlq = deadLetterQueue(ref);
+      // queue.delete answers delete-ok for a queue that doesn't exist: passive declares tell.
+      const existed =
+        (await topology.queueCount(queue)) !== undefined ||
+        (await topology.queueCount(dlq)) !== undefined;
+      deletedQueues.add(queue);
+      await pendingDeadLetters.settled(dlq);
+      const buckets = delayQueues.declaredFor({ subscription: ref });
+      // The queue first: nothing is dead-lettered into the DLQ after the DLQ is gone.
+      for (const name of [queue, dlq, ...buckets]) await topology.deleteQueue(name);
+      delayQueues.deleted(buckets);
+      return existed;
     },
-    async deleteTopic() {
-      throw new UnsupportedError('deleteTopic is not implemented yet');
+
+    async deleteTopic(spec: TopicSpec): Promise<boolean> {
+      assertOpen();
+      const existed = await topology.exchangeExists(spec.topic);
+      await topology.deleteExchange(spec.topic);
+      // The topic's dead-letter exchange serves its subscriptions' DLQs: deleted only once no DLQ is bound to it.
+      await topology.deleteExchange(deadLetterExchange(spec.topic), true);
+      const buckets = delayQueues.declaredFor({ topic: spec.topic });
+      for (const name of buckets) await topology.deleteQueue(name);
+      delayQueues.deleted(buckets);
+      return existed;
     },
     classifyError,
 

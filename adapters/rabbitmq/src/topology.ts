@@ -121,6 +121,48 @@ export class Topology {
     );
   }
 
+  /**
+   * A channel of the caller's own on the publish connection (the DLQ cursor's: what it holds
+   * unacked goes back to the queue when it closes). The caller closes it.
+   */
+  async openChannel(): Promise<Channel> {
+    if (this.#closed)
+      throw new ClosedError('the RabbitMQ driver is closed', { driver: this.driverName });
+    const connection = await this.connection.get();
+    const channel = await bounded(connection.createChannel(), this.callTimeoutMs, this.driverName);
+    channel.on('error', () => undefined);
+    return channel;
+  }
+
+  /** Whether an exchange exists: a passive declare, on a pooled channel a 404 closes and the pool drops. */
+  async exchangeExists(exchange: string): Promise<boolean> {
+    try {
+      await this.withChannel((channel) => channel.checkExchange(exchange));
+      return true;
+    } catch (error) {
+      if (classifyError(error)?.code === 'NotFound') return false;
+      throw error;
+    }
+  }
+
+  /** `queue.delete`, unconditionally (RabbitMQ answers delete-ok for a queue that doesn't exist). */
+  async deleteQueue(queue: string): Promise<void> {
+    await this.withChannel((channel) => channel.deleteQueue(queue));
+  }
+
+  /**
+   * `exchange.delete`; with `ifUnused`, only while no queue or exchange is bound to it (a refusal,
+   * PRECONDITION_FAILED, closes the pooled channel and is not an error here).
+   */
+  async deleteExchange(exchange: string, ifUnused = false): Promise<void> {
+    try {
+      await this.withChannel((channel) => channel.deleteExchange(exchange, { ifUnused }));
+    } catch (error) {
+      if (!(ifUnused && isPreconditionFailed(error))) throw error;
+    }
+    this.#knownExchanges.delete(exchange);
+  }
+
   /** Ready-message count of a queue, or `undefined` if it doesn't exist. */
   async queueCount(queue: string): Promise<number | undefined> {
     try {

@@ -11,7 +11,11 @@ import type { OutgoingMessage, ReceivedMessage, StoredDeadLetter } from '@omnibu
  * before v2 (`omnibus-ts`, `omnibus-key`, `omnibus-attempt`, `omnibus-type`, `omnibus-trace`) are
  * read as a plain client's: those fields are unknown and ignored.
  */
-export const FIELD = { body: 'body', ...WIRE } as const;
+export const FIELD = {
+  /** The codec's bytes: the one field a plain client's entry needs. */
+  body: 'body',
+  ...WIRE,
+} as const;
 
 /**
  * A user attribute named like a field that is not `omnibus-*` (`body`, `traceparent`) is stored
@@ -85,6 +89,11 @@ function epochMs(text: string): number {
 /** The attempts an `omnibus-attempts` value carries; 0 for anything Omnibus would not have written. */
 export function carriedAttempt(text: string): number {
   return ATTEMPT.test(text) ? Number(text) : 0;
+}
+
+/** The redrive count an `omnibus-redrives` value carries; 0 when absent or not what Omnibus writes. */
+export function carriedRedrives(text: string | undefined): number {
+  return text === undefined ? 0 : carriedAttempt(text);
 }
 
 /** Decodes entry fields read as buffers. `streamId` stands in for a missing or unusable id and publish time. */
@@ -164,7 +173,9 @@ export interface DeliveryHandle {
 
 /** `msg.native`: the stream entry as Redis holds it. */
 export interface RedisNativeMessage {
+  /** The key of the stream the entry was read from (topic stream, retry stream or DLQ). */
   readonly stream: string;
+  /** The entry's stream id (`1700000000000-0`). */
   readonly id: string;
   /** Field names and values, alternating, as Redis returned them. */
   readonly fields: readonly Buffer[];
@@ -185,6 +196,7 @@ export function toReceivedMessage(
     orderingKey: entry.orderingKey,
     traceparent: entry.traceparent,
     attempt,
+    redrives: carriedRedrives(entry.meta?.[FIELD.redrives]),
     handle,
     native,
   };
@@ -201,6 +213,7 @@ export function toDeadLetter(entry: DecodedEntry, native: RedisNativeMessage): S
     attempts: carriedAttempt(entry.meta?.[FIELD.deadLetterAttempts] ?? '0'),
     reason: entry.meta?.[FIELD.deadLetterReason] ?? '',
     deadLetteredAt: deadLetteredAt(entry.meta?.[FIELD.deadLetteredAt], native.id),
+    redrives: carriedRedrives(entry.meta?.[FIELD.redrives]),
     native,
   };
 }

@@ -1,10 +1,11 @@
 // The Redis Streams driver: its options and capabilities, composed from connection, topology, publisher, subscriptions and DLQ admin.
-import { ConfigError, OmnibusError, UnsupportedError } from '@omnibus/core';
+import { ConfigError, OmnibusError } from '@omnibus/core';
 import type { Capabilities, DriverSubscription, DriverV2 } from '@omnibus/core/driver';
 import type { Cluster, RedisOptions as IORedisOptions, Redis } from 'ioredis';
 import { classifyRedisError } from './classify-error.js';
 import { openBlockingConnection, openConnection } from './connection.js';
 import { createDeadLetterAdmin } from './dead-letter-admin.js';
+import { openDeadLetterCursor } from './dead-letter-cursor.js';
 import { createPublisher } from './publisher.js';
 import { RedisSubscription } from './redis-subscription.js';
 import { createTopology } from './topology.js';
@@ -172,16 +173,9 @@ export function redis(options: RedisOptions = {}): DriverV2 {
         return session;
       }),
     ...admin,
-    // Placeholders until the ops API lands (issue 11): DLQ cursor and topology delete.
-    async openDeadLetters() {
-      throw new UnsupportedError('openDeadLetters is not implemented yet');
-    },
-    async deleteSubscription() {
-      throw new UnsupportedError('deleteSubscription is not implemented yet');
-    },
-    async deleteTopic() {
-      throw new UnsupportedError('deleteTopic is not implemented yet');
-    },
+    openDeadLetters: (ref) => openDeadLetterCursor(connection, topology, ref, maxLength),
+    deleteSubscription: (ref) => guard(() => topology.deleteSubscription(ref)),
+    deleteTopic: (spec) => guard(() => topology.deleteTopic(spec.topic)),
     close: () =>
       connection.close(async () => {
         await Promise.allSettled([...sessions].map((session) => session.close()));

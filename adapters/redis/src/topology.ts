@@ -1,7 +1,9 @@
 // Where a topic and its subscriptions live in Redis (keys, the registry hash, consumer groups), and their creation.
-import { OmnibusError, subscriptionNotFound } from '@omnibus/core';
+import { InvalidArgumentError, OmnibusError, subscriptionNotFound } from '@omnibus/core';
 import type { SubscriptionRef, SubscriptionSpec } from '@omnibus/core/driver';
 import type { Cluster, Redis } from 'ioredis';
+import { deleteSubscriptionKeys } from './scripts/delete-subscription.js';
+import { deleteTopicKeys } from './scripts/delete-topic.js';
 import { ensureSubscriptionGroups } from './scripts/ensure-subscription-groups.js';
 import { ensureTopicStream } from './scripts/ensure-topic-stream.js';
 import { type SubscriptionCounts, subscriptionCounts } from './scripts/subscription-counts.js';
@@ -27,6 +29,7 @@ export interface TopicKeys {
   readonly subscriptions: string;
 }
 
+/** Where a subscription's own data lives, besides its consumer group (named after it) on the topic stream. */
 export interface SubscriptionKeys extends TopicKeys {
   /** Stream of redeliveries (nacks, releases, redrives) for this subscription only. */
   readonly retry: string;
@@ -36,11 +39,13 @@ export interface SubscriptionKeys extends TopicKeys {
   readonly deadLetters: string;
 }
 
+/** The keys of a topic under `keyPrefix` (the driver's `keyPrefix` option, `omnibus:` by default). */
 export function topicKeys(keyPrefix: string, topic: string): TopicKeys {
   const stream = `${keyPrefix}{${topic}}`;
   return { stream, delayed: `${stream}:delayed`, subscriptions: `${stream}:subscriptions` };
 }
 
+/** The keys of a subscription (its topic's too) under `keyPrefix`. */
 export function subscriptionKeys(
   keyPrefix: string,
   topic: string,
@@ -98,8 +103,12 @@ export interface Topology {
   ensureTopic(topic: string): Promise<void>;
   /** Creates the groups and registers the settings; `AlreadyExists` if the registry holds others. */
   ensureSubscription(spec: SubscriptionSpec): Promise<void>;
-  /** Recreates the groups of a subscription the server lost, reading from 0. */
+  /** Recreates the groups of a subscription the server lost, reading from 0; `NotFound` if it was deleted on purpose. */
   recover(spec: SubscriptionSpec): Promise<void>;
+  /** Deletes the subscription's group and keys; true if any of them existed. */
+  deleteSubscription(ref: SubscriptionRef): Promise<boolean>;
+  /** Deletes the topic's keys; true if any existed. `InvalidArgument` naming them while subscriptions exist. */
+  deleteTopic(topic: string): Promise<boolean>;
   /** The subscription's counts; `NotFound` (core's `subscriptionNotFound`) if its groups are missing. */
   counts(ref: SubscriptionRef): Promise<SubscriptionCounts>;
   /** Whether this driver created the subscription (so one the server lost is recreated, not refused). */
@@ -128,11 +137,31 @@ export function createTopology(client: Redis | Cluster, keyPrefix: string): Topo
       ensured.add(refKey(spec));
     },
     async recover(spec) {
-      await ensureSubscriptionGroups(client, keysOf(spec), {
-        group: spec.subscription,
-        mode: 'recover',
-        settings: encodeSubscriptionSettings(spec),
-      });
+      try {
+        await ensureSubscriptionGroups(client, keysOf(spec), {
+          group: spec.subscription,
+          mode: 'recover',
+          settings: encodeSubscriptionSettings(spec),
+        });
+      } catch (error) {
+        if (error instanceof Error && error.message.includes('DELETED'))
+          throw subscriptionNotFound(spec, 'redis');
+        throw error;
+      }
+    },
+    async deleteSubscription(ref) {
+      // Forgotten first: this driver's own consumers must not recreate it as a lost group.
+      ensured.delete(refKey(ref));
+      return deleteSubscriptionKeys(client, keysOf(ref), { group: ref.subscription });
+    },
+    async deleteTopic(topic) {
+      const outcome = await deleteTopicKeys(client, topicKeys(keyPrefix, topic));
+      if (!outcome.refused) return outcome.existed;
+      const names = outcome.subscriptions.map((name) => `"${name}"`).join(', ');
+      throw new InvalidArgumentError(
+        `topic "${topic}" still has subscriptions (${names}): on Redis they live inside the topic's stream, so delete them first (deleteSubscription)`,
+        { driver: 'redis' },
+      );
     },
     async counts(ref) {
       const counts = await subscriptionCounts(client, keysOf(ref), { group: ref.subscription });

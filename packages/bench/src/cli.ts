@@ -18,7 +18,16 @@ import {
   latencyAndMemoryTargetsMet,
   latencyOfRuns,
 } from './latency-report.ts';
-import { benchLine, formatRate, formatTable, type ScenarioResult, targetsMet } from './report.ts';
+import {
+  benchLine,
+  callsPer1000,
+  callsPer1000ByOperation,
+  formatCalls,
+  formatRate,
+  formatTable,
+  type ScenarioResult,
+  targetsMet,
+} from './report.ts';
 import type { SideReport } from './run-side.ts';
 import type { BenchScenario } from './scenario.ts';
 import { median, ratio, throughput } from './statistics.ts';
@@ -154,10 +163,18 @@ async function main(): Promise<number> {
           for (const side of order) {
             const report = await runSide(bench.file, scenario, side, messages, warmup, timeoutMs);
             reports[side].push(report);
+            const calls = callsPer1000(report);
             console.log(
               `  run ${run + 1}/${runs} ${side.padEnd(8)} ` +
                 `${formatRate(throughput(report.messages, report.elapsedMs)).padStart(11)} msg/s ` +
-                `(${report.elapsedMs.toFixed(0)} ms, peak RSS ${report.peakRssMiB.toFixed(1)} MiB` +
+                `(${report.elapsedMs.toFixed(0)} ms` +
+                (report.cpuMs === undefined
+                  ? ''
+                  : `, CPU ${((report.cpuMs * 1000) / report.messages).toFixed(1)} µs/msg`) +
+                `, peak RSS ${report.peakRssMiB.toFixed(1)} MiB` +
+                (calls === undefined
+                  ? ''
+                  : `, ${calls.toFixed(1)} API calls/1k msgs: ${formatCalls(callsPer1000ByOperation([report])!)}`) +
                 `${describeRunLatency(report)})`,
             );
           }
@@ -177,6 +194,24 @@ async function main(): Promise<number> {
       const omnibusMsgPerSec = median(omnibusRuns);
       const baselineMsgPerSec = median(baselineRuns);
       const scenarioRatio = ratio(omnibusMsgPerSec, baselineMsgPerSec);
+      const calls = (side: 'omnibus' | 'baseline') => {
+        const perRun = reports[side].map(callsPer1000);
+        return perRun.every((value): value is number => value !== undefined)
+          ? median(perRun)
+          : undefined;
+      };
+      const cpu = (side: 'omnibus' | 'baseline') => {
+        const perRun = reports[side].map((report) =>
+          report.cpuMs === undefined ? undefined : (report.cpuMs * 1000) / report.messages,
+        );
+        return perRun.every((value): value is number => value !== undefined)
+          ? Math.round(median(perRun) * 10) / 10
+          : undefined;
+      };
+      const omnibusCpuUsPerMsg = cpu('omnibus');
+      const baselineCpuUsPerMsg = cpu('baseline');
+      const omnibusCallsPer1000 = calls('omnibus');
+      const baselineCallsPer1000 = calls('baseline');
       const omnibusLatencyMs = latencyOfRuns(reports.omnibus);
       const baselineLatencyMs = latencyOfRuns(reports.baseline);
       const measured: ScenarioResult = {
@@ -193,10 +228,29 @@ async function main(): Promise<number> {
         baselinePeakRssMiB: Math.max(...reports.baseline.map((report) => report.peakRssMiB)),
         omnibusRunsMsgPerSec: omnibusRuns.map(Math.round),
         baselineRunsMsgPerSec: baselineRuns.map(Math.round),
+        ...(omnibusCpuUsPerMsg === undefined ? {} : { omnibusCpuUsPerMsg }),
+        ...(baselineCpuUsPerMsg === undefined ? {} : { baselineCpuUsPerMsg }),
+        ...(omnibusCallsPer1000 === undefined
+          ? {}
+          : {
+              omnibusCallsPer1000,
+              omnibusCallsPer1000ByOperation: callsPer1000ByOperation(reports.omnibus),
+            }),
+        ...(baselineCallsPer1000 === undefined
+          ? {}
+          : {
+              baselineCallsPer1000,
+              baselineCallsPer1000ByOperation: callsPer1000ByOperation(reports.baseline),
+            }),
         ...(omnibusLatencyMs === undefined ? {} : { omnibusLatencyMs }),
         ...(baselineLatencyMs === undefined ? {} : { baselineLatencyMs }),
         targets: scenario.targets,
-        targetsMet: targetsMet(scenario.targets, omnibusMsgPerSec, scenarioRatio),
+        targetsMet: targetsMet(
+          scenario.targets,
+          omnibusMsgPerSec,
+          scenarioRatio,
+          omnibusCallsPer1000,
+        ),
         node: process.version,
       };
       const extraMet = latencyAndMemoryTargetsMet(scenario.targets, measured);
@@ -205,7 +259,14 @@ async function main(): Promise<number> {
       results.push(result);
       console.log(
         `  = omnibus ${formatRate(omnibusMsgPerSec)} msg/s · baseline ` +
-          `${formatRate(baselineMsgPerSec)} msg/s · ratio ${scenarioRatio?.toFixed(3) ?? '–'}`,
+          `${formatRate(baselineMsgPerSec)} msg/s · ratio ${scenarioRatio?.toFixed(3) ?? '–'}` +
+          (omnibusCpuUsPerMsg === undefined || baselineCpuUsPerMsg === undefined
+            ? ''
+            : ` · CPU µs/msg: omnibus ${omnibusCpuUsPerMsg}, baseline ${baselineCpuUsPerMsg}`) +
+          (omnibusCallsPer1000 === undefined && baselineCallsPer1000 === undefined
+            ? ''
+            : ` · API calls/1k msgs: omnibus ${omnibusCallsPer1000?.toFixed(1) ?? '–'}, ` +
+              `baseline ${baselineCallsPer1000?.toFixed(1) ?? '–'}`),
       );
       const latencyLine = describeLatencyResult(result);
       if (latencyLine !== '') console.log(latencyLine);

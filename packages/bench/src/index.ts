@@ -9,6 +9,9 @@ export { reachable } from './reachable.ts';
 export {
   BENCH_LINE_PREFIX,
   benchLine,
+  callsPer1000,
+  callsPer1000ByOperation,
+  formatCalls,
   formatRate,
   formatTable,
   type ScenarioResult,

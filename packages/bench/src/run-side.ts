@@ -8,12 +8,10 @@
 import { randomBytes } from 'node:crypto';
 import { loadBenchModule } from './discover.ts';
 import { peakRssMiB } from './measure.ts';
-import type { BenchSide, RunContext } from './scenario.ts';
+import type { BenchSide, Measurement, RunContext } from './scenario.ts';
 
-/** What a child sends back to the harness. */
-export interface SideReport {
-  readonly messages: number;
-  readonly elapsedMs: number;
+/** What a child sends back to the harness: the measurement (API calls included) and peak RSS. */
+export interface SideReport extends Measurement {
   readonly peakRssMiB: number;
 }
 

@@ -30,6 +30,18 @@ export interface Measurement {
   readonly messages: number;
   /** Wall time of the timed section, in milliseconds. */
   readonly elapsedMs: number;
+  /**
+   * CPU time this process spent in the timed section (user + system), in milliseconds, as
+   * {@link measure} takes it. It leaves out the broker's own process; on a busy machine it moves
+   * much less than wall time, so CPU per message is the steadier figure of what a side costs.
+   */
+  readonly cpuMs?: number;
+  /**
+   * Broker API calls made inside the timed section, per operation (e.g. `ReceiveMessage: 104`),
+   * for adapters whose cost is counted in calls (SQS). The harness reports calls per 1,000
+   * messages. Absent when the side doesn't count calls.
+   */
+  readonly apiCalls?: Readonly<Record<string, number>>;
   /** Send → handler latency, for sides that measure it (the latency scenarios). */
   readonly latencyMs?: LatencySummary;
 }
@@ -59,6 +71,8 @@ export interface BenchTargets {
   readonly msgPerSec?: number;
   /** Omnibus throughput divided by the baseline's. */
   readonly ratio?: number;
+  /** Most broker API calls per 1,000 messages on the Omnibus side (needs {@link Measurement.apiCalls}). */
+  readonly callsPer1000?: number;
   /** Most Omnibus p99 latency above the baseline's, in ms (needs {@link Measurement.latencyMs}). */
   readonly latencyP99MarginMs?: number;
   /** Most Omnibus peak RSS as a multiple of the baseline's (the backlog scenarios). */

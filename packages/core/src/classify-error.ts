@@ -2,7 +2,10 @@
 import type { ErrorClassification } from './driver.js';
 
 /** A native error as the table sees it. */
-export type NativeError = Error & { readonly code?: unknown };
+export type NativeError = Error & {
+  /** A Node or client library error code (`ECONNREFUSED`, an AWS error name), when there is one. */
+  readonly code?: unknown;
+};
 
 /**
  * What a row matches, tried against the error (and, when nothing matched, its `cause`, up to three

@@ -23,6 +23,7 @@ import type {
   ConsumerStats,
   Handler,
   Message,
+  StatName,
   SubscriptionDeclaration,
 } from './types.js';
 
@@ -39,11 +40,22 @@ export interface ConsumerContext extends LoopObserver {
 
 /** The consumer options' defaults, as `bus.consumer()` fills them in. */
 export const CONSUMER_DEFAULTS = {
+  /** Handlers running at once. */
   concurrency: 10,
+  /** Attempts before a message is dead-lettered. */
   maxAttempts: 5,
+  /** Whether the subscription has a DLQ. */
   deadLetter: true,
+  /** Lease of each delivery, in ms. */
   ackDeadlineMs: 30_000,
-  retry: { initialDelayMs: 1_000, maxDelayMs: 60_000 },
+  /** Backoff between attempts after a handler failure. */
+  retry: {
+    /** Delay before the second attempt, in ms. */
+    initialDelayMs: 1_000,
+    /** Longest delay between attempts, in ms. */
+    maxDelayMs: 60_000,
+  },
+  /** How long `stop()` waits for running handlers, in ms. */
   shutdownTimeoutMs: 30_000,
 } as const;
 
@@ -339,10 +351,16 @@ export class ConsumerImpl<T> implements Consumer<T> {
       budget(this.settings.operationTimeoutMs),
     );
     const declared = driver.capabilities.stats;
+    const deadLettered = this.spec.deadLetter ? declared.deadLettered : false;
+    const approximate: StatName[] = [];
+    if (declared.waiting === 'approximate') approximate.push('waiting');
+    if (declared.inFlight === 'approximate') approximate.push('inFlight');
+    if (deadLettered === 'approximate') approximate.push('deadLettered');
     return {
       waiting: declared.waiting ? stats.waiting : undefined,
       inFlight: declared.inFlight ? stats.inFlight : undefined,
-      deadLettered: declared.deadLettered && this.spec.deadLetter ? stats.deadLettered : undefined,
+      deadLettered: deadLettered ? stats.deadLettered : undefined,
+      approximate,
     };
   }
 }

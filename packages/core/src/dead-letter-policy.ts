@@ -2,7 +2,9 @@
 
 /** A decision to dead-letter: the reason stored and the attempts recorded (deliveries a handler got). */
 export interface DeadLetterVerdict {
+  /** The reason stored with the dead letter. */
   readonly reason: string;
+  /** The attempts stored with it: deliveries a handler actually got. */
   readonly attempts: number;
 }
 

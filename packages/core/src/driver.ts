@@ -33,6 +33,9 @@
 /** Marks the contract version a driver implements; core refuses drivers of another version. */
 export type SpecificationVersion = 'v2';
 
+/** Whether a broker can tell one of the {@link DriverStats} numbers: exactly (`true`), as an estimate, or not (`false`). */
+export type StatSupport = boolean | 'approximate';
+
 /** How an adapter provides a feature: by the broker itself, by the adapter's own code, or not at all. */
 export type Support = 'native' | 'emulated' | 'none';
 
@@ -72,13 +75,25 @@ export interface Capabilities {
    * SQS `maxReceiveCount` 1–1000, RabbitMQ `x-delivery-limit`); `false` where the adapter has none
    * (memory, Redis: core is the only one that dead-letters).
    */
-  readonly nativeDeadLetter: false | { readonly minAttempts: number; readonly maxAttempts: number };
+  readonly nativeDeadLetter:
+    | false
+    | {
+        /** Fewest attempts the broker's limit accepts. */
+        readonly minAttempts: number;
+        /** Most attempts the broker's limit accepts. */
+        readonly maxAttempts: number;
+      };
   /** Largest message the broker takes: body plus attribute names and values, in bytes. Never below the portable 256 KiB. */
   readonly maxMessageBytes: number;
   /** Most messages one {@link DriverV2.publish} call takes; the same as `batch.publish.maxMessages` (kept for users). */
   readonly maxBatchSize: number;
   /** Batch limits per operation: `publish`, and `settle` for ack, nack, release, extendLease and deadLetter. */
-  readonly batch: { readonly publish: BatchLimit; readonly settle: BatchLimit };
+  readonly batch: {
+    /** One {@link DriverV2.publish} call. */
+    readonly publish: BatchLimit;
+    /** One ack, nack, release, extendLease or deadLetter call. */
+    readonly settle: BatchLimit;
+  };
   /**
    * How {@link ReceivedMessage.attempt} is known: `exact` (memory; Redis' pending-entries count;
    * RabbitMQ's `x-delivery-count` plus its own header), `approximate` (SQS
@@ -89,11 +104,19 @@ export interface Capabilities {
   readonly attempts: 'exact' | 'approximate' | 'emulated';
   /** An ack resolves only after the broker confirmed it (false: Pub/Sub without exactly-once delivery, whose acks are best effort). */
   readonly ackConfirmed: boolean;
-  /** Which numbers {@link DriverV2.stats} can tell exactly. */
+  /**
+   * Which numbers {@link DriverV2.stats} can tell: `true` exactly, `'approximate'` as the broker's
+   * own estimate (SQS `ApproximateNumberOfMessages…`, eventually consistent: up to about a minute
+   * behind), `false` not at all. Core passes approximate numbers on marked as such
+   * (`ConsumerStats.approximate`), never as exact.
+   */
   readonly stats: {
-    readonly waiting: boolean;
-    readonly inFlight: boolean;
-    readonly deadLettered: boolean;
+    /** How {@link DriverStats.waiting} is known. */
+    readonly waiting: StatSupport;
+    /** How {@link DriverStats.inFlight} is known. */
+    readonly inFlight: StatSupport;
+    /** How {@link DriverStats.deadLettered} is known. */
+    readonly deadLettered: StatSupport;
   };
   /** What the DLQ admin calls can do on this broker. */
   readonly deadLetterAdmin: {
@@ -105,7 +128,12 @@ export interface Capabilities {
     readonly redrive: 'subscription' | 'topic';
   };
   /** Shortest and longest lease (`ackDeadlineMs`) the broker honours, in ms. Core enforces the portable 10–600 s within it. */
-  readonly ackDeadline: { readonly minMs: number; readonly maxMs: number };
+  readonly ackDeadline: {
+    /** Shortest lease, in ms. */
+    readonly minMs: number;
+    /** Longest lease, in ms. */
+    readonly maxMs: number;
+  };
   /** How lease extension is done: `native` (broker call), `emulated` (adapter timers), `none` (lease is held until the connection closes, as with RabbitMQ). */
   readonly leaseExtension: Support;
   /**
@@ -128,6 +156,7 @@ export interface OutgoingMessage {
   readonly contentType: string;
   /** Epoch milliseconds at which `send` was called. */
   readonly publishedAt: number;
+  /** Messages sharing it are delivered in send order where the consumer asked for ordering (≤ 128 printable ASCII characters). */
   readonly orderingKey?: string | undefined;
   /** Not deliverable before `publishedAt + delayMs`. Only set when {@link Capabilities.delayedDelivery} allows it. */
   readonly delayMs?: number | undefined;
@@ -142,13 +171,17 @@ export interface OutgoingMessage {
 export interface ReceivedMessage {
   /** The id given at publish; for a message a plain client sent, the broker's own stable id. */
   readonly id: string;
+  /** The body's bytes, as published (the codec decodes them in core). */
   readonly body: Uint8Array;
+  /** User attributes, string to string (the broker's own and Omnibus's metadata left out). */
   readonly attributes: Readonly<Record<string, string>>;
   /** Absent when a plain client sent the message without one; core then uses the consumer's codec. */
   readonly contentType?: string | undefined;
   /** Epoch ms of the original publish (not of the redelivery). */
   readonly publishedAt: number;
+  /** The ordering key given at publish, where the broker keeps one. */
   readonly orderingKey?: string | undefined;
+  /** W3C trace context carried from the publish, when there was one. */
   readonly traceparent?: string | undefined;
   /**
    * Delivery count, 1 on first delivery, counting every delivery since the message was published or
@@ -160,7 +193,7 @@ export interface ReceivedMessage {
    */
   readonly attempt: number;
   /**
-   * Times this message was redriven from its DLQ before this delivery (the {@link WIRE} `redrives`
+   * Times this message was redriven from its DLQ before this delivery (the {@link index!WIRE} `redrives`
    * field, 0 when absent). Drivers must carry it into the DLQ when the message is dead-lettered
    * again, so the redrive-loop guard of `DeadLetterSelection.redrive` can see it.
    */
@@ -217,6 +250,7 @@ export interface ReceiveRequest {
 
 /** A message whose attempt ended without success, to deliver again. */
 export interface NackRequest {
+  /** {@link ReceivedMessage.handle} of the delivery. */
   readonly handle: unknown;
   /** Redeliver no sooner than this, in ms; 0 means as soon as possible. Never above {@link Capabilities.nackDelayMaxMs} (core checks). */
   readonly delayMs: number;
@@ -228,6 +262,7 @@ export interface NackRequest {
 
 /** A delivery no handler saw, handed back for immediate redelivery without using an attempt. */
 export interface ReleaseRequest {
+  /** {@link ReceivedMessage.handle} of the delivery. */
   readonly handle: unknown;
   /** The delivery's attempt; the next delivery must carry the same. */
   readonly attempt: number;
@@ -244,12 +279,19 @@ export interface ReleaseRequest {
  */
 export interface BatchResult {
   /** Index into the request array, and the native error (classified by `classifyError`). */
-  readonly failed: readonly { readonly index: number; readonly error: unknown }[];
+  readonly failed: readonly {
+    /** Index of the entry in the request array. */
+    readonly index: number;
+    /** Why it failed: an `OmnibusError`, or a native error `classifyError` maps. */
+    readonly error: unknown;
+  }[];
 }
 
 /** A message to move into the subscription's DLQ. */
 export interface DeadLetterRequest {
+  /** {@link ReceivedMessage.handle} of the delivery. */
   readonly handle: unknown;
+  /** The received message, whose id, body, attributes and metadata the DLQ copy keeps. */
   readonly message: ReceivedMessage;
   /** Human-readable reason, stored verbatim with the dead letter (core writes it; see `dead-letter-policy`). */
   readonly reason: string;
@@ -263,6 +305,7 @@ export interface DeadLetterRequest {
 
 /** A lease to extend. */
 export interface LeaseRequest {
+  /** {@link ReceivedMessage.handle} of the delivery. */
   readonly handle: unknown;
   /** New lease length from now, in ms. */
   readonly leaseMs: number;
@@ -270,19 +313,27 @@ export interface LeaseRequest {
 
 /** What a driver stores with a dead letter, as read back by `peek`. */
 export interface StoredDeadLetter {
+  /** The message id given at publish (kept through dead-lettering and redrive). */
   readonly id: string;
+  /** The body's bytes, as published. */
   readonly body: Uint8Array;
+  /** User attributes, string to string. */
   readonly attributes: Readonly<Record<string, string>>;
+  /** MIME type of the body, when the message carried one. */
   readonly contentType?: string | undefined;
+  /** Epoch ms of the original publish. */
   readonly publishedAt: number;
+  /** The ordering key given at publish, kept so a redrive preserves it. */
   readonly orderingKey?: string | undefined;
   /** Deliveries the message had when it was dead-lettered. */
   readonly attempts: number;
+  /** Why it was dead-lettered, stored verbatim ({@link DeadLetterRequest.reason}, or the broker's own reason). */
   readonly reason: string;
   /** Epoch ms. */
   readonly deadLetteredAt: number;
-  /** Times the message was redriven before it landed here this time (the {@link WIRE} `redrives` field; 0 when absent). */
+  /** Times the message was redriven before it landed here this time (the {@link index!WIRE} `redrives` field; 0 when absent). */
   readonly redrives?: number | undefined;
+  /** The broker's own message object. */
   readonly native: unknown;
 }
 
@@ -326,7 +377,7 @@ export interface DeadLetterCursor {
   /**
    * Moves these letters back to the subscription (or, where `deadLetterAdmin.redrive` is `topic`,
    * to the topic): same id, body, attributes, content type, publish time and ordering key, attempts
-   * starting again at 1, and the {@link WIRE} `redrives` field set to `letter.redrives + 1`. At
+   * starting again at 1, and the {@link index!WIRE} `redrives` field set to `letter.redrives + 1`. At
    * least once: the copy is accepted by the broker before the letter leaves the DLQ.
    */
   redrive(letters: readonly HeldDeadLetter[]): Promise<BatchResult | undefined>;
@@ -336,12 +387,13 @@ export interface DeadLetterCursor {
   close(): Promise<void>;
 }
 
-/** Numbers the broker can tell exactly; `undefined` where it can't (never a guess). */
+/** Numbers the broker can tell (exactly or approximately, as {@link Capabilities.stats} declares); `undefined` where it can't (never a guess). */
 export interface DriverStats {
   /** Ready to be delivered now (or the broker's lag), not counting delayed ones. */
   readonly waiting?: number | undefined;
   /** Delivered and not yet settled. */
   readonly inFlight?: number | undefined;
+  /** Stored in the DLQ. */
   readonly deadLettered?: number | undefined;
 }
 
@@ -427,9 +479,11 @@ export interface DriverSubscription {
  * from a URL by the adapter module's `fromUrl`, and handed to `connect()`.
  */
 export interface DriverV2 {
+  /** The contract version implemented: `'v2'`. */
   readonly specificationVersion: SpecificationVersion;
   /** Adapter name, lower case (`memory`, `redis`, `rabbitmq`, `sqs`, `gcp-pubsub`); shown in errors. */
   readonly name: string;
+  /** What the driver can do, as data core and the conformance suite read. */
   readonly capabilities: Capabilities;
   /** The underlying client, exposed as `bus.native`. */
   readonly native: unknown;
@@ -552,6 +606,7 @@ export type ErrorCode =
 
 /** A driver's verdict on a native error. */
 export interface ErrorClassification {
+  /** The portable code. */
   readonly code: ErrorCode;
   /** Whether the same call may succeed if made again. */
   readonly retryable: boolean;

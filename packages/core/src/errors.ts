@@ -13,7 +13,7 @@ export interface OmnibusErrorOptions {
   /** Adapter that raised it (`redis`, `memory`, …). */
   driver?: string | undefined;
   /**
-   * The broker's own error. What the error keeps is a redacted copy (see {@link sanitizeCause}):
+   * The broker's own error. What the error keeps is a redacted copy (see `sanitizeCause`):
    * name, code, message, stack and other plain fields, with every credential taken out.
    */
   cause?: unknown;
@@ -24,6 +24,7 @@ export interface OmnibusErrorOptions {
  * duplicated package copies) and branch on {@link OmnibusError.code}, which never changes meaning.
  */
 export class OmnibusError extends Error {
+  /** @internal The cross-copy marker {@link OmnibusError.isInstance} looks for. */
   readonly [MARKER] = true;
   /** What went wrong, portably (`NotFound`, `Unavailable`, …); codes never change meaning. */
   readonly code: ErrorCode;
@@ -44,6 +45,7 @@ export class OmnibusError extends Error {
     this.driver = options.driver;
   }
 
+  /** Whether `value` is an `OmnibusError`, from this copy of the package or any other. */
   static isInstance(value: unknown): value is OmnibusError {
     return (
       typeof value === 'object' &&

@@ -27,6 +27,7 @@ export type {
   DriverTestHooks,
   DriverV2,
   ErrorCode,
+  StatSupport,
   SubscriptionRef,
   Support,
 } from './driver.js';

@@ -24,20 +24,35 @@ import { InvalidArgumentError, MessageTooLargeError } from './errors.js';
  *   `maxAttempts`; RabbitMQ's prefetch and every client's buffers bound `concurrency` at 1,000.
  */
 export const PORTABLE_RULES = {
+  /** Shortest topic or subscription name, in characters (Pub/Sub). */
   nameMinLength: 3,
+  /** Longest topic or subscription name, in characters. */
   nameMaxLength: 64,
+  /** Longest connection `prefix`, in characters. */
   prefixMaxLength: 32,
+  /** Most user attributes on one message (SQS's 10, less the 2 adapters reserve). */
   maxAttributes: 8,
+  /** Longest attribute name, in characters. */
   attributeNameMaxLength: 128,
+  /** Longest attribute value, in UTF-8 bytes (Pub/Sub). */
   attributeValueMaxBytes: 1024,
+  /** Longest ordering key, in printable ASCII characters (SQS `MessageGroupId`). */
   orderingKeyMaxLength: 128,
+  /** Longest message id, in printable ASCII characters (SQS `MessageDeduplicationId`). */
   idMaxLength: 128,
+  /** Largest message: body plus attribute names and values, in bytes (SQS 256 KiB). */
   maxMessageBytes: 256 * 1024,
+  /** Shortest lease (`ackDeadlineMs`), in ms (Pub/Sub). */
   ackDeadlineMinMs: 10_000,
+  /** Longest lease (`ackDeadlineMs`), in ms (Pub/Sub). */
   ackDeadlineMaxMs: 600_000,
+  /** Longest nack delay, in ms (Pub/Sub `modifyAckDeadline`). */
   maxNackDelayMs: 600_000,
+  /** Longest send delay (`delayMs`), in ms (SQS `DelaySeconds` 900). */
   maxSendDelayMs: 900_000,
+  /** Most attempts before dead-lettering (SQS `maxReceiveCount`). */
   maxAttempts: 1_000,
+  /** Most handlers running at once per consumer. */
   maxConcurrency: 1_000,
 } as const;
 

@@ -214,8 +214,19 @@ export interface ConsumerOptions<T = unknown> {
   onError?: (error: OmnibusError) => void;
 }
 
-/** Counts for a subscription; `undefined` where the broker can't tell. */
-export type ConsumerStats = DriverStats;
+/** One of the numbers in {@link ConsumerStats}. */
+export type StatName = 'waiting' | 'inFlight' | 'deadLettered';
+
+/**
+ * Counts for a subscription: `waiting` (ready for delivery, not counting delayed messages),
+ * `inFlight` (delivered, not settled), `deadLettered` (in its DLQ). A number the broker can't tell is
+ * `undefined`, never a guess; one the broker only estimates (SQS's approximate counts, per
+ * `bus.capabilities.stats`) is given and named in `approximate`.
+ */
+export interface ConsumerStats extends DriverStats {
+  /** The numbers above that are the broker's estimates rather than exact counts; empty when all given are exact. */
+  readonly approximate: readonly StatName[];
+}
 
 /** One subscription's consumer. */
 export interface Consumer<T = unknown> {

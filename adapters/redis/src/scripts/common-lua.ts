@@ -18,6 +18,7 @@ local FIELD_DEAD_LETTER_ATTEMPTS = ${lua(WIRE.deadLetterAttempts)}
 local FIELD_DEAD_LETTERED_AT = ${lua(WIRE.deadLetteredAt)}
 local FIELD_SOURCE_TOPIC = ${lua(WIRE.sourceTopic)}
 local FIELD_SOURCE_SUBSCRIPTION = ${lua(WIRE.sourceSubscription)}
+local FIELD_REDRIVES = ${lua(WIRE.redrives)}
 -- What a copy (nack, release, dead-letter, redrive) never carries over: the copy writes its own.
 local DROPPED_ON_COPY = {
   [FIELD_ATTEMPTS] = true,
@@ -150,6 +151,29 @@ local function dead_letter(source, dlq, group, id, fields, reason, attempts, top
   out[#out + 1] = subscription
   xadd(dlq, maxlen, out)
   redis.call('XACK', source, group, id)
+end
+
+-- A dead letter's fields for its copy back into the retry stream: attempts reset, and the redrive
+-- count one above the letter's (a value Omnibus would not have written counts as 0, as fields.ts
+-- reads it). Other copies (nack, release, dead-letter) carry the redrive count over unchanged.
+local function redrive_fields(id, fields)
+  local carried = carry_fields(id, fields)
+  local out = {}
+  local redrives = 0
+  for i = 1, #carried, 2 do
+    if carried[i] == FIELD_REDRIVES then
+      local value = carried[i + 1]
+      if #value >= 1 and #value <= 6 and not string.find(value, '[^0-9]') then redrives = tonumber(value) else redrives = 0 end
+    else
+      out[#out + 1] = carried[i]
+      out[#out + 1] = carried[i + 1]
+    end
+  end
+  out[#out + 1] = FIELD_ATTEMPTS
+  out[#out + 1] = '0'
+  out[#out + 1] = FIELD_REDRIVES
+  out[#out + 1] = tostring(redrives + 1)
+  return out
 end
 
 -- Attempts carried by an entry of a retry stream; what Omnibus would not have written counts as 0.

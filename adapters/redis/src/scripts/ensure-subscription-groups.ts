@@ -1,4 +1,5 @@
 // The ENSURE_SUBSCRIPTION script: a subscription's consumer groups and its row in the topic's registry.
+import { DELETED_MARK } from './delete-subscription.js';
 import { defineScript, runScript, type ScriptClient, text } from './script.js';
 
 /**
@@ -10,11 +11,20 @@ import { defineScript, runScript, type ScriptClient, text } from './script.js';
  * marked `~lost-at`, a stream without a registry): everything the stream holds was then sent after
  * the subscription existed. Otherwise at `$`: a new subscription gets only later messages.
  * The retry stream always starts at 0.
+ *
+ * A subscription deleted on purpose (its tombstone in the registry, see delete-subscription.ts) is
+ * not recovered: the script replies `DELETED`, and the consumer that met NOGROUP stops with
+ * `NotFound`. Creating it again clears the tombstone.
  */
 const ENSURE_SUBSCRIPTION = defineScript(
   'ensure-subscription',
   `
 local group, mode, settings = ARGV[1], ARGV[2], ARGV[3]
+local tombstone = '${DELETED_MARK}' .. group
+if mode == 'recover' and redis.call('HEXISTS', KEYS[3], tombstone) == 1 then
+  return redis.error_reply('DELETED the subscription was deleted')
+end
+redis.call('HDEL', KEYS[3], tombstone)
 -- ENTRIESREAD 0 at id 0 keeps XINFO's lag exact for a group that starts at the beginning.
 local function create(stream, id)
   local ok, err

@@ -1,0 +1,134 @@
+// The DLQ cursor (openDeadLetters): basic.get without auto-ack on a channel of its own; redrive publishes then acks.
+import { OmnibusError } from '@omnibus/core';
+import type {
+  BatchResult,
+  DeadLetterCursor,
+  HeldDeadLetter,
+  SubscriptionRef,
+} from '@omnibus/core/driver';
+import type { Channel, GetMessage } from 'amqplib';
+import { bounded } from './bounded.js';
+import { deadLetterQueue, subscriptionQueue } from './broker-names.js';
+import type { ConfirmPublisher } from './confirm-publisher.js';
+import { take } from './dead-letter-admin.js';
+import { messageId, redriveOptions, toStoredDeadLetter } from './message-mapping.js';
+import type { Topology } from './topology.js';
+
+/** What a cursor needs from its driver. */
+export interface DeadLetterCursorContext {
+  readonly topology: Topology;
+  readonly publisher: ConfirmPublisher;
+  /** The DLQ's message count, `NotFound` if the subscription doesn't exist (the admin's count). */
+  count(ref: SubscriptionRef): Promise<number>;
+  /** Bound on one call (80 % of operationTimeoutMs). */
+  readonly callTimeoutMs: number;
+  readonly driverName: string;
+}
+
+/**
+ * Opens a cursor on the subscription's DLQ. AMQP can't browse, so `next` takes letters with
+ * `basic.get` (no auto-ack) on a channel of the cursor's own and holds them unacked: nobody else
+ * gets them meanwhile, and closing the channel (`close`, or a lost connection) hands every one not
+ * settled back to the DLQ, in place. Redrive publishes copies to the subscription's queue through
+ * the default exchange on the driver's confirm channel, awaits the confirms, then acks the letters;
+ * discard acks them. A pass takes at most the letters the DLQ held when it opened, and stops early
+ * at a letter whose id it already handed out (one redriven and dead-lettered again meanwhile),
+ * which it hands back.
+ */
+export async function openDeadLetterCursor(
+  context: DeadLetterCursorContext,
+  ref: SubscriptionRef,
+): Promise<DeadLetterCursor> {
+  const { topology, publisher, callTimeoutMs, driverName } = context;
+  let budget = await context.count(ref);
+  const channel: Channel | undefined = budget > 0 ? await topology.openChannel() : undefined;
+  let channelOpen = channel !== undefined;
+  channel?.on('close', () => {
+    channelOpen = false;
+  });
+  const dlq = deadLetterQueue(ref);
+  const queue = subscriptionQueue(ref);
+  const seen = new Set<string>();
+  let done = channel === undefined;
+
+  const heldChannel = (): Channel => {
+    if (channel === undefined || !channelOpen) {
+      throw new OmnibusError(
+        'Unavailable',
+        `the DLQ cursor on subscription "${ref.subscription}" of topic "${ref.topic}" lost its channel (connection lost or cursor closed): its unsettled letters are back in the DLQ; open a new cursor`,
+        { driver: driverName },
+      );
+    }
+    return channel;
+  };
+  const messageOf = (letter: HeldDeadLetter) => letter.handle as GetMessage;
+  /** A round trip on the channel after acks: the broker has processed them when it answers. */
+  const settleAcks = async (open: Channel) => {
+    await bounded(open.checkQueue(dlq), callTimeoutMs, driverName);
+  };
+
+  return {
+    async next(maxMessages) {
+      if (done || maxMessages <= 0) return [];
+      const open = heldChannel();
+      const messages = await bounded(
+        take(open, ref, Math.min(Math.floor(maxMessages), budget)),
+        callTimeoutMs,
+        driverName,
+      );
+      const letters: HeldDeadLetter[] = [];
+      for (const message of messages) {
+        const id = messageId(message);
+        if (seen.has(id) || done) {
+          // Handed out before, so dead-lettered again after this pass began: not this pass's.
+          open.nack(message, false, true);
+          done = true;
+          continue;
+        }
+        seen.add(id);
+        budget--;
+        letters.push({ ...toStoredDeadLetter(message), handle: message });
+      }
+      if (budget <= 0 || messages.length < maxMessages) done = true;
+      return letters;
+    },
+
+    async redrive(letters): Promise<BatchResult | undefined> {
+      if (letters.length === 0) return undefined;
+      const open = heldChannel();
+      const result = await publisher.publishBatch(
+        letters.map((letter) => {
+          const message = messageOf(letter);
+          return {
+            exchange: '',
+            routingKey: queue,
+            content: message.content,
+            options: redriveOptions(message),
+          };
+        }),
+      );
+      const refused = new Set(result?.failed.map((failure) => failure.index));
+      // Acked only once their copies were confirmed: a crash in between duplicates, never loses.
+      letters.forEach((letter, index) => {
+        if (!refused.has(index)) open.ack(messageOf(letter));
+      });
+      await settleAcks(open);
+      return result;
+    },
+
+    async discard(letters): Promise<BatchResult | undefined> {
+      if (letters.length === 0) return undefined;
+      const open = heldChannel();
+      for (const letter of letters) open.ack(messageOf(letter));
+      await settleAcks(open);
+      return undefined;
+    },
+
+    async close() {
+      done = true;
+      if (channel === undefined || !channelOpen) return;
+      channelOpen = false;
+      await channel.close().catch(() => undefined);
+    },
+  };
+}

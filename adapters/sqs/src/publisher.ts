@@ -1,0 +1,199 @@
+// Publishing: SNS PublishBatch (fan-out) or SQS SendMessageBatch (queue mode), per entry, within the size limits.
+import { PublishBatchCommand, type SNSClient } from '@aws-sdk/client-sns';
+import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { MessageTooLargeError } from '@omnibus/core';
+import type { BatchResult, OutgoingMessage } from '@omnibus/core/driver';
+import { MAX_MESSAGE_BYTES } from './capabilities.js';
+import { answered } from './classify-error.js';
+import {
+  type EncodedMessage,
+  encode,
+  type Metadata,
+  metadataOf,
+  SQS_WIRE,
+} from './message-mapping.js';
+import type { Topology } from './topology.js';
+
+/** One entry to send: what SendMessageBatch/PublishBatch need beyond the encoded message. */
+export interface SendEntry {
+  readonly encoded: EncodedMessage;
+  /** FIFO: the group (the ordering key, else the message id: no order among unkeyed messages). */
+  readonly groupId?: string | undefined;
+  /** FIFO: the deduplication id (the message id on publish; a fresh one on the adapter's copies). */
+  readonly deduplicationId?: string | undefined;
+  readonly delaySeconds?: number | undefined;
+}
+
+type Failure = { index: number; error: unknown };
+
+/** Groups entries into requests of at most 10 entries and `maxBytes` in total (SQS and SNS cap both). */
+function chunks(entries: readonly SendEntry[], maxBytes: number): number[][] {
+  const groups: number[][] = [];
+  let current: number[] = [];
+  let bytes = 0;
+  entries.forEach((entry, index) => {
+    if (current.length === 10 || (current.length > 0 && bytes + entry.encoded.bytes > maxBytes)) {
+      groups.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(index);
+    bytes += entry.encoded.bytes;
+  });
+  if (current.length > 0) groups.push(current);
+  return groups;
+}
+
+function tooLarge(entry: SendEntry, limit: number, driver: string): MessageTooLargeError {
+  const base64 = entry.encoded.attributes.omnibus?.StringValue?.includes(
+    `"${SQS_WIRE.encoding}":"base64"`,
+  );
+  return new MessageTooLargeError(
+    `the message takes ${entry.encoded.bytes} bytes on the wire, over the ${limit} the ${
+      limit === MAX_MESSAGE_BYTES ? 'SNS topic' : 'SQS queue'
+    } takes${base64 ? ' (its body is not valid XML text, so it travels base64, a third larger)' : ''}`,
+    { driver },
+  );
+}
+
+/** Sends entries to a queue with SendMessageBatch; entries SQS lists as failed are reported, not thrown. */
+export async function sendToQueue(
+  sqs: SQSClient,
+  url: string,
+  entries: readonly SendEntry[],
+  maxBytes: number,
+  driver: string,
+): Promise<BatchResult | undefined> {
+  const failed: Failure[] = [];
+  const fits: number[] = [];
+  entries.forEach((entry, index) => {
+    if (entry.encoded.bytes > maxBytes)
+      failed.push({ index, error: tooLarge(entry, maxBytes, driver) });
+    else fits.push(index);
+  });
+  const kept = fits.map((index) => entries[index]!);
+  await Promise.all(
+    chunks(kept, maxBytes).map(async (group) => {
+      const result = await sqs.send(
+        new SendMessageBatchCommand({
+          QueueUrl: url,
+          Entries: group.map((position) => {
+            const entry = kept[position]!;
+            return {
+              Id: String(position),
+              MessageBody: entry.encoded.body,
+              MessageAttributes: entry.encoded.attributes,
+              DelaySeconds: entry.delaySeconds,
+              MessageGroupId: entry.groupId,
+              MessageDeduplicationId: entry.deduplicationId,
+            };
+          }),
+        }),
+      );
+      if (result.Successful === undefined && result.Failed === undefined)
+        answered(undefined, driver);
+      for (const entry of result.Failed ?? []) {
+        failed.push({ index: fits[Number(entry.Id)]!, error: batchEntryError(entry) });
+      }
+    }),
+  );
+  return failed.length === 0 ? undefined : { failed };
+}
+
+/** A `Failed` batch entry as an error the table classifies (its Code is the AWS error name). */
+export function batchEntryError(entry: {
+  Code?: string | undefined;
+  Message?: string | undefined;
+  SenderFault?: boolean | undefined;
+}): Error {
+  const error = new Error(entry.Message ?? entry.Code ?? 'batch entry failed');
+  error.name = entry.Code ?? 'BatchEntryFailed';
+  Object.assign(error, { Code: entry.Code, senderFault: entry.SenderFault });
+  // A server-side failure the table doesn't know is worth another try.
+  if (entry.SenderFault === false) Object.assign(error, { $metadata: { httpStatusCode: 500 } });
+  return error;
+}
+
+export interface PublisherOptions {
+  readonly sqs: SQSClient;
+  readonly sns: SNSClient;
+  readonly topology: Topology;
+  readonly fanout: boolean;
+  readonly fifo: boolean;
+  readonly driverName: string;
+}
+
+/** The driver's `publish`: fresh messages from core, to a topic. */
+export class Publisher {
+  constructor(private readonly options: PublisherOptions) {}
+
+  async publish(
+    topic: string,
+    messages: readonly OutgoingMessage[],
+  ): Promise<BatchResult | undefined> {
+    const { fanout, fifo, topology } = this.options;
+    const target = await topology.publishTarget(topic);
+    const entries = messages.map((message) => this.entry(message));
+    if (!fanout) {
+      const maxBytes = await topology.maxMessageSize(target);
+      return sendToQueue(this.options.sqs, target, entries, maxBytes, this.options.driverName);
+    }
+    return this.publishToTopic(target, entries, fifo);
+  }
+
+  private entry(message: OutgoingMessage): SendEntry {
+    const { fanout, fifo } = this.options;
+    const metadata: Metadata = metadataOf(message, fifo);
+    const delayMs = message.delayMs ?? 0;
+    // SNS can't delay: the first receive moves the message to a delayed copy (see sqs-subscription).
+    if (fanout && delayMs > 0) metadata[SQS_WIRE.notBefore] = String(message.publishedAt + delayMs);
+    return {
+      encoded: encode(message.body, message.attributes, metadata, message.traceparent),
+      groupId: fifo ? (message.orderingKey ?? message.id) : undefined,
+      deduplicationId: fifo ? message.id : undefined,
+      delaySeconds: !fanout && delayMs > 0 ? Math.min(900, Math.ceil(delayMs / 1000)) : undefined,
+    };
+  }
+
+  private async publishToTopic(
+    topicArn: string,
+    entries: readonly SendEntry[],
+    fifo: boolean,
+  ): Promise<BatchResult | undefined> {
+    const failed: Failure[] = [];
+    const fits: number[] = [];
+    entries.forEach((entry, index) => {
+      if (entry.encoded.bytes > MAX_MESSAGE_BYTES)
+        failed.push({ index, error: tooLarge(entry, MAX_MESSAGE_BYTES, this.options.driverName) });
+      else fits.push(index);
+    });
+    const kept = fits.map((index) => entries[index]!);
+    // FIFO: one request at a time keeps the send order within each group.
+    const groups = chunks(kept, MAX_MESSAGE_BYTES);
+    const sendGroup = async (group: number[]) => {
+      const result = await this.options.sns.send(
+        new PublishBatchCommand({
+          TopicArn: topicArn,
+          PublishBatchRequestEntries: group.map((position) => {
+            const entry = kept[position]!;
+            return {
+              Id: String(position),
+              Message: entry.encoded.body,
+              MessageAttributes: entry.encoded.attributes,
+              MessageGroupId: entry.groupId,
+              MessageDeduplicationId: entry.deduplicationId,
+            };
+          }),
+        }),
+      );
+      if (result.Successful === undefined && result.Failed === undefined)
+        answered(undefined, this.options.driverName);
+      for (const entry of result.Failed ?? []) {
+        failed.push({ index: fits[Number(entry.Id)]!, error: batchEntryError(entry) });
+      }
+    };
+    if (fifo) for (const group of groups) await sendGroup(group);
+    else await Promise.all(groups.map(sendGroup));
+    return failed.length === 0 ? undefined : { failed };
+  }
+}
