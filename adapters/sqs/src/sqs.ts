@@ -13,8 +13,11 @@ import { Topology } from './topology.js';
 
 /** AWS credentials, when not taken from the SDK's default provider chain. */
 export interface SqsCredentials {
+  /** The access key id (`AKIA…`, or `ASIA…` for temporary credentials). */
   readonly accessKeyId: string;
+  /** The secret access key; never shown in an error or log line. */
   readonly secretAccessKey: string;
+  /** The session token of temporary (STS) credentials. */
   readonly sessionToken?: string | undefined;
 }
 
@@ -75,7 +78,9 @@ export interface SqsOptions {
 
 /** `bus.native` for SQS: the two AWS SDK clients. */
 export interface SqsNative {
+  /** The SQS client every queue call goes through. */
   readonly sqs: SQSClient;
+  /** The SNS client for topics and subscriptions (fan-out mode; unused in queue mode). */
   readonly sns: SNSClient;
 }
 
@@ -104,7 +109,12 @@ function wholeNumber(name: string, value: number, min: number, max: number): num
  */
 export function sqs(
   options: SqsOptions = {},
-): DriverV2 & { readonly operationTimeoutMs: number; readonly native: SqsNative } {
+): DriverV2 & {
+  /** The bound in force, in ms: {@link SqsOptions.operationTimeoutMs} or its default. */
+  readonly operationTimeoutMs: number;
+  /** The two AWS SDK clients, as `bus.native`. */
+  readonly native: SqsNative;
+} {
   const operationTimeoutMs = wholeNumber(
     'operationTimeoutMs',
     options.operationTimeoutMs ?? DEFAULT_OPERATION_TIMEOUT_MS,
