@@ -107,9 +107,7 @@ function wholeNumber(name: string, value: number, min: number, max: number): num
  * const bus = await connect(sqs({ region: 'eu-west-1' }));
  * ```
  */
-export function sqs(
-  options: SqsOptions = {},
-): DriverV2 & {
+export function sqs(options: SqsOptions = {}): DriverV2 & {
   /** The bound in force, in ms: {@link SqsOptions.operationTimeoutMs} or its default. */
   readonly operationTimeoutMs: number;
   /** The two AWS SDK clients, as `bus.native`. */
