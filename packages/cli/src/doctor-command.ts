@@ -196,7 +196,10 @@ function printCapabilities(context: CommandContext, capabilities: Capabilities):
   const { output } = context;
   const yesNo = (value: boolean) => (value ? 'yes' : 'no');
   const stats = Object.entries(capabilities.stats)
-    .map(([key, value]) => `${key} ${value ? 'exact' : 'unknown'}`)
+    .map(
+      ([key, value]) =>
+        `${key} ${value === 'approximate' ? 'approximate' : value ? 'exact' : 'unknown'}`,
+    )
     .join(', ');
   const admin = capabilities.deadLetterAdmin;
   output.line('capabilities');

@@ -47,8 +47,21 @@ describe('sqs (moto)', () => {
     if (unavailable !== undefined) return context.skip(unavailable);
     const result = await cli(['doctor']);
     expect(result.stdout).toMatch(/dlq peek +count-bumping/);
+    expect(result.stdout).toMatch(/stats +waiting approximate/);
     expect(result.stdout).toMatch(/✓ clean up/);
     expect(result.code).toBe(0);
+  });
+
+  it("stats marks the broker's estimates as such", async (context) => {
+    if (unavailable !== undefined) return context.skip(unavailable);
+    const json = await cli(['stats', 'payments', 'ledger', '--json']);
+    expect(records(json.stdout)[0]).toMatchObject({
+      approximate: ['waiting', 'inFlight', 'deadLettered'],
+      unknown: [],
+    });
+    const human = await cli(['stats', 'payments', 'ledger']);
+    expect(human.stdout.split('\n')[1]).toMatch(/^payments +ledger +~\d+ +~\d+ +~\d+$/);
+    expect(human.stderr).toMatch(/~ marks the broker's estimates/);
   });
 
   it('dlq list and redrive warn first that reading the DLQ counts as a receive', async (context) => {

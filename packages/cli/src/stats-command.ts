@@ -15,13 +15,14 @@ export function addStatsCommand(program: Command, runner: CommandRunner): void {
     .summary('counts of one subscription: waiting, in flight, dead-lettered')
     .description(
       'Prints how many messages of a subscription are waiting, in flight (delivered, not settled) and ' +
-        'dead-lettered. A number the broker cannot tell is shown as "unknown" (null in --json), never guessed.',
+        'dead-lettered. A number the broker cannot tell is shown as "unknown" (null in --json, named in ' +
+        '"unknown"), never guessed; one the broker only estimates is shown as ~N (named in "approximate").',
     )
     .argument('<topic>', 'topic name')
     .argument('<subscription>', 'subscription name')
     .addHelpText(
       'after',
-      '\nExamples:\n  $ omnibus stats orders kitchen --url redis://localhost:6379\n  $ omnibus stats orders kitchen --json\n    {"topic":"orders","subscription":"kitchen","waiting":3,"inFlight":0,"deadLettered":1,"unknown":[]}',
+      '\nExamples:\n  $ omnibus stats orders kitchen --url redis://localhost:6379\n  $ omnibus stats orders kitchen --json\n    {"topic":"orders","subscription":"kitchen","waiting":3,"inFlight":0,"deadLettered":1,"unknown":[],"approximate":[]}',
     )
     .action(
       runner.action(async (context, command) => {
@@ -38,6 +39,7 @@ export function addStatsCommand(program: Command, runner: CommandRunner): void {
             inFlight: stats.inFlight ?? null,
             deadLettered: stats.deadLettered ?? null,
             unknown,
+            approximate: stats.approximate,
           });
           return;
         }
@@ -49,11 +51,15 @@ export function addStatsCommand(program: Command, runner: CommandRunner): void {
               subscription,
               ...COUNTS.map(([key]) => {
                 const value = stats[key];
-                return value === undefined ? output.color.dim('unknown') : String(value);
+                if (value === undefined) return output.color.dim('unknown');
+                // The broker's estimate (SQS's Approximate… attributes), never shown as exact.
+                return stats.approximate.includes(key) ? `~${value}` : String(value);
               }),
             ],
           ],
         );
+        if (stats.approximate.length > 0)
+          output.note(`~ marks the broker's estimates: ${stats.approximate.join(', ')}`);
         if (unknown.length > 0)
           output.note(
             `${bus.adapter} cannot tell: ${unknown.join(', ')} (see its capabilities: omnibus doctor)`,
