@@ -13,8 +13,8 @@ set -euo pipefail
 # Time limits, in seconds: the whole pass (as for the Node 24 pass in .ci/run), and one workspace,
 # so that a hung suite doesn't use up the time of the ones after it. Each workspace runs under its
 # own `timeout`, which kills its whole process group (vitest workers included).
-total_timeout="${OMNIBUS_TEST_TIMEOUT:-600}"
-workspace_timeout="${OMNIBUS_WORKSPACE_TEST_TIMEOUT:-300}"
+total_timeout="${OMNIBUS_TEST_TIMEOUT:-1500}"
+workspace_timeout="${OMNIBUS_WORKSPACE_TEST_TIMEOUT:-420}"
 deadline=$((SECONDS + total_timeout))
 expected="${1:?usage: test-on-node.sh <node major>}"
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

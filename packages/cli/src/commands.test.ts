@@ -1,0 +1,204 @@
+// declare, publish, stats, tail and doctor, run as the built binary against the shared Redis and RabbitMQ.
+import { type Bus, connect } from '@omnibus/core';
+import { waitUntil } from '@omnibus/test-brokers';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  BROKERS,
+  brokerUnavailable,
+  records,
+  runCli,
+  startCli,
+  uniquePrefix,
+  waitForStderr,
+} from './test-support/run-cli.js';
+
+describe.each(BROKERS)('$name', ({ name, url }) => {
+  const prefix = uniquePrefix(name.slice(0, 2));
+  const cli = (args: string[], input?: string) =>
+    runCli(['--url', url, '--prefix', prefix, ...args], input === undefined ? {} : { input });
+  let unavailable: string | undefined;
+  let bus: Bus | undefined;
+
+  beforeAll(async () => {
+    unavailable = await brokerUnavailable(url);
+    if (unavailable === undefined) bus = await connect(url, { prefix });
+  });
+  afterAll(async () => {
+    if (bus === undefined) return;
+    for (const [topic, subscriptions] of [
+      ['orders', ['kitchen', 'audit']],
+      ['signals', []],
+    ] as const) {
+      for (const subscription of subscriptions) await bus.deleteSubscription(topic, subscription);
+      await bus.deleteTopic(topic);
+    }
+    await bus.close();
+  });
+
+  it('declare creates the subscriptions, publish sends to them, stats counts them', async (context) => {
+    if (unavailable !== undefined) return context.skip(unavailable);
+    const declared = await cli(['declare', 'orders', 'kitchen', 'audit', '--max-attempts', '3']);
+    expect(declared.stdout).toBe('declared orders: kitchen, audit\n');
+    expect(declared.code).toBe(0);
+
+    const one = await cli([
+      'publish',
+      'orders',
+      '{"item":"burger"}',
+      '--attr',
+      'source=cli',
+      '--id',
+      'order-1',
+    ]);
+    expect(one.stdout).toBe('order-1\n');
+    expect(one.code).toBe(0);
+
+    const lines = [
+      JSON.stringify({ body: { item: 'fries' }, attributes: { source: 'replay' } }),
+      '',
+      JSON.stringify({ body: 'plain text', id: 'order-3' }),
+    ].join('\n');
+    const many = await cli(['publish', 'orders', '--json'], `${lines}\n`);
+    const sent = records(many.stdout);
+    expect(sent).toEqual([
+      { id: expect.any(String), line: 1 },
+      { id: 'order-3', line: 3 },
+    ]);
+    expect(many.code).toBe(0);
+
+    const raw = await cli(['publish', 'orders', '--raw'], 'first line\nsecond line\n');
+    expect(raw.stdout.trim().split('\n')).toHaveLength(2);
+    expect(raw.code).toBe(0);
+
+    const stats = await cli(['stats', 'orders', 'kitchen', '--json']);
+    expect(records(stats.stdout)).toEqual([
+      {
+        topic: 'orders',
+        subscription: 'kitchen',
+        waiting: 5,
+        inFlight: bus?.capabilities.stats.inFlight ? 0 : null,
+        deadLettered: 0,
+        unknown: bus?.capabilities.stats.inFlight ? [] : ['inFlight'],
+        approximate: [],
+      },
+    ]);
+    expect(stats.code).toBe(0);
+
+    const table = await cli(['stats', 'orders', 'audit']);
+    const [head, row] = table.stdout.split('\n');
+    expect(head).toMatch(/^TOPIC +SUBSCRIPTION +WAITING +IN FLIGHT +DEAD-LETTERED$/);
+    expect(row).toMatch(/^orders +audit +5 +(0|unknown) +0$/);
+    // Not a terminal: no colour codes.
+    expect(table.stdout).not.toContain('\u001b[');
+    expect(table.code).toBe(0);
+
+    // tail on an existing subscription reads (and acks) what it holds, given its settings.
+    const mismatch = await cli(['tail', 'orders', 'audit', '--count', '1']);
+    expect(mismatch.stderr).toMatch(/AlreadyExists: .*maxAttempts/);
+    expect(mismatch.stderr).toMatch(/hint: give tail the subscription's settings/);
+    expect(mismatch.code).toBe(1);
+    const drained = await cli([
+      'tail',
+      'orders',
+      'audit',
+      '--count',
+      '2',
+      '--max-attempts',
+      '3',
+      '--json',
+    ]);
+    expect(records(drained.stdout).map((message) => message.id)).toEqual(['order-1', sent[0]?.id]);
+    expect(drained.code).toBe(0);
+  });
+
+  it('a publish line that cannot be sent is reported by number; the others are sent; exit 1', async (context) => {
+    if (unavailable !== undefined) return context.skip(unavailable);
+    const input = [
+      '{"body":1}',
+      'not json',
+      '{"body":2,"attributes":{"x-reserved":"1"}}',
+      '{"body":3}',
+    ].join('\n');
+    const result = await cli(['publish', 'signals'], `${input}\n`);
+    expect(result.stdout.trim().split('\n')).toHaveLength(2);
+    expect(result.stderr).toMatch(/line 2: not JSON/);
+    expect(result.stderr).toMatch(/line 3: InvalidArgument: .*x-reserved/);
+    expect(result.stderr).toMatch(/2 line\(s\) not sent/);
+    expect(result.code).toBe(1);
+  });
+
+  it('tail prints what arrives through a temporary subscription, removed on exit (--count)', async (context) => {
+    if (unavailable !== undefined) return context.skip(unavailable);
+    const tail = startCli([
+      '--url',
+      url,
+      '--prefix',
+      prefix,
+      'tail',
+      'signals',
+      '--count',
+      '2',
+      '--json',
+    ]);
+    await waitForStderr(
+      tail,
+      /tailing signals through temporary subscription (tail-[0-9a-f]+)/,
+      'tail ready',
+    );
+    const temporary = /temporary subscription (tail-[0-9a-f]+)/.exec(tail.stderr())?.[1] ?? '';
+    await cli(['publish', 'signals', '{"n":1}', '--attr', 'kind=test']);
+    await cli(['publish', 'signals', '--raw', 'raw body']);
+    const result = await tail.done;
+    expect(result.code).toBe(0);
+    const printed = records(result.stdout);
+    expect(printed).toEqual([
+      expect.objectContaining({ body: { n: 1 }, attributes: { kind: 'test' }, attempt: 1 }),
+      expect.objectContaining({ body: 'raw body', bodyEncoding: 'utf8' }),
+    ]);
+    // Removed on exit: nothing is left to delete.
+    expect(await bus?.deleteSubscription('signals', temporary)).toBe(false);
+  });
+
+  it('tail stops cleanly on Ctrl-C (SIGINT) and removes its subscription', async (context) => {
+    if (unavailable !== undefined) return context.skip(unavailable);
+    const tail = startCli(['--url', url, '--prefix', prefix, 'tail', 'signals']);
+    await waitForStderr(tail, /tailing signals/, 'tail ready');
+    const temporary = /temporary subscription (tail-[0-9a-f]+)/.exec(tail.stderr())?.[1] ?? '';
+    await cli(['publish', 'signals', '"before the interrupt"']);
+    await waitUntil(
+      () => tail.stdout().includes('before the interrupt'),
+      'the message printed',
+      20_000,
+    );
+    tail.child.kill('SIGINT');
+    const result = await tail.done;
+    expect(result.stderr).toMatch(/stopped after 1 message/);
+    expect(result.stdout).toMatch(/^\S+Z {2}\S+ {2}"before the interrupt"\n$/);
+    expect(result.code).toBe(0);
+    expect(await bus?.deleteSubscription('signals', temporary)).toBe(false);
+  });
+
+  it('doctor: capabilities, a round trip with its latency, cleaned up', async (context) => {
+    if (unavailable !== undefined) return context.skip(unavailable);
+    const human = await cli(['doctor']);
+    expect(human.stdout).toMatch(new RegExp(`✓ connect +\\d+ ms {2}adapter ${name}`));
+    expect(human.stdout).toMatch(/dlq peek +non-destructive/);
+    expect(human.stdout).toMatch(/✓ receive +\d+ ms {2}round trip \d+ ms/);
+    expect(human.stdout).toMatch(/✓ clean up/);
+    expect(human.stdout).toMatch(/ok: round trip in \d+ ms/);
+    expect(human.code).toBe(0);
+
+    const json = await cli(['doctor', '--json']);
+    const report = records(json.stdout)[0] ?? {};
+    expect(report).toMatchObject({ ok: true, adapter: name, latencyMs: expect.any(Number) });
+    expect((report.steps as { step: string }[]).map((step) => step.step)).toEqual([
+      'connect',
+      'declare',
+      'subscribe',
+      'publish',
+      'receive',
+      'clean up',
+    ]);
+    expect(json.code).toBe(0);
+  });
+});

@@ -1,0 +1,152 @@
+// Bad input exits 2 before any I/O, --help on every command shows an example, and no URL means a clear message.
+import { freePorts } from '@omnibus/test-brokers';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from './test-support/run-cli.js';
+
+// A port nobody listens on: a command that did any I/O there would fail as unreachable (exit 1,
+// after retries), so exit 2 with the input's own message shows it stopped before I/O.
+let nowhere: string;
+beforeAll(async () => {
+  const [port] = await freePorts(1);
+  nowhere = `redis://127.0.0.1:${port}/?operationTimeoutMs=1000`;
+});
+
+// Each case is its own process: run them side by side.
+describe.concurrent('bad input exits 2 before any I/O', () => {
+  const cases: [string, string[], RegExp, string?][] = [
+    ['a body that is not JSON', ['publish', 'orders', '{oops'], /the body is not JSON.*--raw/],
+    [
+      'an --attr without =',
+      ['publish', 'orders', '1', '--attr', 'source'],
+      /--attr "source" is not NAME=VALUE/,
+    ],
+    [
+      'a --delay that is no duration',
+      ['publish', 'orders', '1', '--delay', 'soon'],
+      /--delay "soon" is not a duration/,
+    ],
+    [
+      '--id with messages on stdin',
+      ['publish', 'orders', '--id', 'x1'],
+      /--id names one message/,
+      '{"body":1}\n',
+    ],
+    [
+      'a topic name breaking the portable rule',
+      ['publish', 'o', '1'],
+      /topic name "o" .*portable rule/,
+    ],
+    [
+      'an attribute name core reserves',
+      ['publish', 'orders', '1', '--attr', 'x-foo=1'],
+      /InvalidArgument: .*x-foo/,
+    ],
+    ['--count 0', ['tail', 'orders', '--count', '0'], /--count "0" must be a whole number ≥ 1/],
+    [
+      'a --failed-after that is no time',
+      ['dlq', 'list', 'orders', 'kitchen', '--failed-after', 'yesterday'],
+      /--failed-after "yesterday" is not a time/,
+    ],
+    [
+      'an empty time window',
+      ['dlq', 'list', 'orders', 'kitchen', '--failed-after', '1h', '--failed-before', '2h'],
+      /--failed-after must be earlier than --failed-before/,
+    ],
+    [
+      'a --reason regex that does not compile',
+      ['dlq', 'list', 'orders', 'kitchen', '--reason', '/(/'],
+      /not a valid regular expression/,
+    ],
+    [
+      'a --limit that is no number',
+      ['dlq', 'redrive', 'orders', 'kitchen', '--limit', 'ten', '--dry-run'],
+      /--limit "ten" must be a whole number/,
+    ],
+    [
+      'a --rate of 0',
+      ['dlq', 'purge', 'orders', 'kitchen', '--rate', '0', '--yes'],
+      /--rate "0" must be a number > 0/,
+    ],
+    [
+      '--id - with no ids on stdin',
+      ['dlq', 'purge', 'orders', 'kitchen', '--id', '-', '--yes'],
+      /found no ids on stdin/,
+      '\n\n',
+    ],
+    [
+      'ids on stdin that are broken JSON',
+      ['dlq', 'redrive', 'orders', 'kitchen', '--id', '-', '--yes'],
+      /stdin line 2 starts with "\{" but is not valid JSON/,
+      'abc\n{"id":\n',
+    ],
+    [
+      'a purge without --yes and no terminal',
+      ['dlq', 'purge', 'orders', 'kitchen'],
+      /refusing to purge without --yes: there is no terminal.*--dry-run/,
+    ],
+    [
+      'a redrive without --yes and no terminal',
+      ['dlq', 'redrive', 'orders', 'kitchen', '--reason', 'x'],
+      /refusing to redrive without --yes/,
+    ],
+    [
+      '--max-attempts of 0',
+      ['declare', 'orders', 'kitchen', '--max-attempts', '0'],
+      /--max-attempts "0" must be a whole number ≥ 1/,
+    ],
+    [
+      'a --prefix breaking the rule',
+      ['stats', 'orders', 'kitchen', '--prefix', '9x'],
+      /prefix "9x"/,
+    ],
+    ['an unknown option', ['stats', 'orders', 'kitchen', '--colour'], /unknown option '--colour'/],
+    ['a missing argument', ['stats', 'orders'], /missing required argument 'subscription'/],
+  ];
+  it.each(cases)('%s', async (_what, args, message, input) => {
+    const result = await runCli(['--url', nowhere, ...args], input === undefined ? {} : { input });
+    expect(result.stderr).toMatch(message);
+    expect(result.stderr).not.toMatch(/Unavailable|Timeout|ECONNREFUSED/);
+    expect(result.stdout).toBe('');
+    expect(result.code).toBe(2);
+  });
+
+  it('no broker URL: says how to give one', async () => {
+    const result = await runCli(['stats', 'orders', 'kitchen']);
+    expect(result.stderr).toMatch(/no broker: give --url .* or set OMNIBUS_URL/);
+    expect(result.code).toBe(2);
+  });
+
+  it('a URL for a scheme no adapter serves', async () => {
+    const result = await runCli(['stats', 'orders', 'kitchen'], {
+      env: { OMNIBUS_URL: 'kafka://broker:9092' },
+    });
+    expect(result.stderr).toMatch(/no Omnibus adapter serves "kafka:" URLs/);
+    expect(result.code).toBe(2);
+  });
+});
+
+describe.concurrent('--help', () => {
+  const commands = [
+    [],
+    ['stats'],
+    ['publish'],
+    ['tail'],
+    ['declare'],
+    ['doctor'],
+    ['dlq'],
+    ['dlq', 'list'],
+    ['dlq', 'show'],
+    ['dlq', 'count'],
+    ['dlq', 'redrive'],
+    ['dlq', 'purge'],
+  ];
+  it.each(commands.map((command) => [command.join(' ') || '(the program)', command]))(
+    '%s has usage and an example, exit 0',
+    async (_name, command) => {
+      const result = await runCli([...(command as string[]), '--help']);
+      expect(result.stdout).toMatch(/^Usage: omnibus/);
+      expect(result.stdout).toMatch(/Examples?:\n[\s\S]*\$ omnibus /);
+      expect(result.code).toBe(0);
+    },
+  );
+});

@@ -1,0 +1,182 @@
+/** `omnibus tail <topic> [subscription]`: prints messages as they arrive, through a temporary subscription removed on exit where the broker fans out. */
+import { randomBytes } from 'node:crypto';
+import {
+  type Bus,
+  type Consumer,
+  type ConsumerOptions,
+  type Message,
+  OmnibusError,
+} from '@omnibus/core';
+import type { Command } from 'commander';
+import type { CommandContext } from './command-context.js';
+import type { CommandRunner } from './command-runner.js';
+import { EXIT, messageOf, UsageError } from './failure.js';
+import { attributesText, bodyRecord, bodyText } from './format-body.js';
+import { parseWholeNumber } from './parse-input.js';
+
+interface TailOptions {
+  count?: string;
+  maxAttempts?: string;
+  deadLetter?: boolean;
+  ordering?: boolean;
+}
+
+/** Adds `tail` to the program. */
+export function addTailCommand(program: Command, runner: CommandRunner): void {
+  program
+    .command('tail')
+    .summary('print messages of a topic as they arrive')
+    .description(
+      'Prints each message sent to the topic from now on, one per line (or NDJSON with --json), ' +
+        'until Ctrl-C or --count messages. Without a subscription it reads through a temporary ' +
+        "subscription of its own (tail-<random>), removed on exit, so the topic's consumers are not " +
+        'disturbed; that needs a broker that fans out (not SQS queue mode). With a subscription it ' +
+        'reads from it and acks what it prints: those messages do not reach its other consumers. ' +
+        'The line "tailing …" on stderr says when it is ready.',
+    )
+    .argument('<topic>', 'topic name')
+    .argument('[subscription]', 'an existing subscription to read from (its messages are acked)')
+    .option('--count <n>', 'exit after printing this many messages')
+    .option(
+      '--max-attempts <n>',
+      "with a subscription: its maxAttempts, if not the default 5 (a subscription's settings are fixed)",
+    )
+    .option('--no-dead-letter', 'with a subscription: it was created without a DLQ')
+    .option('--ordering', 'with a subscription: it was created with ordering')
+    .option('--no-ordering', 'with a subscription: it was created without ordering')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ omnibus tail orders\n  $ omnibus tail orders --count 1 --json | jq .body',
+    )
+    .action(
+      runner.action(async (context, command) => {
+        const [topic, subscription] = command.processedArgs as [string, string | undefined];
+        const options = command.opts<TailOptions>();
+        const count =
+          options.count === undefined ? undefined : parseWholeNumber('--count', options.count);
+        runner.handleInterrupt();
+        const bus = await context.bus();
+        if (subscription === undefined && !bus.capabilities.fanout)
+          throw new UsageError(
+            `${bus.adapter} (this connection) does not fan out: a temporary subscription would not see the topic's messages; name the subscription to read from`,
+          );
+        return tail(context, bus, topic, subscription, count, subscriptionSettings(options));
+      }),
+    );
+}
+
+async function tail(
+  context: CommandContext,
+  bus: Bus,
+  topic: string,
+  subscription: string | undefined,
+  count: number | undefined,
+  settings: ConsumerOptions,
+): Promise<number> {
+  const { output, signal } = context;
+  const temporary =
+    subscription === undefined ? `tail-${randomBytes(4).toString('hex')}` : undefined;
+  const name = subscription ?? temporary ?? '';
+  // A temporary subscription needs no DLQ: nothing it reads fails (tail acks what it printed).
+  const consumer: Consumer = bus.consumer(
+    topic,
+    name,
+    temporary === undefined ? settings : { deadLetter: false },
+  );
+  let printed = 0;
+  try {
+    try {
+      await consumer.ready();
+    } catch (error) {
+      if (
+        OmnibusError.isInstance(error) &&
+        error.code === 'AlreadyExists' &&
+        temporary === undefined
+      )
+        output.note(
+          `hint: give tail the subscription's settings: --max-attempts N, --no-dead-letter, --[no-]ordering`,
+        );
+      throw error;
+    }
+    output.note(
+      temporary === undefined
+        ? `tailing ${topic} through subscription ${name}: what is printed is acked (Ctrl-C to stop)`
+        : `tailing ${topic} through temporary subscription ${name}, removed on exit (Ctrl-C to stop)`,
+    );
+    if (!signal.aborted) {
+      const stop = () => void consumer.stop();
+      signal.addEventListener('abort', stop, { once: true });
+      try {
+        for await (const message of consumer.messages()) {
+          printMessage(context, message);
+          await message.ack();
+          printed += 1;
+          if (count !== undefined && printed >= count) break;
+          if (signal.aborted) break;
+        }
+      } finally {
+        signal.removeEventListener('abort', stop);
+        // Releases what was received but not printed: it was not acked, so it is not lost.
+        await consumer.stop();
+      }
+    }
+  } finally {
+    if (temporary !== undefined) await removeTemporary(context, bus, topic, temporary);
+  }
+  if (signal.aborted) output.note(`stopped after ${printed} message(s)`);
+  return EXIT.ok;
+}
+
+// Core checks a consumer's settings against the subscription's, fixed at creation: reading an
+// existing subscription takes the same ones, which only the operator knows.
+function subscriptionSettings(options: TailOptions): ConsumerOptions {
+  const settings: ConsumerOptions = {};
+  if (options.maxAttempts !== undefined)
+    settings.maxAttempts = parseWholeNumber('--max-attempts', options.maxAttempts);
+  if (options.deadLetter === false) settings.deadLetter = false;
+  if (options.ordering !== undefined) settings.ordering = options.ordering;
+  return settings;
+}
+
+async function removeTemporary(
+  context: CommandContext,
+  bus: Bus,
+  topic: string,
+  subscription: string,
+): Promise<void> {
+  try {
+    await bus.deleteSubscription(topic, subscription);
+  } catch (error) {
+    context.output.warn(
+      `could not remove the temporary subscription ${subscription} of ${topic}: ${messageOf(error)}`,
+    );
+  }
+}
+
+function printMessage(context: CommandContext, message: Message): void {
+  const { output } = context;
+  if (output.json) {
+    output.record({
+      id: message.id,
+      publishedAt: message.publishedAt.toISOString(),
+      attempt: message.attempt,
+      orderingKey: message.orderingKey ?? null,
+      attributes: message.attributes,
+      ...bodyRecord(message.body),
+    });
+    return;
+  }
+  const details = [
+    message.orderingKey === undefined ? '' : `key=${message.orderingKey}`,
+    attributesText(message.attributes),
+    message.attempt > 1 ? `attempt=${message.attempt}` : '',
+  ].filter((part) => part !== '');
+  output.line(
+    [
+      output.color.dim(message.publishedAt.toISOString()),
+      output.color.cyan(message.id),
+      bodyText(message.body),
+      ...details.map((detail) => output.color.dim(detail)),
+    ].join('  '),
+  );
+}
