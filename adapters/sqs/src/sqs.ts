@@ -13,8 +13,11 @@ import { Topology } from './topology.js';
 
 /** AWS credentials, when not taken from the SDK's default provider chain. */
 export interface SqsCredentials {
+  /** The access key id (`AKIA…`, or `test` on moto). */
   readonly accessKeyId: string;
+  /** The secret access key; never shown in an error. */
   readonly secretAccessKey: string;
+  /** The session token of temporary credentials. */
   readonly sessionToken?: string | undefined;
 }
 
@@ -75,7 +78,9 @@ export interface SqsOptions {
 
 /** `bus.native` for SQS: the two AWS SDK clients. */
 export interface SqsNative {
+  /** The SQS client: queues, receives, deletes. */
   readonly sqs: SQSClient;
+  /** The SNS client: topics and their subscriptions (fan-out mode). */
   readonly sns: SNSClient;
 }
 
@@ -102,9 +107,12 @@ function wholeNumber(name: string, value: number, min: number, max: number): num
  * const bus = await connect(sqs({ region: 'eu-west-1' }));
  * ```
  */
-export function sqs(
-  options: SqsOptions = {},
-): DriverV2 & { readonly operationTimeoutMs: number; readonly native: SqsNative } {
+export function sqs(options: SqsOptions = {}): DriverV2 & {
+  /** The bound in force, in ms: {@link SqsOptions.operationTimeoutMs} or its default. */
+  readonly operationTimeoutMs: number;
+  /** The two AWS SDK clients, as `bus.native`. */
+  readonly native: SqsNative;
+} {
   const operationTimeoutMs = wholeNumber(
     'operationTimeoutMs',
     options.operationTimeoutMs ?? DEFAULT_OPERATION_TIMEOUT_MS,
