@@ -334,10 +334,20 @@ suite('redis adapter', () => {
     const consumer = bus.consumer<number>('orders', 'kitchen', { concurrency: 1 });
     await consumer.ready();
     await bus.producer<number>('orders').sendBatch([{ body: 1 }, { body: 2 }, { body: 3 }]);
-    expect(await consumer.stats()).toEqual({ waiting: 3, inFlight: 0, deadLettered: 0 });
+    expect(await consumer.stats()).toEqual({
+      waiting: 3,
+      inFlight: 0,
+      deadLettered: 0,
+      approximate: [],
+    });
     const iterator = consumer.messages();
     const held = (await iterator.next()).value!;
-    expect(await consumer.stats()).toEqual({ waiting: 2, inFlight: 1, deadLettered: 0 });
+    expect(await consumer.stats()).toEqual({
+      waiting: 2,
+      inFlight: 1,
+      deadLettered: 0,
+      approximate: [],
+    });
     await held.nack({ delayMs: 60_000 });
     await iterator.return?.();
     // A message waiting out its nack delay is neither waiting nor in flight.
