@@ -160,7 +160,12 @@ describe('memory broker', () => {
     await vi.advanceTimersByTimeAsync(9_999);
     expect((await consumer.stats()).waiting).toBe(0);
     await vi.advanceTimersByTimeAsync(1);
-    expect(await consumer.stats()).toEqual({ waiting: 1, inFlight: 0, deadLettered: 0 });
+    expect(await consumer.stats()).toEqual({
+      waiting: 1,
+      inFlight: 0,
+      deadLettered: 0,
+      approximate: [],
+    });
     const again = await crashed.receive({ maxMessages: 1, signal: new AbortController().signal });
     expect(again[0]?.attempt).toBe(2);
     // The stale handle of the first delivery no longer settles anything.

@@ -1,4 +1,6 @@
 // The DLQ cursor (openDeadLetters): basic.get without auto-ack on a channel of its own; redrive publishes then acks.
+
+import { setTimeout as delay } from 'node:timers/promises';
 import { OmnibusError } from '@omnibus/core';
 import type {
   BatchResult,
@@ -13,6 +15,9 @@ import type { ConfirmPublisher } from './confirm-publisher.js';
 import { take } from './dead-letter-admin.js';
 import { messageId, redriveOptions, toStoredDeadLetter } from './message-mapping.js';
 import type { Topology } from './topology.js';
+
+/** How often a closing cursor checks that its letters are back in the DLQ, in ms. */
+const REQUEUE_POLL_MS = 10;
 
 /** What a cursor needs from its driver. */
 export interface DeadLetterCursorContext {
@@ -49,6 +54,8 @@ export async function openDeadLetterCursor(
   const dlq = deadLetterQueue(ref);
   const queue = subscriptionQueue(ref);
   const seen = new Set<string>();
+  /** Letters handed out and neither redriven nor discarded: what closing gives back. */
+  let unsettled = 0;
   let done = channel === undefined;
 
   const heldChannel = (): Channel => {
@@ -87,6 +94,7 @@ export async function openDeadLetterCursor(
         }
         seen.add(id);
         budget--;
+        unsettled++;
         letters.push({ ...toStoredDeadLetter(message), handle: message });
       }
       if (budget <= 0 || messages.length < maxMessages) done = true;
@@ -110,7 +118,9 @@ export async function openDeadLetterCursor(
       const refused = new Set(result?.failed.map((failure) => failure.index));
       // Acked only once their copies were confirmed: a crash in between duplicates, never loses.
       letters.forEach((letter, index) => {
-        if (!refused.has(index)) open.ack(messageOf(letter));
+        if (refused.has(index)) return;
+        open.ack(messageOf(letter));
+        unsettled--;
       });
       await settleAcks(open);
       return result;
@@ -120,6 +130,7 @@ export async function openDeadLetterCursor(
       if (letters.length === 0) return undefined;
       const open = heldChannel();
       for (const letter of letters) open.ack(messageOf(letter));
+      unsettled -= letters.length;
       await settleAcks(open);
       return undefined;
     },
@@ -128,7 +139,36 @@ export async function openDeadLetterCursor(
       done = true;
       if (channel === undefined || !channelOpen) return;
       channelOpen = false;
+      const ready = unsettled > 0 ? await readyCount(channel, dlq) : undefined;
       await channel.close().catch(() => undefined);
+      // The broker requeues a closed channel's unacked messages after answering close-ok (a quorum
+      // queue through its log): wait until they are counted again, so that a pass opened right after
+      // this one sees them. Bounded: a DLQ drained meanwhile by someone else must not hang close.
+      if (ready !== undefined)
+        await requeued(() => context.count(ref), ready + unsettled, callTimeoutMs);
     },
   };
+}
+
+/** The DLQ's ready count, read on the cursor's own channel; undefined if it can't tell. */
+async function readyCount(channel: Channel, dlq: string): Promise<number | undefined> {
+  try {
+    return (await channel.checkQueue(dlq)).messageCount;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Polls `count` until it reaches `target` or `withinMs` passed; a failed read ends the wait. */
+async function requeued(
+  count: () => Promise<number>,
+  target: number,
+  withinMs: number,
+): Promise<void> {
+  const deadline = Date.now() + withinMs;
+  while (Date.now() < deadline) {
+    const now = await count().catch(() => undefined);
+    if (now === undefined || now >= target) return;
+    await delay(REQUEUE_POLL_MS);
+  }
 }

@@ -13,11 +13,11 @@ import { Topology } from './topology.js';
 
 /** AWS credentials, when not taken from the SDK's default provider chain. */
 export interface SqsCredentials {
-  /** The access key id (`AKIA…`, or `test` on moto). */
+  /** The access key id (`AKIA…`, or `ASIA…` for temporary credentials). */
   readonly accessKeyId: string;
-  /** The secret access key; never shown in an error. */
+  /** The secret access key; never shown in an error or log line. */
   readonly secretAccessKey: string;
-  /** The session token of temporary credentials. */
+  /** The session token of temporary (STS) credentials. */
   readonly sessionToken?: string | undefined;
 }
 
@@ -78,9 +78,9 @@ export interface SqsOptions {
 
 /** `bus.native` for SQS: the two AWS SDK clients. */
 export interface SqsNative {
-  /** The SQS client: queues, receives, deletes. */
+  /** The SQS client every queue call goes through. */
   readonly sqs: SQSClient;
-  /** The SNS client: topics and their subscriptions (fan-out mode). */
+  /** The SNS client for topics and subscriptions (fan-out mode; unused in queue mode). */
   readonly sns: SNSClient;
 }
 
