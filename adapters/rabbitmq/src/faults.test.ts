@@ -218,6 +218,10 @@ describe.skipIf(node === undefined)(
         const handled = deferred();
         let first = true;
         let timedOut: string | undefined;
+        // The consumer channels before anything is delivered: one of them will hold the delivery.
+        // Read now, not inside the handler, where a slow rabbitmqctl (a loaded machine) could
+        // answer after consumer_timeout already replaced the holder and name the new channel.
+        let before: string[] = [];
         await consumer.start(async (message) => {
           attempts.push(message.attempt);
           if (!first) {
@@ -225,14 +229,16 @@ describe.skipIf(node === undefined)(
             return;
           }
           first = false;
-          const [held] = await consumerChannels();
           // The broker closes the channel of a delivery unacked past consumer_timeout.
           await waitUntil(
-            async () => !(await consumerChannels()).includes(held!),
+            async () => {
+              const now = await consumerChannels();
+              timedOut = before.find((channel) => !now.includes(channel));
+              return timedOut !== undefined;
+            },
             'consumer_timeout to close the consumer channel',
             4 * CONSUMER_TIMEOUT_MS,
           );
-          timedOut = held;
           // Still busy for another consumer_timeout and its check interval: a redelivery buffered
           // behind this slot would time out too (one more attempt burnt, here the last one). Only
           // time can show that nothing happens, so this wait is bounded by time, and ends early if
@@ -247,6 +253,14 @@ describe.skipIf(node === undefined)(
             2 * CONSUMER_TIMEOUT_MS,
           ).catch(() => undefined);
         });
+        await waitUntil(
+          async () => {
+            before = await consumerChannels();
+            return before.length > 0;
+          },
+          'the consumer to be registered on the broker',
+          4 * CONSUMER_TIMEOUT_MS,
+        );
         const id = await bus.producer<string>('orders').send('slow');
         const dlq = bus.deadLetters<string>('orders', 'kitchen');
         let handledAgain = false;
