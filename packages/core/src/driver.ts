@@ -411,10 +411,11 @@ export interface DriverSubscription {
    *   past the ack deadline (another consumer crashed); attempt from the pending-entries list.
    * - RabbitMQ (push): `basic.consume` with `basic.qos(maxOutstanding)` fills a local buffer that
    *   receive drains; attempt from `x-delivery-count` (+ the adapter's own header after a delay queue).
-   * - SQS: `ReceiveMessage` (≤ 10, long poll ≤ 20 s, `VisibilityTimeout` = ack deadline);
-   *   attempt from `ApproximateReceiveCount`.
-   * - Pub/Sub (push): streaming pull with flow control `maxMessages = maxOutstanding` fills a local
-   *   buffer; attempt from `deliveryAttempt` (present when a dead-letter policy exists).
+   * - SQS: independent long-poll loops of `ReceiveMessage` (≤ 10, wait ≤ 20 s, `VisibilityTimeout`
+   *   = ack deadline) fill a buffer bounded by `maxOutstanding`; attempt from `ApproximateReceiveCount`.
+   * - Pub/Sub: unary `pull` (not streaming pull, whose lease manager would fight core's), up to
+   *   `maxMessages`; attempt from `deliveryAttempt` where a dead-letter policy exists, else the
+   *   driver's own count.
    */
   receive(request: ReceiveRequest): Promise<ReceivedMessage[]>;
   /**
