@@ -1,5 +1,5 @@
 // The package's entry point: the factory, `fromUrl` for `connect('gcppubsub://PROJECT')`, and the public helpers.
-import { checkUrlParameters, readOperationTimeout } from '@omnibus/core';
+import { ConfigError, checkUrlParameters, readOperationTimeout } from '@omnibus/core';
 import type { DriverV2 } from '@omnibus/core/driver';
 import { gcpPubSub } from './gcp-pubsub.js';
 
@@ -19,9 +19,15 @@ export { SERVICE_LIMITS } from './service-limits.js';
  * parameters (`prefix`) off the URL; read here: `operationTimeoutMs` (ms, default 15000),
  * `apiEndpoint` (`host:port`, default `PUBSUB_EMULATOR_HOST` or Google's) and `pullTimeoutMs`.
  * Credentials come from Application Default Credentials, never from the URL.
- * @throws `Config` without a project, for a bad `operationTimeoutMs`, or any other query parameter
+ * @throws `Config` for a user or password in the URL (without echoing them), without a project, for a bad `operationTimeoutMs`, or any other query parameter
  */
 export function fromUrl(url: URL): DriverV2 {
+  if (url.username !== '' || url.password !== '') {
+    // Never echoed: the user part may be a token as much as the password is.
+    throw new ConfigError(
+      'gcppubsub URLs carry no credentials (take the user and password out of the URL); credentials come from Application Default Credentials (GOOGLE_APPLICATION_CREDENTIALS, gcloud auth application-default login, or the metadata server)',
+    );
+  }
   checkUrlParameters(url, {
     adapter: 'gcp-pubsub',
     known: ['operationTimeoutMs', 'apiEndpoint', 'pullTimeoutMs'],

@@ -19,7 +19,7 @@ export { type SqsCredentials, type SqsNative, type SqsOptions, sqs } from './sqs
 export function fromUrl(url: URL): DriverV2 {
   if (url.username !== '' || url.password !== '') {
     throw new ConfigError(
-      'sqs URLs carry no credentials: remove the user and password from the URL and use the AWS SDK default provider chain (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, a profile, a role) or the credentials option of sqs()',
+      'sqs URLs carry no credentials (take the user and password out of the URL) and use the AWS SDK default provider chain (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, a profile, a role) or the credentials option of sqs()',
     );
   }
   checkUrlParameters(url, {
