@@ -444,6 +444,10 @@ export function registerDeadLetterAdminTests(suite: Suite): void {
             'dryRun not a boolean',
             () => dlq.select().purge({ dryRun: 'yes' as unknown as boolean }),
           ],
+          // Misspelt keys: read as absent, the first would purge for real, the second select all.
+          ['purge({ dryrun })', () => dlq.select().purge({ dryrun: true } as never)],
+          ['select({ id })', () => dlq.select({ id: ['x'] } as never)],
+          ['purge({ maxRedrives })', () => dlq.select().purge({ maxRedrives: 2 } as never)],
         ];
         for (const [what, call] of bad) await expectOmnibusError(call, ['InvalidArgument'], what);
         await expectOmnibusError(

@@ -168,7 +168,8 @@ async function readFilter(
     if (fromStdin) {
       if (context.io.stdin.isTTY === true)
         throw new UsageError('--id - reads ids from stdin, but stdin is a terminal: pipe them in');
-      ids.push(...parseIdLines(await context.readStdin()));
+      // A loop, not push(...): spreading 100k+ ids overflows the call stack.
+      for (const id of parseIdLines(await context.readStdin())) ids.push(id);
     }
     // An empty id list must never widen into "every letter".
     if (ids.length === 0) throw new UsageError('--id - found no ids on stdin: nothing selected');

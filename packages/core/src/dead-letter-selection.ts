@@ -341,6 +341,11 @@ function compileFilter(filter: DeadLetterFilter | undefined): Matcher {
       'select(filter) takes an object: { ids?, reason?, failedBefore?, failedAfter?, where?, limit? }',
     );
   }
+  rejectUnknownKeys(
+    filter,
+    ['ids', 'reason', 'failedBefore', 'failedAfter', 'where', 'limit'],
+    'select(filter)',
+  );
   const { ids, reason, failedBefore, failedAfter, where, limit } = filter;
   if (limit !== undefined) checkLimit(limit, 'filter.limit');
   let idSet: Set<string> | undefined;
@@ -404,6 +409,13 @@ function checkDate(value: unknown, name: string): number | undefined {
 function actionPlan(kind: 'redrive' | 'purge', options: RedriveOptions): ActionPlan {
   if (typeof options !== 'object' || options === null)
     throw new InvalidArgumentError(`${kind}(options) takes an object`);
+  rejectUnknownKeys(
+    options,
+    kind === 'redrive'
+      ? ['dryRun', 'ratePerSecond', 'onResult', 'signal', 'maxRedrives']
+      : ['dryRun', 'ratePerSecond', 'onResult', 'signal'],
+    `${kind}(options)`,
+  );
   const { dryRun, ratePerSecond, onResult, signal, maxRedrives } = options;
   if (dryRun !== undefined && typeof dryRun !== 'boolean')
     throw new InvalidArgumentError(`dryRun must be a boolean, got ${String(dryRun)}`);
@@ -432,4 +444,17 @@ function actionPlan(kind: 'redrive' | 'purge', options: RedriveOptions): ActionP
     onResult,
     signal,
   };
+}
+
+/**
+ * A misspelt key must not be ignored here: `{ dryrun: true }` read as no dry run purges for real,
+ * and `{ id: [...] }` read as no filter selects every letter.
+ */
+function rejectUnknownKeys(value: object, known: readonly string[], what: string): void {
+  const unknown = Object.keys(value).filter((key) => !known.includes(key));
+  if (unknown.length > 0) {
+    throw new InvalidArgumentError(
+      `${what} has no ${unknown.map((key) => `"${key}"`).join(', ')}; it takes ${known.join(', ')}`,
+    );
+  }
 }
