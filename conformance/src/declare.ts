@@ -135,6 +135,26 @@ export function registerDeclareTests(suite: Suite): void {
     );
 
     suite.test(
+      'without fanout, a declaration of two subscriptions is refused whole, before anything is created',
+      async (t) => {
+        t.requiresAbsent(t.capabilities.fanout, 'fanout');
+        const topic = t.name('topic');
+        const [first, second, alone] = [t.name('a'), t.name('b'), t.name('alone')];
+        await expectOmnibusError(
+          () => t.bus.declare(topic, { [first]: {}, [second]: {} }),
+          ['Unsupported'],
+          'two subscriptions declared on one topic without fanout',
+        );
+        // Had the first been created, the topic would now refuse any other subscription.
+        await t.bus.declare(topic, { [alone]: {} });
+        const id = await t.bus.producer<string>(topic).send('kept');
+        const inbox = t.inbox<string>();
+        await t.consume(t.bus.consumer<string>(topic, alone, consumerOptions()), inbox);
+        await inbox.waitForIds([id]);
+      },
+    );
+
+    suite.test(
       'declaring is idempotent across buses; a disagreeing declaration gets AlreadyExists',
       async (t) => {
         const topic = t.name('topic');

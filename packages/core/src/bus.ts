@@ -141,6 +141,15 @@ export class BusImpl implements Bus, ProducerContext, ConsumerContext {
         'subscriptions must be an object: { [subscription]: { maxAttempts?, deadLetter?, ordering? } }',
       );
     }
+    const names = Object.keys(subscriptions);
+    if (names.length > 1 && !this.driver.capabilities.fanout) {
+      // Refused whole, before any I/O: creating the first and refusing the second would leave the
+      // topic bound to a subscription nobody asked for alone.
+      throw new UnsupportedError(
+        `the ${this.driver.name} adapter does not declare the "fanout" capability: topic "${topic}" can have one subscription, and this declaration names ${names.length} (${names.map((name) => `"${name}"`).join(', ')})`,
+        { driver: this.driver.name },
+      );
+    }
     return Object.entries(subscriptions).map(([subscription, declaration]) => {
       checkName(subscription, 'subscription');
       if (typeof declaration !== 'object' || declaration === null) {
