@@ -253,18 +253,14 @@ export class ConsumerImpl<T> implements Consumer<T> {
   private async openLoop(handler: Handler<T> | undefined): Promise<ConsumerLoop<T>> {
     await this.ready();
     const { driver } = this.context;
-    let subscription: DriverSubscription;
-    try {
-      subscription = await driver.subscribe(this.spec, {
-        maxOutstanding: this.settings.concurrency,
-      });
-    } catch (error) {
-      throw toOmnibusError(
-        error,
-        driver,
-        `subscribing to ${this.topic}/${this.subscription} failed`,
-      );
-    }
+    // Retried like every other driver call: a broker's passing 5xx while the session opens (moto
+    // crashing mid CreateQueue in CI) must not fail start().
+    const subscription: DriverSubscription = await withRetries(
+      () => driver.subscribe(this.spec, { maxOutstanding: this.settings.concurrency }),
+      (error) =>
+        toOmnibusError(error, driver, `subscribing to ${this.topic}/${this.subscription} failed`),
+      budget(this.settings.operationTimeoutMs),
+    );
     // The bus may have closed, or stop() been called, while we waited for the broker.
     try {
       this.context.assertOpen();
