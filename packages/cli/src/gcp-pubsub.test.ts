@@ -134,6 +134,13 @@ describe('gcp-pubsub (emulator)', () => {
       bodyEncoding: 'utf8',
     });
     expect(drained.code).toBe(0);
+
+    const deleted = await cli(['delete', 'orders', 'audit', '--yes']);
+    expect(deleted.stdout).toBe('deleted subscription audit of orders\n');
+    expect(deleted.code).toBe(0);
+    const gone = await cli(['delete', 'orders', 'audit', '--yes']);
+    expect(gone.stderr).toMatch(/^error: no subscription audit of orders: nothing deleted$/m);
+    expect(gone.code).toBe(1);
   });
 
   it('tail prints what arrives through a temporary subscription, removed on exit', async (context) => {
