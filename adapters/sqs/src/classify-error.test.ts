@@ -14,7 +14,11 @@ const hangUp = Object.assign(new Error('socket hang up'), {
 
 describe('classifyError: the endpoint is not SQS', () => {
   it('a reply Node cannot parse as HTTP (an AMQP port) is Config, not retried', () => {
-    expect(classifyError(parseError)).toEqual({ code: 'Config', retryable: false, message: NOT_HTTP });
+    expect(classifyError(parseError)).toEqual({
+      code: 'Config',
+      retryable: false,
+      message: NOT_HTTP,
+    });
     const otherParser = Object.assign(new Error('Parse Error: Invalid header value char'), {
       code: 'HPE_INVALID_HEADER_TOKEN',
     });
@@ -22,7 +26,11 @@ describe('classifyError: the endpoint is not SQS', () => {
   });
 
   it('a hang-up before any answer (a Redis port, or a dropped keep-alive) stays retryable, naming both', () => {
-    expect(classifyError(hangUp)).toEqual({ code: 'Unavailable', retryable: true, message: HUNG_UP });
+    expect(classifyError(hangUp)).toEqual({
+      code: 'Unavailable',
+      retryable: true,
+      message: HUNG_UP,
+    });
     // A reset mid-read is the network's, not a timeout, whatever the SDK names it: core's row.
     const reset = Object.assign(new Error('read ECONNRESET'), {
       code: 'ECONNRESET',
