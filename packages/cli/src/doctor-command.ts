@@ -1,13 +1,12 @@
 /** `omnibus doctor`: connects, prints the capabilities, does a round trip on a temporary topic with its latency, cleans up, and explains what failed. */
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { type Bus, type Capabilities, OmnibusError } from '@omnibus/core';
+import { type Bus, type Capabilities, OmnibusError, redact } from '@omnibus/core';
 import type { Command } from 'commander';
 import type { CommandContext } from './command-context.js';
 import type { CommandRunner } from './command-runner.js';
 import { diagnosis, EXIT, messageOf } from './failure.js';
 import { parseDuration } from './parse-input.js';
-import { redactText } from './redact-text.js';
 
 interface DoctorOptions {
   timeout?: string;
@@ -52,7 +51,7 @@ export function addDoctorCommand(program: Command, runner: CommandRunner): void 
 
 async function doctor(context: CommandContext, timeoutMs: number): Promise<number> {
   const { output } = context;
-  const url = redactText(context.brokerUrl());
+  const url = redact(context.brokerUrl());
   const steps: StepResult[] = [];
   const step = async <T>(name: string, run: () => Promise<T>, detail?: (value: T) => string) => {
     const started = performance.now();

@@ -1,7 +1,8 @@
 /** Output: what a command prints, as human text or NDJSON on stdout, and notes, warnings and errors on stderr. */
+
+import { redact } from '@omnibus/core';
 import Table from 'cli-table3';
 import picocolors from 'picocolors';
-import { redactText } from './redact-text.js';
 
 /** The picocolors functions: all identity when colour is off. */
 export type Colors = ReturnType<typeof picocolors.createColors>;
@@ -78,17 +79,17 @@ export class Output {
 
   /** Information for the human (progress, hints) on stderr; redacted. */
   note(text: string): void {
-    this.stderr.write(`${this.mask(redactText(text))}\n`);
+    this.stderr.write(`${this.mask(redact(text))}\n`);
   }
 
   /** A warning on stderr; redacted. */
   warn(text: string): void {
-    this.stderr.write(`${this.errorColor.yellow('warning:')} ${this.mask(redactText(text))}\n`);
+    this.stderr.write(`${this.errorColor.yellow('warning:')} ${this.mask(redact(text))}\n`);
   }
 
   /** An error on stderr; redacted. */
   error(text: string): void {
-    this.stderr.write(`${this.errorColor.red('error:')} ${this.mask(redactText(text))}\n`);
+    this.stderr.write(`${this.errorColor.red('error:')} ${this.mask(redact(text))}\n`);
   }
 
   /**
