@@ -9,7 +9,7 @@ export type Colors = ReturnType<typeof picocolors.createColors>;
 
 /** A writable end of the terminal (process.stdout / process.stderr, or a test's stand-in). */
 export interface TextStream {
-  write(text: string): unknown;
+  write(text: string, callback?: (error?: Error | null) => void): unknown;
   readonly isTTY?: boolean | undefined;
 }
 
@@ -75,6 +75,29 @@ export class Output {
   /** One NDJSON record on stdout. */
   record(value: unknown): void {
     this.stdout.write(`${this.mask(JSON.stringify(value))}\n`);
+  }
+
+  /**
+   * A line of human output on stdout, resolved once the stream has taken it and rejected with the
+   * stream's error (EPIPE: the reader went away): for output that something is settled on (tail
+   * acks a message only once it was written).
+   */
+  lineWritten(text: string): Promise<void> {
+    return this.#written(`${this.mask(text)}\n`);
+  }
+
+  /** One NDJSON record on stdout, resolved or rejected like {@link Output.lineWritten}. */
+  recordWritten(value: unknown): Promise<void> {
+    return this.#written(`${this.mask(JSON.stringify(value))}\n`);
+  }
+
+  #written(text: string): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.stdout.write(text, (error) => {
+        if (error === undefined || error === null) resolve();
+        else reject(error);
+      });
+    });
   }
 
   /** Information for the human (progress, hints) on stderr; redacted. */

@@ -36,7 +36,8 @@ export function addTailCommand(program: Command, runner: CommandRunner): void {
         'are not disturbed; that needs a broker that fans out (not SQS queue mode). Its name is printed ' +
         'on stderr first: if tail is killed (SIGKILL) before it can remove it, remove it with omnibus ' +
         'delete <topic> <name>. With a subscription it ' +
-        'reads from it and acks what it prints: those messages do not reach its other consumers. ' +
+        'reads from it and acks what it printed, once the write succeeded: those messages do not reach its ' +
+        'other consumers; one it could not write (the reader closed the pipe) is handed back, not acked. ' +
         'The line "tailing …" on stderr says when it is ready.',
     )
     .argument('<topic>', 'topic name')
@@ -119,7 +120,18 @@ async function tail(
       signal.addEventListener('abort', stop, { once: true });
       try {
         for await (const message of consumer.messages()) {
-          printMessage(context, message);
+          try {
+            await printMessage(context, message);
+          } catch (error) {
+            // Not written (the reader closed the pipe): it must not be acked. Message has no
+            // release, so a nack hands it back now, counting an attempt (on the last one it goes
+            // to the DLQ, where it is not lost either).
+            await message.nack();
+            output.note(
+              `stopped: output failed (${messageOf(error)}); message ${message.id} was not acked`,
+            );
+            break;
+          }
           await message.ack();
           printed += 1;
           if (count !== undefined && printed >= count) break;
@@ -164,10 +176,11 @@ async function removeTemporary(
   }
 }
 
-function printMessage(context: CommandContext, message: Message): void {
+/** Writes one message; resolves once stdout has taken it, rejects if it could not. */
+function printMessage(context: CommandContext, message: Message): Promise<void> {
   const { output } = context;
   if (output.json) {
-    output.record({
+    return output.recordWritten({
       id: message.id,
       publishedAt: message.publishedAt.toISOString(),
       attempt: message.attempt,
@@ -175,14 +188,13 @@ function printMessage(context: CommandContext, message: Message): void {
       attributes: message.attributes,
       ...bodyRecord(message.body),
     });
-    return;
   }
   const details = [
     message.orderingKey === undefined ? '' : `key=${message.orderingKey}`,
     attributesText(message.attributes),
     message.attempt > 1 ? `attempt=${message.attempt}` : '',
   ].filter((part) => part !== '');
-  output.line(
+  return output.lineWritten(
     [
       output.color.dim(message.publishedAt.toISOString()),
       output.color.cyan(message.id),

@@ -1,0 +1,62 @@
+// tail on a named subscription: nothing acked that the reader did not get, no subscription made by a typo, and its exit codes; run as the built binary against the shared Redis.
+import { type Bus, connect } from '@omnibus/core';
+import { waitUntil } from '@omnibus/test-brokers';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  brokerUnavailable,
+  REDIS_URL,
+  records,
+  runCli,
+  startCli,
+  uniquePrefix,
+  waitForStderr,
+} from './test-support/run-cli.js';
+
+describe('tail (redis)', () => {
+  const url = REDIS_URL;
+  const prefix = uniquePrefix('tl');
+  const global = ['--url', url, '--prefix', prefix];
+  const cli = (args: string[], input?: string) =>
+    runCli([...global, ...args], input === undefined ? {} : { input });
+  let unavailable: string | undefined;
+  let bus: Bus | undefined;
+
+  beforeAll(async () => {
+    unavailable = await brokerUnavailable(url);
+    if (unavailable === undefined) bus = await connect(url, { prefix });
+  });
+  afterAll(async () => {
+    if (bus === undefined) return;
+    for (const [topic, subscriptions] of [
+      ['piped', ['reader']],
+      ['typos', ['real', 'reel']],
+      ['stops', ['reader']],
+    ] as const) {
+      for (const subscription of subscriptions) await bus.deleteSubscription(topic, subscription);
+      await bus.deleteTopic(topic);
+    }
+    await bus.close();
+  });
+
+  it('a reader that closes the pipe after one line loses nothing: what was not written is not acked; exit 0', async (context) => {
+    if (unavailable !== undefined) return context.skip(unavailable);
+    expect((await cli(['declare', 'piped', 'reader'])).code).toBe(0);
+    const tail = startCli([...global, 'tail', 'piped', 'reader', '--json']);
+    await waitForStderr(tail, /tailing piped/, 'tail ready');
+    expect((await cli(['publish', 'piped', '"p1"', '--id', 'p1'])).code).toBe(0);
+    await waitUntil(() => tail.stdout().includes('\n'), 'the first line printed', 20_000, 20);
+    // `| head -1`: the reader takes one line and closes its end of the pipe.
+    tail.child.stdout?.destroy();
+    const lines = ['{"body":"p2","id":"p2"}', '{"body":"p3","id":"p3"}'].join('\n');
+    expect((await cli(['publish', 'piped'], `${lines}\n`)).code).toBe(0);
+    const result = await tail.done;
+    expect(records(result.stdout).map((message) => message.id)).toEqual(['p1']);
+    expect(result.code).toBe(0);
+
+    const stats = await cli(['stats', 'piped', 'reader', '--json']);
+    expect(records(stats.stdout)[0]).toMatchObject({ waiting: 2, deadLettered: 0 });
+    const rest = await cli(['tail', 'piped', 'reader', '--count', '2', '--json']);
+    expect(records(rest.stdout).map((message) => message.id)).toEqual(['p2', 'p3']);
+    expect(rest.code).toBe(0);
+  });
+});
