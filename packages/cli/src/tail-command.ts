@@ -41,7 +41,10 @@ export function addTailCommand(program: Command, runner: CommandRunner): void {
         'The line "tailing …" on stderr says when it is ready.',
     )
     .argument('<topic>', 'topic name')
-    .argument('[subscription]', 'an existing subscription to read from (its messages are acked)')
+    .argument(
+      '[subscription]',
+      'an existing subscription to read from (its messages are acked; tail never creates it: NotFound, exit 1)',
+    )
     .option('--count <n>', 'exit after printing this many messages')
     .option(
       '--max-attempts <n>',
@@ -96,6 +99,9 @@ async function tail(
       `temporary subscription ${temporary} of ${topic}; if tail is killed before it removes it: ` +
         `omnibus delete ${topic} ${temporary}${context.options.prefix === undefined ? '' : ` --prefix ${context.options.prefix}`} --yes`,
     );
+  // ready() would create a subscription that does not exist: a typo must not leave a durable one
+  // behind. stats() answers NotFound for it, as `omnibus stats` does, creating nothing.
+  if (temporary === undefined) await consumer.stats();
   try {
     try {
       await consumer.ready();

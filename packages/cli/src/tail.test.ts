@@ -59,4 +59,18 @@ describe('tail (redis)', () => {
     expect(records(rest.stdout).map((message) => message.id)).toEqual(['p2', 'p3']);
     expect(rest.code).toBe(0);
   });
+
+  it('tail on a subscription that does not exist fails NotFound, exit 1, and creates nothing', async (context) => {
+    if (unavailable !== undefined) return context.skip(unavailable);
+    expect((await cli(['declare', 'typos', 'real'])).code).toBe(0);
+    const result = await cli(['tail', 'typos', 'reel', '--count', '1']);
+    expect(result.stderr).toMatch(/error: NotFound: subscription .*reel.* does not exist/);
+    expect(result.stdout).toBe('');
+    expect(result.code).toBe(1);
+    // Nothing was created: the real subscription's messages are not copied to a new one.
+    const stats = await cli(['stats', 'typos', 'reel']);
+    expect(stats.stderr).toMatch(/NotFound/);
+    expect(stats.code).toBe(1);
+    expect(await bus?.deleteSubscription('typos', 'reel')).toBe(false);
+  });
 });
