@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /** The `omnibus` executable: runs the program on the process's argv and streams, and exits with its code. */
 import type { RunState } from './command-runner.js';
-import { EXIT } from './failure.js';
+import { EXIT, STOP_REASON } from './failure.js';
 import { run } from './program.js';
 
 const controller = new AbortController();
@@ -12,7 +12,7 @@ const state: RunState = { exitCode: EXIT.ok, handlesInterrupt: false };
 // A second Ctrl-C always exits at once.
 const interrupt = () => {
   if (controller.signal.aborted || !state.handlesInterrupt) process.exit(EXIT.interrupted);
-  controller.abort();
+  controller.abort(STOP_REASON.interrupted);
   process.stderr.write('stopping (Ctrl-C again to quit at once)\n');
 };
 process.on('SIGINT', interrupt);
@@ -21,7 +21,7 @@ process.on('SIGTERM', interrupt);
 process.stdout.on('error', (error: NodeJS.ErrnoException) => {
   if (error.code !== 'EPIPE') throw error;
   if (!state.handlesInterrupt) process.exit(EXIT.ok);
-  controller.abort();
+  if (!controller.signal.aborted) controller.abort(STOP_REASON.outputClosed);
 });
 
 const code = await run(

@@ -239,7 +239,7 @@ describe.each(BROKERS)('$name', ({ name, url }) => {
     const result = await tail.done;
     expect(result.stderr).toMatch(/stopped after 1 message/);
     expect(result.stdout).toMatch(/^\S+Z {2}\S+ {2}"before the interrupt"\n$/);
-    expect(result.code).toBe(0);
+    expect(result.code).toBe(130);
     expect(await bus?.deleteSubscription('signals', temporary)).toBe(false);
   });
 

@@ -14,10 +14,25 @@ export class AbortedError extends Error {
   override readonly name = 'AbortedError';
 }
 
+/** Ctrl-C (or a closed terminal) at a prompt: nothing was done, exit code 130 like any interrupt. */
+export class InterruptedError extends AbortedError {}
+
+/**
+ * Why the run's signal was aborted: Ctrl-C or SIGTERM, or stdout's reader went away (`| head -1`),
+ * which ends a tail as done, not interrupted.
+ */
+export const STOP_REASON = { interrupted: 'interrupted', outputClosed: 'output closed' } as const;
+
+/** Whether `signal` was aborted by Ctrl-C or SIGTERM (exit 130), not by the reader closing stdout. */
+export function wasInterrupted(signal: AbortSignal): boolean {
+  return signal.aborted && signal.reason !== STOP_REASON.outputClosed;
+}
+
 /** The exit code for an error a command threw. */
 export function exitCodeOf(error: unknown): number {
   if (error instanceof UsageError) return EXIT.usage;
-  // A prompt answered no (or Ctrl-C at it): nothing was done, which a script must not read as done.
+  if (error instanceof InterruptedError) return EXIT.interrupted;
+  // A prompt answered no: nothing was done, which a script must not read as done.
   if (error instanceof AbortedError) return EXIT.failed;
   // Config, InvalidArgument and Unsupported are core's verdicts on input (a URL, a name, an
   // attribute, an option the adapter's capabilities rule out), which core checks before any I/O.

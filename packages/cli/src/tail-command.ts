@@ -10,7 +10,7 @@ import {
 import type { Command } from 'commander';
 import type { CommandContext } from './command-context.js';
 import type { CommandRunner } from './command-runner.js';
-import { EXIT, messageOf, UsageError } from './failure.js';
+import { EXIT, messageOf, UsageError, wasInterrupted } from './failure.js';
 import { attributesText, bodyRecord, bodyText } from './format-body.js';
 import { parseWholeNumber } from './parse-input.js';
 
@@ -153,7 +153,8 @@ async function tail(
     if (temporary !== undefined) await removeTemporary(context, bus, topic, temporary);
   }
   if (signal.aborted) output.note(`stopped after ${printed} message(s)`);
-  return EXIT.ok;
+  // Ctrl-C/SIGTERM: 130, as for any interrupted command; --count reached or the reader gone: done.
+  return wasInterrupted(signal) ? EXIT.interrupted : EXIT.ok;
 }
 
 // Core checks a consumer's settings against the subscription's, fixed at creation: reading an

@@ -1,8 +1,11 @@
 // tail on a named subscription: nothing acked that the reader did not get, no subscription made by a typo, and its exit codes; run as the built binary against the shared Redis.
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { type Bus, connect } from '@omnibus/core';
 import { waitUntil } from '@omnibus/test-brokers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  BIN,
   brokerUnavailable,
   REDIS_URL,
   records,
@@ -72,5 +75,51 @@ describe('tail (redis)', () => {
     expect(stats.stderr).toMatch(/NotFound/);
     expect(stats.code).toBe(1);
     expect(await bus?.deleteSubscription('typos', 'reel')).toBe(false);
+  });
+
+  it('tail stopped by SIGTERM exits 130; stopped by --count, 0', async (context) => {
+    if (unavailable !== undefined) return context.skip(unavailable);
+    expect((await cli(['declare', 'stops', 'reader'])).code).toBe(0);
+    const tail = startCli([...global, 'tail', 'stops', 'reader']);
+    await waitForStderr(tail, /tailing stops/, 'tail ready');
+    tail.child.kill('SIGTERM');
+    const result = await tail.done;
+    expect(result.stderr).toMatch(/stopped after 0 message/);
+    expect(result.code).toBe(130);
+
+    expect((await cli(['publish', 'stops', '"one"'])).code).toBe(0);
+    const counted = await cli(['tail', 'stops', 'reader', '--count', '1']);
+    expect(counted.stdout).toMatch(/"one"/);
+    expect(counted.code).toBe(0);
+  });
+
+  // A prompt needs a terminal: script(1) gives the CLI one, and Ctrl-C reaches it as a key.
+  const script = '/usr/bin/script';
+  it('Ctrl-C at a confirmation prompt exits 130, nothing done', async (context) => {
+    if (unavailable !== undefined) return context.skip(unavailable);
+    if (!existsSync(script)) return context.skip(`no ${script} to give the CLI a terminal`);
+    expect((await cli(['declare', 'stops', 'reader'])).code).toBe(0);
+    const environment: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1' };
+    delete environment.OMNIBUS_URL;
+    delete environment.FORCE_COLOR;
+    const command = [process.execPath, BIN, ...global, 'delete', 'stops', 'reader'].join(' ');
+    const child = spawn(script, ['-qec', command, '/dev/null'], { env: environment });
+    let screen = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      screen += chunk;
+    });
+    const code = new Promise<number | null>((resolve) => child.once('close', resolve));
+    await waitUntil(
+      () => screen.includes('Delete subscription') || child.exitCode !== null,
+      'the prompt drawn',
+      20_000,
+      20,
+    );
+    child.stdin.write('\u0003');
+    expect(await code).toBe(130);
+    child.stdin.end();
+    expect(screen).toMatch(/nothing done: not confirmed/);
+    // Not deleted: stats still finds it.
+    expect((await cli(['stats', 'stops', 'reader'])).code).toBe(0);
   });
 });
