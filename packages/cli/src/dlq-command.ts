@@ -323,10 +323,11 @@ async function actOnLetters(
     const preview = await run(filter, { dryRun: true });
     const acting = preview.matched - preview.refused;
     if (acting === 0) {
+      const notFound = reportNotFound(context, filter, preview);
       context.output.note(
         `no dead letters of ${topic}/${subscription} to ${action}${refusedNote(preview)}`,
       );
-      return preview.refused > 0 ? EXIT.failed : EXIT.ok;
+      return preview.refused > 0 || notFound > 0 ? EXIT.failed : EXIT.ok;
     }
     await confirmAction(
       context,
@@ -353,12 +354,34 @@ async function actOnLetters(
       progress?.stop();
     }
   })();
-  printSummary(context, action, report);
   if (context.signal.aborted) {
+    printSummary(context, action, report, 0);
     output.note(`interrupted: the letters not reached are still in the DLQ`);
     return EXIT.interrupted;
   }
-  return report.failed > 0 || report.refused > 0 ? EXIT.failed : EXIT.ok;
+  const notFound = reportNotFound(context, filter, report);
+  printSummary(context, action, report, notFound);
+  return report.failed > 0 || report.refused > 0 || notFound > 0 ? EXIT.failed : EXIT.ok;
+}
+
+/**
+ * Prints a `not-found` result for each id asked for with --id that the scan did not find in the
+ * DLQ (never dead-lettered, already redriven or purged, or beyond --limit); returns how many.
+ */
+function reportNotFound(
+  context: CommandContext,
+  filter: DeadLetterFilter,
+  report: DeadLetterReport,
+): number {
+  if (filter.ids === undefined) return 0;
+  const found = new Set(report.results.map((result) => result.id));
+  const missing = filter.ids.filter((id) => !found.has(id));
+  const { output } = context;
+  for (const id of missing) {
+    if (output.json) output.record({ id, outcome: 'not-found' });
+    else output.line(`${output.color.red('not-found'.padEnd(13))} ${id}  not in the DLQ`);
+  }
+  return missing.length;
 }
 
 function refusedNote(report: DeadLetterReport): string {
@@ -396,7 +419,12 @@ function printResult(context: CommandContext, result: DeadLetterResult): void {
   );
 }
 
-function printSummary(context: CommandContext, action: Action, report: DeadLetterReport): void {
+function printSummary(
+  context: CommandContext,
+  action: Action,
+  report: DeadLetterReport,
+  notFound: number,
+): void {
   const { output } = context;
   const summary = {
     action,
@@ -407,6 +435,7 @@ function printSummary(context: CommandContext, action: Action, report: DeadLette
     purged: report.purged,
     refused: report.refused,
     failed: report.failed,
+    notFound,
   };
   if (output.json) {
     output.record({ summary });
@@ -420,6 +449,7 @@ function printSummary(context: CommandContext, action: Action, report: DeadLette
     `refused ${report.refused}`,
     `failed ${report.failed}`,
     `matched ${report.matched} of ${report.scanned} scanned`,
+    ...(notFound > 0 ? [`not found ${notFound}`] : []),
   ];
   output.note(`${report.dryRun ? 'dry run: ' : ''}${parts.join(', ')}`);
   if (report.refused > 0)

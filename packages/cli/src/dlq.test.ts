@@ -261,4 +261,44 @@ describe.each(BROKERS)('$name', ({ name, url }) => {
     expect(window.stderr).toMatch(/would purge 0, .*matched 0 of \d+ scanned/);
     expect((await cli(['dlq', 'count', TOPIC, SUBSCRIPTION])).stdout).toBe(`${LETTERS - 10}\n`);
   });
+
+  it('an --id that is not in the DLQ gets a not-found result and exit 1', async (context) => {
+    if (unavailable !== undefined) return context.skip(unavailable);
+    const listed = await cli(['dlq', 'list', TOPIC, SUBSCRIPTION, '--limit', '1', '--json']);
+    const present = String(records(listed.stdout)[0]?.id);
+    const json = await cli([
+      'dlq',
+      'purge',
+      TOPIC,
+      SUBSCRIPTION,
+      '--id',
+      present,
+      '--id',
+      'never-dead-lettered',
+      '--dry-run',
+      '--json',
+    ]);
+    const results = records(json.stdout);
+    expect(results.pop()).toEqual({
+      summary: expect.objectContaining({ matched: 1, notFound: 1 }),
+    });
+    expect(results.map((result) => [result.id, result.outcome])).toEqual([
+      [present, 'would-purge'],
+      ['never-dead-lettered', 'not-found'],
+    ]);
+    expect(json.code).toBe(1);
+
+    const human = await cli([
+      'dlq',
+      'redrive',
+      TOPIC,
+      SUBSCRIPTION,
+      '--id',
+      'never-dead-lettered',
+      '--yes',
+    ]);
+    expect(human.stdout).toBe('not-found     never-dead-lettered  not in the DLQ\n');
+    expect(human.stderr).toMatch(/redriven 0, .*not found 1/);
+    expect(human.code).toBe(1);
+  });
 });
