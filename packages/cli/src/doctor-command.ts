@@ -5,7 +5,7 @@ import { type Bus, type Capabilities, OmnibusError, redact } from '@omnibus/core
 import type { Command } from 'commander';
 import type { CommandContext } from './command-context.js';
 import type { CommandRunner } from './command-runner.js';
-import { diagnosis, EXIT, messageOf } from './failure.js';
+import { diagnosis, EXIT, messageOf, UsageError } from './failure.js';
 import { parseDuration } from './parse-input.js';
 
 interface DoctorOptions {
@@ -44,6 +44,11 @@ export function addDoctorCommand(program: Command, runner: CommandRunner): void 
       runner.action(async (context, command) => {
         const options = command.opts<DoctorOptions>();
         const timeoutMs = parseDuration('--timeout', options.timeout ?? '15s');
+        // 0 would fail the round trip before the message could come back: a verdict on no wait.
+        if (timeoutMs === 0)
+          throw new UsageError(
+            `--timeout ${JSON.stringify(options.timeout)} must be more than 0 (e.g. 15s)`,
+          );
         return doctor(context, timeoutMs);
       }),
     );

@@ -42,6 +42,13 @@ describe.concurrent('bad input exits 2 before any I/O', () => {
       /InvalidArgument: .*x-foo/,
     ],
     ['--count 0', ['tail', 'orders', '--count', '0'], /--count "0" must be a whole number ≥ 1/],
+    ['doctor --timeout 0', ['doctor', '--timeout', '0'], /--timeout "0" must be more than 0/],
+    ['doctor --timeout 0s', ['doctor', '--timeout', '0s'], /--timeout "0s" must be more than 0/],
+    [
+      'a negative doctor --timeout',
+      ['doctor', '--timeout=-1s'],
+      /--timeout "-1s" is not a duration/,
+    ],
     [
       'a --failed-after that is no time',
       ['dlq', 'list', 'orders', 'kitchen', '--failed-after', 'yesterday'],
