@@ -1,4 +1,8 @@
 // Bad input exits 2 before any I/O, --help on every command shows an example, and no URL means a clear message.
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { freePorts } from '@omnibus/test-brokers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from './test-support/run-cli.js';
@@ -155,6 +159,18 @@ describe.concurrent('bad input exits 2 before any I/O', () => {
     expect(result.stderr).toMatch(/redrive/);
     expect(result.stdout).toBe('');
     expect(result.code).toBe(2);
+  });
+
+  it('from a clone: npm run -s omnibus -- … at the root runs the built CLI', async () => {
+    const root = fileURLToPath(new URL('../../..', import.meta.url));
+    const manifest = JSON.parse(
+      readFileSync(new URL('../package.json', import.meta.url), 'utf8'),
+    ) as { version: string };
+    const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+    const { stdout } = await promisify(execFile)(npm, ['run', '-s', 'omnibus', '--', '--version'], {
+      cwd: root,
+    });
+    expect(stdout).toBe(`${manifest.version}\n`);
   });
 
   it('no broker URL: says how to give one', async () => {
