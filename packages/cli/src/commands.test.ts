@@ -129,6 +129,17 @@ describe.each(BROKERS)('$name', ({ name, url }) => {
     expect(result.code).toBe(1);
   });
 
+  it('publish with only blank lines on stdin warns, like empty stdin: nothing sent', async (context) => {
+    if (unavailable !== undefined) return context.skip(unavailable);
+    const empty = await cli(['publish', 'signals'], '');
+    expect(empty.stderr).toMatch(/warning: stdin was empty: nothing sent/);
+    expect(empty.stdout).toBe('');
+    const blank = await cli(['publish', 'signals'], '\n  \n\n');
+    expect(blank.stderr).toMatch(/warning: stdin had only blank lines: nothing sent/);
+    expect(blank.stdout).toBe('');
+    expect(blank.code).toBe(empty.code);
+  });
+
   it('publish --json reports every line in input order, a line not sent in its place', async (context) => {
     if (unavailable !== undefined) return context.skip(unavailable);
     const input = ['{"body":1,"id":"first"}', 'not json', '{"body":3,"id":"third"}'].join('\n');

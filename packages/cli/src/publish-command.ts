@@ -132,6 +132,7 @@ async function publishLines(
     }
   };
   let number = 0;
+  let attempted = 0;
   for await (const bytes of byteLines(context.io.stdin)) {
     number += 1;
     let sent: Promise<string>;
@@ -150,11 +151,13 @@ async function publishLines(
     // send() is called at once (core coalesces sends of one tick into broker batches) and awaited
     // in order below; a rejection is handled there, never left unhandled.
     sent.catch(() => {});
+    attempted += 1;
     pending.push({ line: number, sent });
     if (pending.length >= WINDOW) await settleOldest();
   }
   while (pending.length > 0) await settleOldest();
   if (number === 0) output.warn('stdin was empty: nothing sent');
+  else if (attempted === 0) output.warn('stdin had only blank lines: nothing sent');
   if (failures > 0) output.error(`${failures} line(s) not sent`);
   return failures > 0 ? EXIT.failed : EXIT.ok;
 }
