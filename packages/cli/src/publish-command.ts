@@ -1,5 +1,5 @@
 /** `omnibus publish <topic> [body]`: one message from the argument, or one per stdin line (NDJSON envelopes, or `--raw` bodies); prints the ids. */
-import type { Producer, SendOptions } from '@omnibus/core';
+import { MessageTooLargeError, type Producer, type SendOptions } from '@omnibus/core';
 import type { Command } from 'commander';
 import { byteLines } from './byte-lines.js';
 import type { CommandContext } from './command-context.js';
@@ -24,6 +24,8 @@ interface Outgoing {
 // Sends in flight at most while reading stdin: enough for core to coalesce them into broker
 // batches, few enough that a huge input doesn't sit in memory.
 const WINDOW = 256;
+/** What an NDJSON envelope may add to its body's bytes besides escapes: attributes, id, key. */
+const ENVELOPE_ALLOWANCE_BYTES = 64 * 1024;
 const ENVELOPE_KEYS = new Set(['body', 'attributes', 'key', 'orderingKey', 'delayMs', 'id']);
 
 /** Adds `publish` to the program. */
@@ -86,7 +88,13 @@ Examples:
             'give a body argument, or pipe messages on stdin (one NDJSON envelope per line, or --raw lines)',
           );
         const bus = await context.bus();
-        return publishLines(context, bus.producer(topic), options.raw === true, defaults);
+        return publishLines(
+          context,
+          bus.producer(topic),
+          options.raw === true,
+          defaults,
+          bus.capabilities.maxMessageBytes,
+        );
       }),
     );
 }
@@ -115,8 +123,13 @@ async function publishLines(
   producer: Producer,
   raw: boolean,
   defaults: SendOptions,
+  maxMessageBytes: number,
 ): Promise<number> {
   const { output } = context;
+  // A line is read whole before it is sent: one too long to be a message is measured, not held. A
+  // raw line is the body; an NDJSON body may be escaped up to 6 bytes a byte (\u0000), plus the
+  // envelope's other fields, so only a line past that bound is surely too large (core checks the rest).
+  const maxLineBytes = raw ? maxMessageBytes : 6 * maxMessageBytes + ENVELOPE_ALLOWANCE_BYTES;
   let failures = 0;
   // Every line's outcome, sent or not, is reported in input order: a line that can't be parsed
   // waits its turn behind the sends still in flight before it.
@@ -133,10 +146,17 @@ async function publishLines(
   };
   let number = 0;
   let attempted = 0;
-  for await (const bytes of byteLines(context.io.stdin)) {
+  for await (const bytes of byteLines(context.io.stdin, maxLineBytes)) {
     number += 1;
     let sent: Promise<string>;
     try {
+      if (!Buffer.isBuffer(bytes)) {
+        throw new MessageTooLargeError(
+          raw
+            ? `the line is ${bytes.bytes} bytes, more than the broker's maxMessageBytes ${maxMessageBytes}`
+            : `the line is ${bytes.bytes} bytes, too long for an envelope whose body fits the broker's maxMessageBytes ${maxMessageBytes}`,
+        );
+      }
       if (raw) {
         sent = producer.send(bytes, defaults);
       } else {

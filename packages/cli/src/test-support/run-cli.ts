@@ -28,6 +28,8 @@ export interface CliResult {
 export interface RunOptions {
   /** Written to stdin, which is then closed (stdin is never a terminal here). */
   readonly input?: string | Uint8Array;
+  /** Leaves stdin open for the test to write to and end (then `input` is not written). */
+  readonly keepStdinOpen?: boolean;
   /** Extra environment; OMNIBUS_URL and colour variables of the test's own environment are removed. */
   readonly env?: Record<string, string>;
 }
@@ -59,7 +61,7 @@ export function startCli(args: readonly string[], options: RunOptions = {}): Run
     stderr += chunk;
   });
   child.stdin?.on('error', () => {}); // a run that exits before reading its stdin
-  child.stdin?.end(options.input ?? '');
+  if (options.keepStdinOpen !== true) child.stdin?.end(options.input ?? '');
   const done = new Promise<CliResult>((resolve, reject) => {
     child.once('error', reject);
     child.once('close', (code, signal) => resolve({ code, signal, stdout, stderr }));

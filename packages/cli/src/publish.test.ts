@@ -1,0 +1,62 @@
+// publish reading stdin: a line too long to be a message is reported, not held in memory; run as the built binary against the shared Redis.
+import { existsSync, readFileSync } from 'node:fs';
+import { type Bus, connect } from '@omnibus/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { brokerUnavailable, REDIS_URL, startCli, uniquePrefix } from './test-support/run-cli.js';
+
+const MB = 1024 * 1024;
+
+/** The peak resident memory of a running process, from Linux's /proc (VmHWM). */
+function peakResidentBytes(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kilobytes = /^VmHWM:\s+(\d+) kB$/m.exec(status)?.[1];
+  if (kilobytes === undefined) throw new Error(`no VmHWM in /proc/${pid}/status`);
+  return Number(kilobytes) * 1024;
+}
+
+describe('publish (redis)', () => {
+  const url = REDIS_URL;
+  const prefix = uniquePrefix('pb');
+  let unavailable: string | undefined;
+  let bus: Bus | undefined;
+
+  beforeAll(async () => {
+    unavailable = await brokerUnavailable(url);
+    if (unavailable === undefined) bus = await connect(url, { prefix });
+  });
+  afterAll(async () => {
+    if (bus === undefined) return;
+    await bus.deleteSubscription('huge', 'reader');
+    await bus.deleteTopic('huge');
+    await bus.close();
+  });
+
+  it('a 200 MB line is MessageTooLarge without being held in memory; the next line is sent', async (context) => {
+    if (unavailable !== undefined) return context.skip(unavailable);
+    if (!existsSync('/proc/self/status')) return context.skip('no /proc to measure memory with');
+    await bus?.declare('huge', { reader: {} });
+    const run = startCli(['--url', url, '--prefix', prefix, 'publish', 'huge', '--raw'], {
+      keepStdinOpen: true,
+    });
+    const stdin = run.child.stdin;
+    if (stdin === null) throw new Error('no stdin');
+    const chunk = Buffer.alloc(MB, 'a');
+    const write = (bytes: Buffer) =>
+      new Promise<void>((resolve, reject) =>
+        stdin.write(bytes, (error) => (error ? reject(error) : resolve())),
+      );
+    for (let written = 0; written < 200; written += 1) await write(chunk);
+    // All but the pipe's buffer of the line has been read: a reader holding it holds ~200 MB now.
+    const peak = peakResidentBytes(run.child.pid ?? 0);
+    await write(Buffer.from('\nsmall line\n'));
+    stdin.end();
+    const result = await run.done;
+    expect(peak).toBeLessThan(150 * MB);
+    expect(result.stderr).toMatch(
+      /line 1: MessageTooLarge: the line is 209715200 bytes, more than the broker's maxMessageBytes \d+/,
+    );
+    expect(result.stdout.trim().split('\n')).toHaveLength(1);
+    expect(result.code).toBe(1);
+    expect(await bus?.consumer('huge', 'reader').stats()).toMatchObject({ waiting: 1 });
+  });
+});
