@@ -70,7 +70,8 @@ Examples:
 
   selectionCommand(dlq, 'list', 'list dead letters: id, failure time, attempts, redrives, reason')
     .description(
-      `Lists the selected dead letters, oldest first, left in place (at most --limit, default ${LIST_LIMIT}).`,
+      `Lists the selected dead letters, left in place (at most --limit, default ${LIST_LIMIT}), in the order the DLQ returns them: ` +
+        'oldest first on Redis, RabbitMQ and memory; SQS standard queues and Pub/Sub use their own order.',
     )
     .addHelpText(
       'after',
@@ -137,7 +138,10 @@ function selectionCommand(dlq: Command, name: string, summary: string): Command 
     .option('--reason <text>', 'reason contains this text (any case), or matches /regex/flags')
     .option('--failed-before <time>', 'dead-lettered before: ISO time, or how long ago (2h, 7d)')
     .option('--failed-after <time>', 'dead-lettered after: ISO time, or how long ago (30m)')
-    .option('--limit <n>', 'act on at most this many letters (oldest first)');
+    .option(
+      '--limit <n>',
+      'at most this many letters, the first the DLQ returns (the oldest on Redis, RabbitMQ, memory)',
+    );
 }
 
 function actionCommand(dlq: Command, name: Action, summary: string): Command {
