@@ -22,7 +22,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { SNSClient } from '@aws-sdk/client-sns';
-import type { Message, SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSClient } from '@aws-sdk/client-sqs';
 import { backlogScenario } from './backlog.ts';
 import type { BenchBody } from './json-bodies.ts';
 import { jsonBodies } from './json-bodies.ts';
@@ -31,6 +31,7 @@ import { measure } from './measure.ts';
 import type { BenchModule, BenchScenario, BenchSide, Measurement } from './scenario.ts';
 import { CallCounter } from './sqs-call-counter.ts';
 import { fauxqs, fauxqsSupported } from './sqs-fauxqs.ts';
+import { CREDENTIALS, pollAndDelete, REGION, SYSTEM_ATTRIBUTES, WAIT_SECONDS } from './sqs-raw.ts';
 import { sqsTarget } from './sqs-target.ts';
 
 const MESSAGES = 20_000;
@@ -41,20 +42,8 @@ const BATCH = 10;
 const SENDERS = 8;
 /** Concurrent long-polling receivers. */
 const POLLERS = 4;
-/** SQS's longest long poll, seconds; the pollers are aborted when the run ends. */
-const WAIT_SECONDS = 20;
 /** Omnibus's handler concurrency: every message of every poller's batch at once, as the raw side. */
 const CONCURRENCY = POLLERS * BATCH;
-const REGION = 'us-east-1';
-/** fauxqs accepts any credentials; fixed ones keep the SDK off the default provider chain. */
-const CREDENTIALS = { accessKeyId: 'test', secretAccessKey: 'test' };
-/** The system attributes issue 9 has the adapter read (it asks for `All`); the raw side asks for these. */
-const SYSTEM_ATTRIBUTES = [
-  'ApproximateReceiveCount',
-  'ApproximateFirstReceiveTimestamp',
-  'SentTimestamp',
-  'MessageGroupId',
-] as const;
 
 type SqsModule = typeof import('@aws-sdk/client-sqs');
 type SnsModule = typeof import('@aws-sdk/client-sns');
@@ -236,42 +225,10 @@ function rawSide(fanout: boolean, withMetadata = false): BenchSide {
         }
       };
 
-      const poll = async () => {
-        while (!stop.signal.aborted) {
-          let received: Message[] | undefined;
-          try {
-            ({ Messages: received } = await sqs.send(
-              new SQS.ReceiveMessageCommand({
-                QueueUrl: queue.url,
-                MaxNumberOfMessages: BATCH,
-                WaitTimeSeconds: WAIT_SECONDS,
-                MessageSystemAttributeNames: [...SYSTEM_ATTRIBUTES],
-                MessageAttributeNames: ['All'],
-              }),
-              { abortSignal: stop.signal },
-            ));
-          } catch (error) {
-            if (stop.signal.aborted) return;
-            throw error;
-          }
-          if (received === undefined || received.length === 0) continue;
-          await Promise.all(
-            received.map((message) => handle(JSON.parse(message.Body!) as BenchBody)),
-          );
-          const { Failed } = await sqs.send(
-            new SQS.DeleteMessageBatchCommand({
-              QueueUrl: queue.url,
-              Entries: received.map((message, index) => ({
-                Id: String(index),
-                ReceiptHandle: message.ReceiptHandle!,
-              })),
-            }),
-          );
-          if (Failed !== undefined && Failed.length > 0) {
-            throw new Error(`${Failed.length} deletes of a batch failed: ${Failed[0]?.Code}`);
-          }
-        }
-      };
+      const poll = () =>
+        pollAndDelete(SQS, sqs, queue.url, stop.signal, (message) =>
+          handle(JSON.parse(message.Body!) as BenchBody),
+        );
 
       try {
         let polling: Promise<unknown> = Promise.resolve();
