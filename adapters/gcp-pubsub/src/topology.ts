@@ -6,7 +6,7 @@ import type { SubscriptionRef, SubscriptionSpec } from '@omnibus/core/driver';
 import type { ResourcePaths } from './broker-names.js';
 import { GRPC, grpcCode } from './classify-error.js';
 import type { Clients } from './clients.js';
-import { SERVICE_LIMITS, subscriptionAckDeadlineSeconds } from './service-limits.js';
+import { SERVICE_LIMITS } from './service-limits.js';
 
 type SubscriptionResource = protos.google.pubsub.v1.ISubscription;
 
@@ -96,7 +96,11 @@ export class Topology {
     const created = await this.#createSubscription({
       name: this.#paths.subscription(spec),
       topic: this.#paths.topic(spec.topic),
-      ackDeadlineSeconds: subscriptionAckDeadlineSeconds(spec.ackDeadlineMs),
+      // The service's minimum, whatever the consumer's lease: the session sets each pulled batch
+      // to that lease before core sees it, so what this bounds is a pull whose answer never
+      // reached the client (its deadline raced the answer, the connection was cut mid-reply):
+      // those messages come back after 10 s instead of after the consumer's whole lease.
+      ackDeadlineSeconds: SERVICE_LIMITS.ackDeadlineMinSeconds,
       enableMessageOrdering: spec.ordering,
       labels: settingLabels(spec),
       ...(limit === undefined

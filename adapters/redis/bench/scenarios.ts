@@ -15,6 +15,8 @@ import type { BenchBody, BenchScenario, BenchSide } from '@omnibus/bench';
 import { jsonBodies, measure, reachable, sendInBatches } from '@omnibus/bench';
 
 const URL_TEXT = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+/** The broker's port: each side's cost to Redis is measured too (its CPU time). */
+const BROKER_PORT = Number(new URL(URL_TEXT).port || 6379);
 const BODY_BYTES = 100;
 const BATCH = 1000;
 const READ_COUNT = 100;
@@ -81,16 +83,20 @@ const omnibus: BenchSide = {
         progress.tick();
       });
       const producer = bus.producer<BenchBody>('bench');
-      const measurement = await measure(messages, async () => {
-        await sendInBatches(producer, bodies, messages, BATCH);
-        await progress.done;
-        // The last handler resolved; its ack is on its way: wait for the pending list to empty.
-        for (;;) {
-          const stats = await consumer.stats();
-          if (stats.inFlight === 0) break;
-          await new Promise((resolve) => setTimeout(resolve, 1));
-        }
-      });
+      const measurement = await measure(
+        messages,
+        async () => {
+          await sendInBatches(producer, bodies, messages, BATCH);
+          await progress.done;
+          // The last handler resolved; its ack is on its way: wait for the pending list to empty.
+          for (;;) {
+            const stats = await consumer.stats();
+            if (stats.inFlight === 0) break;
+            await new Promise((resolve) => setTimeout(resolve, 1));
+          }
+        },
+        { brokerPort: BROKER_PORT },
+      );
       await consumer.stop();
       if (progress.handled() !== messages)
         throw new Error(`handled ${progress.handled()} of ${messages} messages`);
@@ -141,21 +147,30 @@ const rawIoredis: BenchSide = {
           for (let index = 0; index < entries.length; index++) progress.tick();
         }
       };
-      const measurement = await measure(messages, async () => {
-        const consuming = consume();
-        for (let start = 0; start < messages; start += BATCH) {
-          const end = Math.min(start + BATCH, messages);
-          const pipeline = producer.pipeline();
-          for (let index = start; index < end; index++) {
-            pipeline.xadd(stream, '*', 'body', Buffer.from(JSON.stringify(bodies[index]), 'utf8'));
+      const measurement = await measure(
+        messages,
+        async () => {
+          const consuming = consume();
+          for (let start = 0; start < messages; start += BATCH) {
+            const end = Math.min(start + BATCH, messages);
+            const pipeline = producer.pipeline();
+            for (let index = start; index < end; index++) {
+              pipeline.xadd(
+                stream,
+                '*',
+                'body',
+                Buffer.from(JSON.stringify(bodies[index]), 'utf8'),
+              );
+            }
+            const results = await pipeline.exec();
+            for (const [error] of results ?? []) if (error) throw error;
           }
-          const results = await pipeline.exec();
-          for (const [error] of results ?? []) if (error) throw error;
-        }
-        await progress.done;
-        stopped = true;
-        await consuming;
-      });
+          await progress.done;
+          stopped = true;
+          await consuming;
+        },
+        { brokerPort: BROKER_PORT },
+      );
       return measurement;
     } finally {
       await producer.del(stream).catch(() => undefined);
@@ -192,18 +207,22 @@ const bullmq: BenchSide = {
     worker.on('completed', () => progress.tick());
     try {
       await queue.waitUntilReady();
-      const measurement = await measure(messages, async () => {
-        void worker.run();
-        for (let start = 0; start < messages; start += BATCH) {
-          const end = Math.min(start + BATCH, messages);
-          const jobs = [];
-          for (let index = start; index < end; index++) {
-            jobs.push({ name: 'bench', data: bodies[index], opts: { removeOnComplete: true } });
+      const measurement = await measure(
+        messages,
+        async () => {
+          void worker.run();
+          for (let start = 0; start < messages; start += BATCH) {
+            const end = Math.min(start + BATCH, messages);
+            const jobs = [];
+            for (let index = start; index < end; index++) {
+              jobs.push({ name: 'bench', data: bodies[index], opts: { removeOnComplete: true } });
+            }
+            await queue.addBulk(jobs);
           }
-          await queue.addBulk(jobs);
-        }
-        await progress.done;
-      });
+          await progress.done;
+        },
+        { brokerPort: BROKER_PORT },
+      );
       return measurement;
     } finally {
       await worker.close();

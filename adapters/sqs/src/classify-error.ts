@@ -14,6 +14,19 @@ export const LEASE_LOST =
 export const WRONG_PROTOCOL =
   'the endpoint did not answer like SQS/SNS (its reply is not an AWS response): check the endpoint of the URL';
 
+/** The endpoint answered in bytes that are not HTTP at all (an AMQP or Redis port): certain, so not retried. */
+export const NOT_HTTP =
+  'not an SQS endpoint: the server at the endpoint does not answer in HTTP (another protocol on that port?): check the endpoint of the URL';
+
+/**
+ * The server closed the connection before any byte of an answer. A port of another protocol does
+ * that on every try (Redis drops a client that sends an HTTP request line), but so does a real
+ * endpoint closing an idle keep-alive connection just as a request goes out, or a proxy dropping
+ * one: not certain, so it stays retryable, and the message names both.
+ */
+export const HUNG_UP =
+  'the endpoint closed the connection without an answer (socket hang up): if this persists, the endpoint may not be SQS/SNS (a Redis port does this), check the endpoint of the URL; otherwise a proxy or the service dropped the connection';
+
 /**
  * AWS error names, with and without the `AWS.SimpleQueueService.` prefix (the SDK reports the
  * JSON-protocol name, `x-amzn-query-error` and moto/fauxqs the query-protocol code), so one row
@@ -48,11 +61,15 @@ const RULES: readonly ErrorRule[] = [
   ['ThrottlingException', retryable('Unavailable')],
   ['Throttling', retryable('Unavailable')],
   ['ThrottledException', retryable('Unavailable')],
+  // Before the TimeoutError row: the SDK names every ECONNRESET "TimeoutError", a hang-up included.
+  [notHttp, fatal('Config', NOT_HTTP)],
+  [hungUp, retryable('Unavailable', HUNG_UP)],
   ['ServiceUnavailable', retryable('Unavailable')],
   ['InternalError', retryable('Unavailable')],
   ['InternalFailure', retryable('Unavailable')],
   ['InternalErrorException', retryable('Unavailable')],
-  ['TimeoutError', retryable('Timeout')],
+  // The SDK also names a reset or broken pipe TimeoutError: those are the network's (core's rows).
+  [(error) => error.name === 'TimeoutError' && !isResetOrPipe(error), retryable('Timeout')],
   ['RequestTimeout', retryable('Timeout')],
   ['RequestTimeoutException', retryable('Timeout')],
   ['AccessDenied', fatal('PermissionDenied')],
@@ -121,6 +138,26 @@ function statusOf(error: NativeError): number {
     $response?: { statusCode?: number };
   };
   return carrier.$metadata?.httpStatusCode ?? carrier.$response?.statusCode ?? 0;
+}
+
+/**
+ * Node's HTTP parser refused the reply (`HPE_*` codes, "Parse Error: Expected HTTP/"): bytes came
+ * back, and they are not HTTP.
+ */
+function notHttp(error: NativeError): boolean {
+  return (
+    (typeof error.code === 'string' && error.code.startsWith('HPE_')) ||
+    /^Parse Error: Expected HTTP\//.test(String(error.message))
+  );
+}
+
+/** Node's "socket hang up": the connection closed before any reply (see {@link HUNG_UP}). */
+function hungUp(error: NativeError): boolean {
+  return error.code === 'ECONNRESET' && String(error.message) === 'socket hang up';
+}
+
+function isResetOrPipe(error: NativeError): boolean {
+  return error.code === 'ECONNRESET' || error.code === 'EPIPE';
 }
 
 /** The SDK got an HTTP reply it could not read as an AWS error or result. */

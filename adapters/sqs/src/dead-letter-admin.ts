@@ -23,7 +23,7 @@ import {
   encode,
   metadataNumber,
 } from './message-mapping.js';
-import { batchEntryError, type SendEntry, sendToQueue } from './publisher.js';
+import { batchFailures, type SendEntry, sendToQueue } from './publisher.js';
 import type { Topology } from './topology.js';
 
 /** A dead letter held by a receive on the DLQ. */
@@ -343,8 +343,14 @@ export class DeadLetterAdmin {
           })),
         }),
       );
-      for (const entry of result.Failed ?? [])
-        failed.push({ index: start + Number(entry.Id), error: batchEntryError(entry) });
+      const ids = chunk.map((_, index) => String(index));
+      for (const { id, error } of batchFailures(
+        result,
+        ids,
+        'DeleteMessageBatch',
+        this.options.driverName,
+      ))
+        failed.push({ index: start + Number(id), error });
     }
     return failed;
   }

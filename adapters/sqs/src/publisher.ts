@@ -1,7 +1,7 @@
 // Publishing: SNS PublishBatch (fan-out) or SQS SendMessageBatch (queue mode), per entry, within the size limits.
 import { PublishBatchCommand, type SNSClient } from '@aws-sdk/client-sns';
 import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { MessageTooLargeError } from '@omnibus/core';
+import { MessageTooLargeError, OmnibusError } from '@omnibus/core';
 import type { BatchResult, OutgoingMessage } from '@omnibus/core/driver';
 import { MAX_MESSAGE_BYTES } from './capabilities.js';
 import { answered } from './classify-error.js';
@@ -92,9 +92,9 @@ export async function sendToQueue(
       );
       if (result.Successful === undefined && result.Failed === undefined)
         answered(undefined, driver);
-      for (const entry of result.Failed ?? []) {
-        failed.push({ index: fits[Number(entry.Id)]!, error: batchEntryError(entry) });
-      }
+      const ids = group.map(String);
+      for (const { id, error } of batchFailures(result, ids, 'SendMessageBatch', driver))
+        failed.push({ index: fits[Number(id)]!, error });
     }),
   );
   return failed.length === 0 ? undefined : { failed };
@@ -112,6 +112,53 @@ export function batchEntryError(entry: {
   // A server-side failure the table doesn't know is worth another try.
   if (entry.SenderFault === false) Object.assign(error, { $metadata: { httpStatusCode: 500 } });
   return error;
+}
+
+/** What SQS's and SNS's batch calls answer: each entry by the `Id` it was sent with. */
+interface BatchReply {
+  readonly Successful?: readonly { readonly Id?: string | undefined }[] | undefined;
+  readonly Failed?:
+    | readonly {
+        readonly Id?: string | undefined;
+        readonly Code?: string | undefined;
+        readonly Message?: string | undefined;
+        readonly SenderFault?: boolean | undefined;
+      }[]
+    | undefined;
+}
+
+/**
+ * The entries of one batch call that did not succeed, by the `Id`s sent: those the reply lists as
+ * failed, and those it lists nowhere. AWS names every entry in `Successful` or `Failed`, but moto
+ * 5.2's PublishBatch leaves out an entry whose publish raised anything but InvalidParameterValue
+ * (moto/sns/models.py:1217) and still answers 200: a Subscribe or Unsubscribe by any client at that
+ * moment makes the publish raise "OrderedDict mutated during iteration" (moto/sns/models.py:596).
+ * Taken for sent, such an entry was a lost message (issue 9), so an unlisted entry fails
+ * retryable. Sending it again is safe: a FIFO retry carries the same deduplication id.
+ */
+export function batchFailures(
+  reply: BatchReply,
+  ids: readonly string[],
+  call: string,
+  driver: string,
+): { readonly id: string; readonly error: Error }[] {
+  const failed = reply.Failed ?? [];
+  const failures = failed.map((entry) => ({ id: entry.Id ?? '', error: batchEntryError(entry) }));
+  if ((reply.Successful?.length ?? 0) + failed.length === ids.length) return failures;
+  const listed = new Set<string | undefined>();
+  for (const entry of reply.Successful ?? []) listed.add(entry.Id);
+  for (const entry of failed) listed.add(entry.Id);
+  for (const id of ids)
+    if (!listed.has(id))
+      failures.push({
+        id,
+        error: new OmnibusError(
+          'Unavailable',
+          `the ${call} reply listed this entry neither as successful nor as failed, so it may not have taken effect`,
+          { driver, retryable: true },
+        ),
+      });
+  return failures;
 }
 
 export interface PublisherOptions {
@@ -186,11 +233,11 @@ export class Publisher {
           }),
         }),
       );
+      const driver = this.options.driverName;
       if (result.Successful === undefined && result.Failed === undefined)
-        answered(undefined, this.options.driverName);
-      for (const entry of result.Failed ?? []) {
-        failed.push({ index: fits[Number(entry.Id)]!, error: batchEntryError(entry) });
-      }
+        answered(undefined, driver);
+      for (const { id, error } of batchFailures(result, group.map(String), 'PublishBatch', driver))
+        failed.push({ index: fits[Number(id)]!, error });
     };
     if (fifo) for (const group of groups) await sendGroup(group);
     else await Promise.all(groups.map(sendGroup));

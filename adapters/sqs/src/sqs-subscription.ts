@@ -30,7 +30,7 @@ import {
   SQS_WIRE,
   toReceived,
 } from './message-mapping.js';
-import { batchEntryError, type SendEntry, sendToQueue } from './publisher.js';
+import { batchFailures, type SendEntry, sendToQueue } from './publisher.js';
 import type { SubscriptionQueues, Topology } from './topology.js';
 
 /** What the adapter keeps per delivery, as `ReceivedMessage.handle`. */
@@ -413,8 +413,14 @@ export class SqsSubscription implements DriverSubscription {
           })),
         }),
       );
-      for (const entry of result.Failed ?? [])
-        failed.push({ index: start + Number(entry.Id), error: batchEntryError(entry) });
+      const ids = chunk.map((_, index) => String(index));
+      for (const { id, error } of batchFailures(
+        result,
+        ids,
+        'DeleteMessageBatch',
+        this.options.driverName,
+      ))
+        failed.push({ index: start + Number(id), error });
     }
     return failed;
   }
@@ -441,8 +447,14 @@ export class SqsSubscription implements DriverSubscription {
           }),
         }),
       );
-      for (const entry of result.Failed ?? [])
-        failed.push({ index: start + Number(entry.Id), error: batchEntryError(entry) });
+      const ids = chunk.map((_, index) => String(index));
+      for (const { id, error } of batchFailures(
+        result,
+        ids,
+        'ChangeMessageVisibilityBatch',
+        this.options.driverName,
+      ))
+        failed.push({ index: start + Number(id), error });
     }
     return failed;
   }

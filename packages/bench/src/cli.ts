@@ -171,6 +171,9 @@ async function main(): Promise<number> {
                 (report.cpuMs === undefined
                   ? ''
                   : `, CPU ${((report.cpuMs * 1000) / report.messages).toFixed(1)} µs/msg`) +
+                (report.brokerCpuMs === undefined
+                  ? ''
+                  : `, broker CPU ${((report.brokerCpuMs * 1000) / report.messages).toFixed(1)} µs/msg`) +
                 `, peak RSS ${report.peakRssMiB.toFixed(1)} MiB` +
                 (calls === undefined
                   ? ''
@@ -200,16 +203,19 @@ async function main(): Promise<number> {
           ? median(perRun)
           : undefined;
       };
-      const cpu = (side: 'omnibus' | 'baseline') => {
-        const perRun = reports[side].map((report) =>
-          report.cpuMs === undefined ? undefined : (report.cpuMs * 1000) / report.messages,
-        );
+      const cpu = (side: 'omnibus' | 'baseline', of: 'cpuMs' | 'brokerCpuMs' = 'cpuMs') => {
+        const perRun = reports[side].map((report) => {
+          const ms = report[of];
+          return ms === undefined ? undefined : (ms * 1000) / report.messages;
+        });
         return perRun.every((value): value is number => value !== undefined)
           ? Math.round(median(perRun) * 10) / 10
           : undefined;
       };
       const omnibusCpuUsPerMsg = cpu('omnibus');
       const baselineCpuUsPerMsg = cpu('baseline');
+      const omnibusBrokerCpuUsPerMsg = cpu('omnibus', 'brokerCpuMs');
+      const baselineBrokerCpuUsPerMsg = cpu('baseline', 'brokerCpuMs');
       const omnibusCallsPer1000 = calls('omnibus');
       const baselineCallsPer1000 = calls('baseline');
       const omnibusLatencyMs = latencyOfRuns(reports.omnibus);
@@ -230,6 +236,8 @@ async function main(): Promise<number> {
         baselineRunsMsgPerSec: baselineRuns.map(Math.round),
         ...(omnibusCpuUsPerMsg === undefined ? {} : { omnibusCpuUsPerMsg }),
         ...(baselineCpuUsPerMsg === undefined ? {} : { baselineCpuUsPerMsg }),
+        ...(omnibusBrokerCpuUsPerMsg === undefined ? {} : { omnibusBrokerCpuUsPerMsg }),
+        ...(baselineBrokerCpuUsPerMsg === undefined ? {} : { baselineBrokerCpuUsPerMsg }),
         ...(omnibusCallsPer1000 === undefined
           ? {}
           : {
@@ -263,6 +271,9 @@ async function main(): Promise<number> {
           (omnibusCpuUsPerMsg === undefined || baselineCpuUsPerMsg === undefined
             ? ''
             : ` · CPU µs/msg: omnibus ${omnibusCpuUsPerMsg}, baseline ${baselineCpuUsPerMsg}`) +
+          (omnibusBrokerCpuUsPerMsg === undefined || baselineBrokerCpuUsPerMsg === undefined
+            ? ''
+            : ` · broker CPU µs/msg: omnibus ${omnibusBrokerCpuUsPerMsg}, baseline ${baselineBrokerCpuUsPerMsg}`) +
           (omnibusCallsPer1000 === undefined && baselineCallsPer1000 === undefined
             ? ''
             : ` · API calls/1k msgs: omnibus ${omnibusCallsPer1000?.toFixed(1) ?? '–'}, ` +

@@ -4,6 +4,10 @@ import { load } from './broker-target.ts';
 import { type BenchBody, jsonBodies } from './json-bodies.ts';
 import { measure } from './measure.ts';
 import { AMQP_URL, rawAmqpNames } from './rabbitmq-target.ts';
+
+/** The broker's port: each side's cost to the broker is measured too (its CPU time). */
+const BROKER_PORT = Number(new URL(AMQP_URL).port || 5672);
+
 import type { BenchScenario, BenchSide } from './scenario.ts';
 import { sendInBatches } from './send-in-batches.ts';
 
@@ -42,10 +46,14 @@ function omnibusSide(target: BrokerTarget): BenchSide {
           progress.tick();
         });
         const producer = bus.producer<BenchBody>('bench');
-        const measurement = await measure(messages, async () => {
-          await sendInBatches(producer, bodies, messages, BATCH);
-          await progress.done;
-        });
+        const measurement = await measure(
+          messages,
+          async () => {
+            await sendInBatches(producer, bodies, messages, BATCH);
+            await progress.done;
+          },
+          { brokerPort: BROKER_PORT },
+        );
         await consumer.stop();
         return measurement;
       } finally {
@@ -89,22 +97,31 @@ const amqpConnectionManager: BenchSide = {
         },
         { prefetch: PREFETCH },
       );
-      const measurement = await measure(messages, async () => {
-        for (let start = 0; start < messages; start += BATCH) {
-          const end = Math.min(start + BATCH, messages);
-          const confirms: Promise<boolean>[] = [];
-          for (let index = start; index < end; index++) {
-            confirms.push(
-              publisher.publish(exchange, '', Buffer.from(JSON.stringify(bodies[index]), 'utf8'), {
-                persistent: true,
-                contentType: 'application/json',
-              }),
-            );
+      const measurement = await measure(
+        messages,
+        async () => {
+          for (let start = 0; start < messages; start += BATCH) {
+            const end = Math.min(start + BATCH, messages);
+            const confirms: Promise<boolean>[] = [];
+            for (let index = start; index < end; index++) {
+              confirms.push(
+                publisher.publish(
+                  exchange,
+                  '',
+                  Buffer.from(JSON.stringify(bodies[index]), 'utf8'),
+                  {
+                    persistent: true,
+                    contentType: 'application/json',
+                  },
+                ),
+              );
+            }
+            await Promise.all(confirms);
           }
-          await Promise.all(confirms);
-        }
-        await progress.done;
-      });
+          await progress.done;
+        },
+        { brokerPort: BROKER_PORT },
+      );
       await consumer.cancelAll();
       await publisher.deleteQueue(queue);
       await publisher.deleteExchange(exchange);

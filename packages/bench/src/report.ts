@@ -28,6 +28,12 @@ export interface ScenarioResult {
   readonly omnibusCpuUsPerMsg?: number;
   readonly baselineCpuUsPerMsg?: number;
   /**
+   * The broker process's CPU time per message in the timed section, in µs (median over the runs;
+   * {@link Measurement.brokerCpuMs}), for sides that name the broker's port.
+   */
+  readonly omnibusBrokerCpuUsPerMsg?: number;
+  readonly baselineBrokerCpuUsPerMsg?: number;
+  /**
    * Broker API calls per 1,000 messages (median over the runs), for sides that count them
    * ({@link Measurement.apiCalls}); absent otherwise.
    */

@@ -37,6 +37,12 @@ export interface Measurement {
    */
   readonly cpuMs?: number;
   /**
+   * CPU time the broker's process spent in the timed section, in milliseconds, for sides that
+   * name its port (`measure`'s `brokerPort`): what the side's messages cost the broker. Other
+   * processes using the same broker at the same time are in it too.
+   */
+  readonly brokerCpuMs?: number;
+  /**
    * Broker API calls made inside the timed section, per operation (e.g. `ReceiveMessage: 104`),
    * for adapters whose cost is counted in calls (SQS). The harness reports calls per 1,000
    * messages. Absent when the side doesn't count calls.

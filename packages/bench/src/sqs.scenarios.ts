@@ -16,15 +16,19 @@
  *   against the raw SDKs doing the same (SNS PublishBatch → SQS).
  * - `sqs/e2e-vs-sqs-consumer`: Omnibus in queue mode against bbc/sqs-consumer (one `Consumer`
  *   per poller, `batchSize` 10, `handleMessage`), the usual SQS consumer library, as a peer figure.
+ * - `sqs/latency` and `sqs/backlog-memory`: the generic scenarios over {@link sqsTarget}.
  */
 import type { SNSClient } from '@aws-sdk/client-sns';
 import type { Message, SQSClient } from '@aws-sdk/client-sqs';
+import { backlogScenario } from './backlog.ts';
 import type { BenchBody } from './json-bodies.ts';
 import { jsonBodies } from './json-bodies.ts';
+import { latencyScenario } from './latency.ts';
 import { measure } from './measure.ts';
 import type { BenchModule, BenchScenario, BenchSide, Measurement } from './scenario.ts';
 import { CallCounter } from './sqs-call-counter.ts';
 import { fauxqs, fauxqsSupported } from './sqs-fauxqs.ts';
+import { sqsTarget } from './sqs-target.ts';
 
 const MESSAGES = 20_000;
 const BODY_BYTES = 100;
@@ -439,4 +443,9 @@ export const scenarios: BenchScenario[] = [
     baseline: sqsConsumerSide,
     targets: { ratio: 1, callsPer1000: 310 },
   },
+  // 200 msg/s, not the 1,000 of the other brokers: one HTTP request per send (the raw side's
+  // SendMessage) at 1,000/s saturates this 2-core machine with fauxqs on it, and a queue that
+  // grows all run long measures the backlog, not the latency.
+  latencyScenario(sqsTarget, { ratePerSecond: 200 }),
+  backlogScenario(sqsTarget),
 ];

@@ -90,10 +90,33 @@ export class CommandContext {
   #maskCredentials(text: string): void {
     // The URL may be malformed (then connect() says so, redacted); mask what can be found anyway.
     const userInfo = /^[A-Za-z][A-Za-z0-9+.-]*:\/*([^@]*)@/.exec(text.trim())?.[1];
-    if (userInfo === undefined || userInfo === '') return;
-    const colon = userInfo.indexOf(':');
-    const password = colon < 0 ? userInfo : userInfo.slice(colon + 1);
-    for (const secret of [password, safeDecode(password)]) this.output.addSecret(secret);
+    if (userInfo !== undefined && userInfo !== '') {
+      const colon = userInfo.indexOf(':');
+      this.#addPassword(colon < 0 ? userInfo : userInfo.slice(colon + 1));
+    }
+    // A query parameter may be a URL with credentials of its own (sqs://…?endpoint=http://u:p@h),
+    // percent-encoded or not: its password is masked in every spelling.
+    let parameters: URLSearchParams;
+    try {
+      parameters = new URL(text.trim()).searchParams;
+    } catch {
+      return;
+    }
+    for (const value of parameters.values()) {
+      try {
+        const nested = new URL(value);
+        if (nested.password !== '') this.#addPassword(nested.password);
+        else if (nested.username !== '') this.#addPassword(nested.username);
+      } catch {
+        // Not a URL: an ordinary parameter.
+      }
+    }
+  }
+
+  #addPassword(password: string): void {
+    const decoded = safeDecode(password);
+    for (const secret of [password, decoded, encodeURIComponent(decoded)])
+      this.output.addSecret(secret);
   }
 }
 

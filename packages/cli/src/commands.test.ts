@@ -28,6 +28,8 @@ describe.each(BROKERS)('$name', ({ name, url }) => {
     for (const [topic, subscriptions] of [
       ['orders', ['kitchen', 'audit']],
       ['signals', []],
+      ['bytes', ['reader']],
+      ['leftovers', []],
     ] as const) {
       for (const subscription of subscriptions) await bus.deleteSubscription(topic, subscription);
       await bus.deleteTopic(topic);
@@ -127,6 +129,67 @@ describe.each(BROKERS)('$name', ({ name, url }) => {
     expect(result.code).toBe(1);
   });
 
+  it('publish --json reports every line in input order, a line not sent in its place', async (context) => {
+    if (unavailable !== undefined) return context.skip(unavailable);
+    const input = ['{"body":1,"id":"first"}', 'not json', '{"body":3,"id":"third"}'].join('\n');
+    const result = await cli(['publish', 'signals', '--json'], `${input}\n`);
+    expect(records(result.stdout)).toEqual([
+      { id: 'first', line: 1 },
+      { line: 2, error: expect.stringMatching(/^not JSON/) },
+      { id: 'third', line: 3 },
+    ]);
+    expect(result.code).toBe(1);
+  });
+
+  it('publish --raw sends the bytes of each line as they are, not decoded; a CRLF ending is a line ending', async (context) => {
+    if (unavailable !== undefined) return context.skip(unavailable);
+    expect((await cli(['declare', 'bytes', 'reader'])).code).toBe(0);
+    const binary = Buffer.from([0xff, 0xfe, 0x00, 0x80, 0x41]);
+    const input = Buffer.concat([binary, Buffer.from('\nsecond\r\nlast, no newline')]);
+    const published = await runCli(
+      ['--url', url, '--prefix', prefix, 'publish', 'bytes', '--raw'],
+      {
+        input,
+      },
+    );
+    expect(published.stdout.trim().split('\n')).toHaveLength(3);
+    expect(published.code).toBe(0);
+    const read = await cli(['tail', 'bytes', 'reader', '--count', '3', '--json']);
+    expect(records(read.stdout).map(({ body, bodyEncoding }) => ({ body, bodyEncoding }))).toEqual([
+      { body: binary.toString('base64'), bodyEncoding: 'base64' },
+      { body: 'second', bodyEncoding: 'utf8' },
+      { body: 'last, no newline', bodyEncoding: 'utf8' },
+    ]);
+  });
+
+  it('tail names its temporary subscription first; one a killed tail left behind is removed with delete', async (context) => {
+    if (unavailable !== undefined) return context.skip(unavailable);
+    const tail = startCli(['--url', url, '--prefix', prefix, 'tail', 'leftovers']);
+    await waitForStderr(tail, /tailing leftovers/, 'tail ready');
+    const named =
+      /^temporary subscription (omnibus-tail-[0-9a-f]{8}) of leftovers; if tail is killed before it removes it: omnibus delete leftovers \1 --prefix \S+ --yes$/m.exec(
+        tail.stderr(),
+      );
+    expect(named).not.toBeNull();
+    const leftover = named?.[1] ?? '';
+    tail.child.kill('SIGKILL');
+    await tail.done;
+
+    const deleted = await cli(['delete', 'leftovers', leftover, '--yes']);
+    expect(deleted.stdout).toBe(`deleted subscription ${leftover} of leftovers\n`);
+    expect(deleted.code).toBe(0);
+    const again = await cli(['delete', 'leftovers', leftover, '--yes', '--json']);
+    expect(records(again.stdout)).toEqual([
+      { topic: 'leftovers', subscription: leftover, deleted: false },
+    ]);
+    expect(again.stderr).toMatch(/error: no subscription .* of leftovers: nothing deleted/);
+    expect(again.code).toBe(1);
+
+    const topic = await cli(['delete', 'leftovers', '--yes']);
+    expect(topic.stdout).toBe('deleted topic leftovers\n');
+    expect(topic.code).toBe(0);
+  });
+
   it('tail prints what arrives through a temporary subscription, removed on exit (--count)', async (context) => {
     if (unavailable !== undefined) return context.skip(unavailable);
     const tail = startCli([
@@ -142,10 +205,11 @@ describe.each(BROKERS)('$name', ({ name, url }) => {
     ]);
     await waitForStderr(
       tail,
-      /tailing signals through temporary subscription (tail-[0-9a-f]+)/,
+      /tailing signals through temporary subscription (omnibus-tail-[0-9a-f]+)/,
       'tail ready',
     );
-    const temporary = /temporary subscription (tail-[0-9a-f]+)/.exec(tail.stderr())?.[1] ?? '';
+    const temporary =
+      /temporary subscription (omnibus-tail-[0-9a-f]+)/.exec(tail.stderr())?.[1] ?? '';
     await cli(['publish', 'signals', '{"n":1}', '--attr', 'kind=test']);
     await cli(['publish', 'signals', '--raw', 'raw body']);
     const result = await tail.done;
@@ -163,7 +227,8 @@ describe.each(BROKERS)('$name', ({ name, url }) => {
     if (unavailable !== undefined) return context.skip(unavailable);
     const tail = startCli(['--url', url, '--prefix', prefix, 'tail', 'signals']);
     await waitForStderr(tail, /tailing signals/, 'tail ready');
-    const temporary = /temporary subscription (tail-[0-9a-f]+)/.exec(tail.stderr())?.[1] ?? '';
+    const temporary =
+      /temporary subscription (omnibus-tail-[0-9a-f]+)/.exec(tail.stderr())?.[1] ?? '';
     await cli(['publish', 'signals', '"before the interrupt"']);
     await waitUntil(
       () => tail.stdout().includes('before the interrupt'),

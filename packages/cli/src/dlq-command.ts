@@ -6,13 +6,14 @@ import type {
   DeadLetterReport,
   DeadLetterResult,
 } from '@omnibus/core';
-import { Command } from 'commander';
+import type { Command } from 'commander';
 import type { CommandContext } from './command-context.js';
 import type { CommandRunner } from './command-runner.js';
 import { confirmAction } from './confirm-action.js';
 import { EXIT, UsageError } from './failure.js';
 import { attributesText, bodyRecord, bodyText } from './format-body.js';
 import {
+  checkMessageId,
   collect,
   parseIdLines,
   parseRate,
@@ -67,73 +68,68 @@ Examples:
   $ omnibus dlq list orders kitchen --reason /^schema/ --json | omnibus dlq purge orders kitchen --id - --yes`,
     );
 
-  dlq.addCommand(
-    selectionCommand('list', 'list dead letters: id, failure time, attempts, redrives, reason')
-      .description(
-        `Lists the selected dead letters, oldest first, left in place (at most --limit, default ${LIST_LIMIT}).`,
-      )
-      .addHelpText(
-        'after',
-        '\nExample:\n  $ omnibus dlq list orders kitchen --reason "card declined" --limit 20',
-      )
-      .action(runner.action((context, command) => listLetters(context, command, 'list'))),
-  );
-  dlq.addCommand(
-    selectionCommand('show', 'show dead letters in full: reason, attributes, body')
-      .description(
-        `Prints the selected dead letters in full: reason, attempts, redrives, times, ordering key, attributes and body (at most --limit, default ${SHOW_LIMIT}).`,
-      )
-      .addHelpText(
-        'after',
-        '\nExample:\n  $ omnibus dlq show orders kitchen --id 0193e4c2-7d3a-7b41-9f0e-2c5d8a1b3f47',
-      )
-      .action(runner.action((context, command) => listLetters(context, command, 'show'))),
-  );
-  dlq.addCommand(
-    new Command('count')
-      .summary('how many dead letters the subscription has')
-      .description(
-        'Prints how many dead letters the DLQ holds (approximate where the broker says so).',
-      )
-      .argument('<topic>', 'topic name')
-      .argument('<subscription>', 'subscription name')
-      .addHelpText('after', '\nExample:\n  $ omnibus dlq count orders kitchen --json')
-      .action(runner.action((context, command) => countLetters(context, command))),
-  );
-  dlq.addCommand(
-    actionCommand('redrive', 'hand selected dead letters back to the subscription')
-      .option(
-        '--max-redrives <n>',
-        'loop guard: refuse a letter already redriven this many times (default 3)',
-      )
-      .addHelpText(
-        'after',
-        '\nExamples:\n  $ omnibus dlq redrive orders kitchen --reason timeout --dry-run\n  $ omnibus dlq redrive orders kitchen --reason timeout --rate 50 --yes',
-      )
-      .action(
-        runner.action((context, command) => {
-          runner.handleInterrupt();
-          return actOnLetters(context, command, 'redrive');
-        }),
-      ),
-  );
-  dlq.addCommand(
-    actionCommand('purge', 'delete selected dead letters for good')
-      .addHelpText(
-        'after',
-        '\nExamples:\n  $ omnibus dlq purge orders kitchen --failed-before 7d --dry-run\n  $ omnibus dlq purge orders kitchen --id 0193e4c2-7d3a-7b41-9f0e-2c5d8a1b3f47 --yes',
-      )
-      .action(
-        runner.action((context, command) => {
-          runner.handleInterrupt();
-          return actOnLetters(context, command, 'purge');
-        }),
-      ),
-  );
+  selectionCommand(dlq, 'list', 'list dead letters: id, failure time, attempts, redrives, reason')
+    .description(
+      `Lists the selected dead letters, oldest first, left in place (at most --limit, default ${LIST_LIMIT}).`,
+    )
+    .addHelpText(
+      'after',
+      '\nExample:\n  $ omnibus dlq list orders kitchen --reason "card declined" --limit 20',
+    )
+    .action(runner.action((context, command) => listLetters(context, command, 'list')));
+  selectionCommand(dlq, 'show', 'show dead letters in full: reason, attributes, body')
+    .description(
+      `Prints the selected dead letters in full: reason, attempts, redrives, times, ordering key, attributes and body (at most --limit, default ${SHOW_LIMIT}).`,
+    )
+    .addHelpText(
+      'after',
+      '\nExample:\n  $ omnibus dlq show orders kitchen --id 0193e4c2-7d3a-7b41-9f0e-2c5d8a1b3f47',
+    )
+    .action(runner.action((context, command) => listLetters(context, command, 'show')));
+  dlq
+    .command('count')
+    .summary('how many dead letters the subscription has')
+    .description(
+      'Prints how many dead letters the DLQ holds (approximate where the broker says so).',
+    )
+    .argument('<topic>', 'topic name')
+    .argument('<subscription>', 'subscription name')
+    .addHelpText('after', '\nExample:\n  $ omnibus dlq count orders kitchen --json')
+    .action(runner.action((context, command) => countLetters(context, command)));
+  actionCommand(dlq, 'redrive', 'hand selected dead letters back to the subscription')
+    .option(
+      '--max-redrives <n>',
+      'loop guard: refuse a letter already redriven this many times (default 3)',
+    )
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ omnibus dlq redrive orders kitchen --reason timeout --dry-run\n  $ omnibus dlq redrive orders kitchen --reason timeout --rate 50 --yes',
+    )
+    .action(
+      runner.action((context, command) => {
+        runner.handleInterrupt();
+        return actOnLetters(context, command, 'redrive');
+      }),
+    );
+  actionCommand(dlq, 'purge', 'delete selected dead letters for good')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ omnibus dlq purge orders kitchen --failed-before 7d --dry-run\n  $ omnibus dlq purge orders kitchen --id 0193e4c2-7d3a-7b41-9f0e-2c5d8a1b3f47 --yes',
+    )
+    .action(
+      runner.action((context, command) => {
+        runner.handleInterrupt();
+        return actOnLetters(context, command, 'purge');
+      }),
+    );
 }
 
-function selectionCommand(name: string, summary: string): Command {
-  return new Command(name)
+// Subcommands are made with dlq.command(), which copies the program's settings down (usage errors
+// exit 2 through exitOverride, output streams, help with the global options); addCommand() of a
+// new Command() would not.
+function selectionCommand(dlq: Command, name: string, summary: string): Command {
+  return dlq
+    .command(name)
     .summary(summary)
     .argument('<topic>', 'topic name')
     .argument('<subscription>', 'subscription name')
@@ -144,8 +140,8 @@ function selectionCommand(name: string, summary: string): Command {
     .option('--limit <n>', 'act on at most this many letters (oldest first)');
 }
 
-function actionCommand(name: Action, summary: string): Command {
-  return selectionCommand(name, summary)
+function actionCommand(dlq: Command, name: Action, summary: string): Command {
+  return selectionCommand(dlq, name, summary)
     .description(
       `${name === 'redrive' ? 'Redrives' : 'Purges'} the selected dead letters (all of them without a selection), printing one result per letter. ` +
         'Asks first on a terminal; elsewhere it needs --yes (or --dry-run, which changes nothing and prints exactly what it would do).',
@@ -165,6 +161,7 @@ async function readFilter(
   if (options.id !== undefined) {
     const fromStdin = options.id.includes('-');
     const ids = options.id.filter((id) => id !== '-');
+    for (const id of ids) checkMessageId(id, '--id');
     if (fromStdin) {
       if (context.io.stdin.isTTY === true)
         throw new UsageError('--id - reads ids from stdin, but stdin is a terminal: pipe them in');

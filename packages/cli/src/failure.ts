@@ -46,6 +46,10 @@ export function diagnosis(error: unknown): string {
   // Adapters report a server answering in another protocol as Config ("did not answer in AMQP").
   if (error.code === 'Config' && /did not answer in|protocol/i.test(error.message))
     return 'wrong protocol: something answers at that host and port, but not this broker (check the scheme and the port of the URL)';
+  // A server that took the connection and closed it without a word (SQS's "socket hang up"):
+  // retryable, as a proxy may do that, but on every try it is usually a port of another protocol.
+  if (error.code === 'Unavailable' && /socket hang up|without an answer/i.test(error.message))
+    return 'hung up: something at that host and port took the connection and closed it without answering (most often a port of another protocol, e.g. Redis: check the scheme and the port of the URL; else a proxy dropping connections)';
   switch (error.code) {
     case 'Unavailable':
       return 'unreachable: nothing answered, or the connection broke (is the broker running, are host and port right, does a firewall drop it?)';

@@ -80,6 +80,38 @@ describe.concurrent('bad input exits 2 before any I/O', () => {
       'abc\n{"id":\n',
     ],
     [
+      'ids on stdin with a line that is not an id (a table row)',
+      ['dlq', 'purge', 'orders', 'kitchen', '--id', '-', '--yes'],
+      /stdin line 2 is not a message id: "pay-001 {2}2026-11-30T09:00:00Z" \(an id is 1–128 printable ASCII characters without spaces\)/,
+      'pay-000\npay-001  2026-11-30T09:00:00Z\n',
+    ],
+    [
+      'an NDJSON record whose id is not one',
+      ['dlq', 'redrive', 'orders', 'kitchen', '--id', '-', '--dry-run'],
+      /the "id" of stdin line 1 is not a message id/,
+      '{"id":"two words"}\n',
+    ],
+    [
+      'an --id that is not one',
+      ['dlq', 'show', 'orders', 'kitchen', '--id', 'pay 1'],
+      /--id is not a message id: "pay 1"/,
+    ],
+    [
+      'an ordering key where the broker cannot order',
+      ['publish', 'orders', '1', '--key', 'customer-42'],
+      /Unsupported: .*"ordering" capability/,
+    ],
+    [
+      'a dlq subcommand missing an argument',
+      ['dlq', 'list', 'orders'],
+      /missing required argument 'subscription'[\s\S]*add --help/,
+    ],
+    [
+      'a delete without --yes and no terminal',
+      ['delete', 'orders', 'omnibus-tail-0a1b2c3d'],
+      /refusing to delete subscription omnibus-tail-0a1b2c3d of orders without --yes/,
+    ],
+    [
       'a purge without --yes and no terminal',
       ['dlq', 'purge', 'orders', 'kitchen'],
       /refusing to purge without --yes: there is no terminal.*--dry-run/,
@@ -110,6 +142,14 @@ describe.concurrent('bad input exits 2 before any I/O', () => {
     expect(result.code).toBe(2);
   });
 
+  it('dlq without a subcommand: its help on stderr, nothing on stdout', async () => {
+    const result = await runCli(['dlq']);
+    expect(result.stderr).toMatch(/^Usage: omnibus dlq \[options\] \[command\]/);
+    expect(result.stderr).toMatch(/redrive/);
+    expect(result.stdout).toBe('');
+    expect(result.code).toBe(2);
+  });
+
   it('no broker URL: says how to give one', async () => {
     const result = await runCli(['stats', 'orders', 'kitchen']);
     expect(result.stderr).toMatch(/no broker: give --url .* or set OMNIBUS_URL/);
@@ -132,6 +172,7 @@ describe.concurrent('--help', () => {
     ['publish'],
     ['tail'],
     ['declare'],
+    ['delete'],
     ['doctor'],
     ['dlq'],
     ['dlq', 'list'],
@@ -146,6 +187,9 @@ describe.concurrent('--help', () => {
       const result = await runCli([...(command as string[]), '--help']);
       expect(result.stdout).toMatch(/^Usage: omnibus/);
       expect(result.stdout).toMatch(/Examples?:\n[\s\S]*\$ omnibus /);
+      // Every command's help lists the options every command takes.
+      if ((command as string[]).length > 0)
+        expect(result.stdout).toMatch(/Global Options:[\s\S]*--url <url>[\s\S]*--json/);
       expect(result.code).toBe(0);
     },
   );

@@ -1,4 +1,5 @@
 /** Output: what a command prints, as human text or NDJSON on stdout, and notes, warnings and errors on stderr. */
+
 import { redact } from '@omnibus/core';
 import Table from 'cli-table3';
 import picocolors from 'picocolors';

@@ -1,4 +1,5 @@
 /** Parsers for option values (durations, attributes, times, counts): each throws a UsageError naming the option. */
+import { PORTABLE_RULES } from '@omnibus/core';
 import ms from 'ms';
 import { UsageError } from './failure.js';
 
@@ -87,30 +88,47 @@ export function parseReason(text: string): string | RegExp {
   }
 }
 
+/** Message ids as core takes them: 1–128 printable ASCII characters, no spaces. */
+const MESSAGE_ID = new RegExp(`^[\\x21-\\x7e]{1,${PORTABLE_RULES.idMaxLength}}$`);
+
+/** Throws a UsageError unless `id` can be a message id (`where` says where it came from). */
+export function checkMessageId(id: string, where: string): void {
+  if (!MESSAGE_ID.test(id))
+    throw new UsageError(
+      `${where} is not a message id: ${JSON.stringify(id.length > 40 ? `${id.slice(0, 39)}…` : id)} ` +
+        `(an id is 1–${PORTABLE_RULES.idMaxLength} printable ASCII characters without spaces)`,
+    );
+}
+
 /**
  * Reads message ids, one a line: a bare id, or an NDJSON record with an `id` (what `--json`
  * output of `dlq list` and `dlq redrive --dry-run` prints, so it can be piped back in). A record
- * with `summary` (the last line of a `--json` report) is skipped; blank lines too.
+ * with `summary` (the last line of a `--json` report) is skipped; blank lines too. Any other line
+ * (a table row, a log line, an id with a space in it) is refused with its number: an operator who
+ * piped the wrong thing must learn it before anything is redriven or purged.
  */
 export function parseIdLines(text: string): string[] {
   const ids: string[] = [];
   text.split(/\r?\n/).forEach((raw, index) => {
     const line = raw.trim();
+    const where = `stdin line ${index + 1}`;
     if (line === '') return;
     if (line.startsWith('{')) {
       let record: unknown;
       try {
         record = JSON.parse(line);
       } catch {
-        throw new UsageError(`stdin line ${index + 1} starts with "{" but is not valid JSON`);
+        throw new UsageError(`${where} starts with "{" but is not valid JSON`);
       }
       if (typeof record === 'object' && record !== null && 'summary' in record) return;
       const id = (record as { id?: unknown } | null)?.id;
       if (typeof id !== 'string' || id === '')
-        throw new UsageError(`stdin line ${index + 1} is a JSON record without a string "id"`);
+        throw new UsageError(`${where} is a JSON record without a string "id"`);
+      checkMessageId(id, `the "id" of ${where}`);
       ids.push(id);
       return;
     }
+    checkMessageId(line, where);
     ids.push(line);
   });
   return ids;

@@ -4,6 +4,7 @@ import { Command, CommanderError, Option } from 'commander';
 import type { CommandIO } from './command-context.js';
 import { CommandRunner, type RunState } from './command-runner.js';
 import { addDeclareCommand } from './declare-command.js';
+import { addDeleteCommand } from './delete-command.js';
 import { addDlqCommand } from './dlq-command.js';
 import { addDoctorCommand } from './doctor-command.js';
 import { EXIT, exitCodeOf, messageOf } from './failure.js';
@@ -27,7 +28,7 @@ export function createProgram(io: CommandIO, runner: CommandRunner): Command {
   const program = new Command('omnibus')
     .description(
       'Operate the brokers Omnibus serves (Redis, RabbitMQ, SQS+SNS, Google Pub/Sub, memory) with one ' +
-        'set of commands: counts, publish, tail, dead letters (list, show, redrive, purge), declare, doctor.',
+        'set of commands: counts, publish, tail, dead letters (list, show, redrive, purge), declare, delete, doctor.',
     )
     .version(version)
     // Usage errors exit 2 (see run()); output goes through the same streams as everything else.
@@ -69,6 +70,7 @@ Examples:
   addTailCommand(program, runner);
   addDlqCommand(program, runner);
   addDeclareCommand(program, runner);
+  addDeleteCommand(program, runner);
   addDoctorCommand(program, runner);
   return program;
 }

@@ -1,7 +1,7 @@
 /** `omnibus publish <topic> [body]`: one message from the argument, or one per stdin line (NDJSON envelopes, or `--raw` bodies); prints the ids. */
-import { createInterface } from 'node:readline';
 import type { Producer, SendOptions } from '@omnibus/core';
 import type { Command } from 'commander';
+import { byteLines } from './byte-lines.js';
 import type { CommandContext } from './command-context.js';
 import type { CommandRunner } from './command-runner.js';
 import { EXIT, messageOf, UsageError } from './failure.js';
@@ -47,7 +47,12 @@ export function addPublishCommand(program: Command, runner: CommandRunner): void
     )
     .option('--raw', 'the body (or each stdin line) is raw bytes, not JSON')
     .option('--attr <name=value>', 'an attribute; repeatable', collectAttribute)
-    .option('--key <orderingKey>', 'ordering key (where the broker orders by key)')
+    .option(
+      '--key <orderingKey>',
+      'the ordering key (orderingKey): messages sharing it reach a subscription created with ' +
+        'ordering one at a time, in send order. The SQS FIFO MessageGroupId, the Pub/Sub ordering ' +
+        'key; refused (exit 2) where the broker cannot order: Redis, RabbitMQ, SQS standard queues',
+    )
     .option('--delay <duration>', 'deliver no sooner than this from now: ms, or 5s, 1m')
     .option('--id <id>', 'message id (one message only; default: a new UUIDv7)')
     .addHelpText(
@@ -113,7 +118,8 @@ async function publishLines(
 ): Promise<number> {
   const { output } = context;
   let failures = 0;
-  // In input order, so the ids print in the order of the lines.
+  // Every line's outcome, sent or not, is reported in input order: a line that can't be parsed
+  // waits its turn behind the sends still in flight before it.
   const pending: { line: number; sent: Promise<string> }[] = [];
   const settleOldest = async (): Promise<void> => {
     const oldest = pending.shift();
@@ -125,24 +131,24 @@ async function publishLines(
       reportLine(context, oldest.line, error);
     }
   };
-  const lines = createInterface({ input: context.io.stdin, crlfDelay: Number.POSITIVE_INFINITY });
   let number = 0;
-  for await (const text of lines) {
+  for await (const bytes of byteLines(context.io.stdin)) {
     number += 1;
-    if (text.trim() === '' && !raw) continue;
-    let message: Outgoing;
+    let sent: Promise<string>;
     try {
-      message = raw
-        ? { body: Buffer.from(text, 'utf8'), options: defaults }
-        : parseEnvelope(text, defaults);
+      if (raw) {
+        sent = producer.send(bytes, defaults);
+      } else {
+        const text = bytes.toString('utf8');
+        if (text.trim() === '') continue;
+        const message = parseEnvelope(text, defaults);
+        sent = producer.send(message.body, message.options);
+      }
     } catch (error) {
-      failures += 1;
-      reportLine(context, number, error);
-      continue;
+      sent = Promise.reject(error);
     }
     // send() is called at once (core coalesces sends of one tick into broker batches) and awaited
     // in order below; a rejection is handled there, never left unhandled.
-    const sent = producer.send(message.body, message.options);
     sent.catch(() => {});
     pending.push({ line: number, sent });
     if (pending.length >= WINDOW) await settleOldest();

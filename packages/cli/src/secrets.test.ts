@@ -76,6 +76,36 @@ describe('credentials never printed; failures explained', () => {
     expectNoSecret(result);
   });
 
+  it('a URL inside a query parameter: its password masked, the rest readable', async () => {
+    const endpoint = `http://ops:${PASSWORD}@127.0.0.1:${closedPort}`;
+    const plain = await runCli(
+      ['doctor', '--url', `sqs://us-east-1?endpoint=${endpoint}&operationTimeoutMs=1000`],
+      { env: { AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test' } },
+    );
+    expect(plain.stdout).toMatch(
+      new RegExp(
+        `^broker +sqs://us-east-1\\?endpoint=http://ops:\\*\\*\\*@127\\.0\\.0\\.1:${closedPort}&operationTimeoutMs=1000$`,
+        'm',
+      ),
+    );
+    expect(plain.code).toBe(1);
+    expectNoSecret(plain);
+
+    // Percent-encoded, as a careful user writes a URL inside a URL: masked all the same.
+    const encoded = await runCli(
+      [
+        'stats',
+        'orders',
+        'kitchen',
+        '--url',
+        `sqs://us-east-1?endpoint=${encodeURIComponent(endpoint)}&operationTimeoutMs=1000`,
+      ],
+      { env: { AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test' } },
+    );
+    expect(encoded.code).toBe(1);
+    expectNoSecret(encoded);
+  });
+
   it('a command failing on an unreachable broker, and one given a malformed URL', async (context) => {
     if (redisUnavailable !== undefined) return context.skip(redisUnavailable);
     const unreachable = await runCli([

@@ -2,7 +2,14 @@
 import { type Bus, connect } from '@omnibus/core';
 import { waitUntil } from '@omnibus/test-brokers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { brokerUnavailable, records, runCli, uniquePrefix } from './test-support/run-cli.js';
+import {
+  AMQP_URL,
+  brokerUnavailable,
+  REDIS_URL,
+  records,
+  runCli,
+  uniquePrefix,
+} from './test-support/run-cli.js';
 
 const ENDPOINT = process.env.SQS_ENDPOINT ?? 'http://127.0.0.1:4566';
 const URL_ = `sqs://us-east-1?endpoint=${ENDPOINT}`;
@@ -64,6 +71,22 @@ describe('sqs (moto)', () => {
     expect(human.stderr).toMatch(/~ marks the broker's estimates/);
   });
 
+  it('declare, then delete a subscription (with its DLQ) and a topic', async (context) => {
+    if (unavailable !== undefined) return context.skip(unavailable);
+    expect((await cli(['declare', 'scratch', 'reader'])).code).toBe(0);
+    const subscription = await cli(['delete', 'scratch', 'reader', '--yes']);
+    expect(subscription.stdout).toBe('deleted subscription reader of scratch\n');
+    expect(subscription.code).toBe(0);
+    const topic = await cli(['delete', 'scratch', '--yes', '--json']);
+    expect(records(topic.stdout)).toEqual([
+      { topic: 'scratch', subscription: null, deleted: true },
+    ]);
+    expect(topic.code).toBe(0);
+    const again = await cli(['delete', 'scratch', '--yes']);
+    expect(again.stderr).toMatch(/^error: no topic scratch: nothing deleted$/m);
+    expect(again.code).toBe(1);
+  });
+
   it('dlq list and redrive warn first that reading the DLQ counts as a receive', async (context) => {
     if (unavailable !== undefined) return context.skip(unavailable);
     const listed = await cli([
@@ -94,5 +117,54 @@ describe('sqs (moto)', () => {
     expect(redriven.stderr).toMatch(/^warning: sqs can read a DLQ only by receiving/);
     expect(redriven.stderr).toMatch(/redriven 5, refused 0, failed 0/);
     expect(redriven.code).toBe(0);
+  });
+});
+
+// An endpoint where another broker listens: a reply that is not HTTP is certain (Config, exit 2,
+// no retries); a server that hangs up without a word is not (a proxy may do that to a real
+// endpoint), so it stays Unavailable after the retries, with a message naming the likely cause.
+describe('sqs: an endpoint that is not SQS', () => {
+  const statsAt = (port: string) =>
+    runCli(
+      [
+        'stats',
+        'orders',
+        'kitchen',
+        '--url',
+        `sqs://us-east-1?endpoint=http://127.0.0.1:${port}&operationTimeoutMs=2000`,
+      ],
+      { env: AWS },
+    );
+
+  it('the RabbitMQ port (answers in AMQP): Config, not an SQS endpoint', async (context) => {
+    const unavailable = await brokerUnavailable(AMQP_URL);
+    if (unavailable !== undefined) return context.skip(unavailable);
+    const result = await statsAt(new URL(AMQP_URL).port);
+    expect(result.stderr).toMatch(
+      /^error: Config: .*not an SQS endpoint: .* does not answer in HTTP/,
+    );
+    expect(result.code).toBe(2);
+  });
+
+  it('the Redis port (hangs up on an HTTP request): Unavailable, naming a wrong endpoint as the likely cause', async (context) => {
+    const unavailable = await brokerUnavailable(REDIS_URL);
+    if (unavailable !== undefined) return context.skip(unavailable);
+    const result = await statsAt(new URL(REDIS_URL).port);
+    expect(result.stderr).toMatch(
+      /^error: Unavailable: .*closed the connection without an answer \(socket hang up\): if this persists, the endpoint may not be SQS\/SNS/,
+    );
+    expect(result.stderr).not.toMatch(/Timeout|Internal/);
+    expect(result.code).toBe(1);
+
+    const doctor = await runCli(
+      [
+        'doctor',
+        '--url',
+        `sqs://us-east-1?endpoint=http://127.0.0.1:${new URL(REDIS_URL).port}&operationTimeoutMs=2000`,
+      ],
+      { env: AWS },
+    );
+    expect(doctor.stdout).toMatch(/→ hung up: .*another protocol/);
+    expect(doctor.code).toBe(1);
   });
 });

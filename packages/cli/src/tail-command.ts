@@ -14,6 +14,9 @@ import { EXIT, messageOf, UsageError } from './failure.js';
 import { attributesText, bodyRecord, bodyText } from './format-body.js';
 import { parseWholeNumber } from './parse-input.js';
 
+/** What the name of every temporary subscription of tail starts with, to recognise leftovers by. */
+export const TEMPORARY_PREFIX = 'omnibus-tail-';
+
 interface TailOptions {
   count?: string;
   maxAttempts?: string;
@@ -29,8 +32,10 @@ export function addTailCommand(program: Command, runner: CommandRunner): void {
     .description(
       'Prints each message sent to the topic from now on, one per line (or NDJSON with --json), ' +
         'until Ctrl-C or --count messages. Without a subscription it reads through a temporary ' +
-        "subscription of its own (tail-<random>), removed on exit, so the topic's consumers are not " +
-        'disturbed; that needs a broker that fans out (not SQS queue mode). With a subscription it ' +
+        `subscription of its own (${TEMPORARY_PREFIX}<random>), removed on exit, so the topic's consumers ` +
+        'are not disturbed; that needs a broker that fans out (not SQS queue mode). Its name is printed ' +
+        'on stderr first: if tail is killed (SIGKILL) before it can remove it, remove it with omnibus ' +
+        'delete <topic> <name>. With a subscription it ' +
         'reads from it and acks what it prints: those messages do not reach its other consumers. ' +
         'The line "tailing …" on stderr says when it is ready.',
     )
@@ -75,7 +80,7 @@ async function tail(
 ): Promise<number> {
   const { output, signal } = context;
   const temporary =
-    subscription === undefined ? `tail-${randomBytes(4).toString('hex')}` : undefined;
+    subscription === undefined ? `${TEMPORARY_PREFIX}${randomBytes(4).toString('hex')}` : undefined;
   const name = subscription ?? temporary ?? '';
   // A temporary subscription needs no DLQ: nothing it reads fails (tail acks what it printed).
   const consumer: Consumer = bus.consumer(
@@ -84,6 +89,12 @@ async function tail(
     temporary === undefined ? settings : { deadLetter: false },
   );
   let printed = 0;
+  // Named before it exists: a tail killed outright leaves it behind, and this says what to delete.
+  if (temporary !== undefined)
+    output.note(
+      `temporary subscription ${temporary} of ${topic}; if tail is killed before it removes it: ` +
+        `omnibus delete ${topic} ${temporary}${context.options.prefix === undefined ? '' : ` --prefix ${context.options.prefix}`} --yes`,
+    );
   try {
     try {
       await consumer.ready();

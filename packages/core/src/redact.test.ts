@@ -64,6 +64,23 @@ describe('redact: URL user info', () => {
     ['redis://a:p1@h1,redis://b:p2@h2', 'redis://a:***@h1,redis://b:***@h2'],
     ['AMQP://guest:x@host', 'AMQP://guest:***@host'],
     ['connecting to guest:guest@localhost:5672', 'connecting to guest:***@localhost:5672'],
+    // A URL in a query parameter: its own password goes, the outer URL stays readable.
+    [
+      'sqs://us-east-1?endpoint=http://user:pass@localhost:4566&prefix=x',
+      'sqs://us-east-1?endpoint=http://user:***@localhost:4566&prefix=x',
+    ],
+    [
+      'sqs://moto:4566?mode=queue&endpoint=https://token@h/',
+      'sqs://moto:4566?mode=queue&endpoint=https://***@h/',
+    ],
+    // ...but a password broken by an unencoded "?" is still masked whole.
+    ['redis://u:pa?x=http://y@host', 'redis://u:***@host'],
+    // Percent-encoded user info in a query value is decoded by URL parsers: masked as well.
+    [
+      'sqs://us-east-1?endpoint=http%3A%2F%2Fuser%3Apass%40h%3A4566',
+      'sqs://us-east-1?endpoint=http%3A%2F%2Fuser%3A***%40h%3A4566',
+    ],
+    ['endpoint=https%3a%2f%2fs3cret%40h', 'endpoint=https%3a%2f%2f***%40h'],
   ])('redacts %s as %s', (input, expected) => {
     expect(redact(input)).toBe(expected);
   });
@@ -126,6 +143,8 @@ describe('redact: ordinary text', () => {
       'a//'.repeat(30_000),
       'x='.repeat(50_000),
       'u:'.repeat(50_000),
+      `sqs://h?${'k=v&'.repeat(30_000)}@`,
+      `x=http%3A%2F%2F${'%3A'.repeat(30_000)}`,
     ];
     for (const input of inputs) expect(redact(input).length).toBeGreaterThan(0);
   });

@@ -11,6 +11,16 @@ const AUTHORITY_END = /[/?#\\]/g;
 const WEB_SCHEME = /^(?:(?:https?|wss?|ftps?|file):?)?\/\/?$/i;
 const TRAILING_SCHEME = /[A-Za-z][A-Za-z0-9+.-]{0,31}:?$/;
 const USER_INFO_BREAK = /[/?#\\]/;
+// A bare host with an optional numeric port: an authority that can't be the first half of a
+// password broken by an unencoded "?".
+const PLAIN_HOST = /^(?:[A-Za-z0-9.-]{0,253}|\[[0-9A-Fa-f:.]{2,45}\])(?::\d{1,5})?$/;
+// A query parameter whose value is a URL of its own (`sqs://r?endpoint=http://u:p@h`).
+const NESTED_URL_PARAMETER =
+  /^\?(?:[^\s=&#]{1,64}=[^\s&#]*&)*[^\s=&#]{1,64}=[A-Za-z][A-Za-z0-9+.-]{0,31}:\/\//;
+// User info of a URL percent-encoded as a query value (`endpoint=http%3A%2F%2Fu%3Ap%40h`): URL
+// parsers decode it, so it is as much a credential as the plain form.
+const ENCODED_USER_INFO =
+  /\b([A-Za-z][A-Za-z0-9+.-]{0,31}%3A(?:%2F){1,2})([^\s"'<>`&#/?]{0,512}?)%40/gi;
 // `user:password@host` with no scheme, as many drivers print a connection target. The password
 // part holds no "/" or "\", so that `file:///…/node_modules/@scope` in a stack is left alone.
 const BARE_USER_INFO =
@@ -44,6 +54,10 @@ export function redact(text: string): string {
     (_match, kind: string) => `-----BEGIN ${kind}PRIVATE KEY-----${MASK}`,
   );
   return redactPairs(redactUrls(withoutKeys))
+    .replace(
+      ENCODED_USER_INFO,
+      (_match, head: string, userInfo: string) => `${head}${maskEncodedUserInfo(userInfo)}%40`,
+    )
     .replace(BARE_USER_INFO, (match, user: string) =>
       user.toLowerCase() === 'mailto' ? match : `${user}:${MASK}@`,
     )
@@ -124,7 +138,8 @@ function redactUrls(text: string): string {
       replacement = `${maskUserInfo(text.slice(afterScheme, at))}@${text.slice(at + 1, authorityEnd)}`;
     } else if (
       lastAtInRun > authorityEnd &&
-      (text.slice(afterScheme, authorityEnd).includes(':') || !WEB_SCHEME.test(match[0]))
+      (text.slice(afterScheme, authorityEnd).includes(':') || !WEB_SCHEME.test(match[0])) &&
+      !nestedUrlOwnsAt(text, afterScheme, authorityEnd, lastAtInRun)
     ) {
       // A password holding an unencoded "/", "?" or "#" ends the authority early
       // (`redis://:pa/ss@h`), so the real "@" comes later: mask up to that one. Broker URLs never
@@ -169,6 +184,28 @@ function indexOf(text: string, pattern: RegExp, from: number, limit: number): nu
   pattern.lastIndex = from;
   const found = pattern.exec(text);
   return found === null || found.index > limit ? limit : found.index;
+}
+
+/**
+ * Whether the "@" after this URL's authority belongs to a URL in its query instead
+ * (`sqs://us-east-1?endpoint=http://u:p@h`): then that URL's own user info is masked when the
+ * scan reaches it, and this one stays readable. Only for a plain `host[:port]` authority, so a
+ * password broken by an unencoded "?" (`redis://u:pa?ss@h`) is still masked whole.
+ */
+function nestedUrlOwnsAt(
+  text: string,
+  afterScheme: number,
+  authorityEnd: number,
+  at: number,
+): boolean {
+  if (text[authorityEnd] !== '?') return false;
+  if (!PLAIN_HOST.test(text.slice(afterScheme, authorityEnd))) return false;
+  return NESTED_URL_PARAMETER.test(text.slice(authorityEnd, at));
+}
+
+function maskEncodedUserInfo(userInfo: string): string {
+  const colon = userInfo.search(/%3A/i);
+  return colon < 0 ? MASK : `${userInfo.slice(0, colon + 3)}${MASK}`;
 }
 
 function maskUserInfo(userInfo: string): string {

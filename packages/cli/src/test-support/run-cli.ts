@@ -27,7 +27,7 @@ export interface CliResult {
 /** Options of one run. */
 export interface RunOptions {
   /** Written to stdin, which is then closed (stdin is never a terminal here). */
-  readonly input?: string;
+  readonly input?: string | Uint8Array;
   /** Extra environment; OMNIBUS_URL and colour variables of the test's own environment are removed. */
   readonly env?: Record<string, string>;
 }
