@@ -33,7 +33,13 @@ export function createClients(
 ): Clients {
   const pubsub = new PubSub({ ...config, projectId });
   // The endpoint, TLS and project PubSub worked out, for the generated clients (typed loosely there).
-  const options = pubsub.options as ConstructorParameters<typeof v1.PublisherClient>[0];
+  const options = {
+    ...pubsub.options,
+    // On the emulator (plain-text gRPC, no credentials) the universe domain is the default one:
+    // said here, the auth library doesn't look for Application Default Credentials to learn it,
+    // which probes the GCE metadata server and prints a MetadataLookupWarning off Google Cloud.
+    ...(pubsub.isEmulator ? { universeDomain: 'googleapis.com' } : {}),
+  } as ConstructorParameters<typeof v1.PublisherClient>[0];
   const publisher = new v1.PublisherClient(options);
   const subscriber = new v1.SubscriberClient(options);
   return {

@@ -1,7 +1,6 @@
 // The DLQ admin calls: peek and the cursor (receives: count-bumping), approximate count, redrive to the subscription's queue, purge.
 import {
   ChangeMessageVisibilityBatchCommand,
-  DeleteMessageBatchCommand,
   GetQueueAttributesCommand,
   type Message,
   ReceiveMessageCommand,
@@ -23,7 +22,7 @@ import {
   encode,
   metadataNumber,
 } from './message-mapping.js';
-import { batchFailures, type SendEntry, sendToQueue } from './publisher.js';
+import { deleteInBatches, type SendEntry, sendToQueue } from './publisher.js';
 import type { Topology } from './topology.js';
 
 /** A dead letter held by a receive on the DLQ. */
@@ -330,29 +329,13 @@ export class DeadLetterAdmin {
     };
   }
 
-  private async delete(url: string, letters: readonly LetterHandle[]): Promise<Failure[]> {
-    const failed: Failure[] = [];
-    for (let start = 0; start < letters.length; start += BATCH_ENTRIES) {
-      const chunk = letters.slice(start, start + BATCH_ENTRIES);
-      const result = await this.sqs.send(
-        new DeleteMessageBatchCommand({
-          QueueUrl: url,
-          Entries: chunk.map((letter, index) => ({
-            Id: String(index),
-            ReceiptHandle: letter.receiptHandle,
-          })),
-        }),
-      );
-      const ids = chunk.map((_, index) => String(index));
-      for (const { id, error } of batchFailures(
-        result,
-        ids,
-        'DeleteMessageBatch',
-        this.options.driverName,
-      ))
-        failed.push({ index: start + Number(id), error });
-    }
-    return failed;
+  private delete(url: string, letters: readonly LetterHandle[]): Promise<Failure[]> {
+    return deleteInBatches(
+      this.sqs,
+      url,
+      letters.map((letter) => letter.receiptHandle),
+      this.options.driverName,
+    );
   }
 
   private async changeVisibility(

@@ -1,9 +1,13 @@
 // Publishing: SNS PublishBatch (fan-out) or SQS SendMessageBatch (queue mode), per entry, within the size limits.
 import { PublishBatchCommand, type SNSClient } from '@aws-sdk/client-sns';
-import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import {
+  DeleteMessageBatchCommand,
+  SendMessageBatchCommand,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
 import { MessageTooLargeError, OmnibusError } from '@omnibus/core';
 import type { BatchResult, OutgoingMessage } from '@omnibus/core/driver';
-import { MAX_MESSAGE_BYTES } from './capabilities.js';
+import { BATCH_ENTRIES, MAX_MESSAGE_BYTES } from './capabilities.js';
 import { answered } from './classify-error.js';
 import {
   type EncodedMessage,
@@ -159,6 +163,35 @@ export function batchFailures(
         ),
       });
   return failures;
+}
+
+/**
+ * DeleteMessageBatch over `receiptHandles`, at most 10 a call; the entries SQS (or the reply's
+ * silence, see {@link batchFailures}) reports as not deleted come back by their index.
+ */
+export async function deleteInBatches(
+  sqs: SQSClient,
+  queueUrl: string,
+  receiptHandles: readonly string[],
+  driver: string,
+): Promise<{ index: number; error: unknown }[]> {
+  const failed: { index: number; error: unknown }[] = [];
+  for (let start = 0; start < receiptHandles.length; start += BATCH_ENTRIES) {
+    const chunk = receiptHandles.slice(start, start + BATCH_ENTRIES);
+    const result = await sqs.send(
+      new DeleteMessageBatchCommand({
+        QueueUrl: queueUrl,
+        Entries: chunk.map((receiptHandle, index) => ({
+          Id: String(index),
+          ReceiptHandle: receiptHandle,
+        })),
+      }),
+    );
+    const ids = chunk.map((_, index) => String(index));
+    for (const { id, error } of batchFailures(result, ids, 'DeleteMessageBatch', driver))
+      failed.push({ index: start + Number(id), error });
+  }
+  return failed;
 }
 
 export interface PublisherOptions {

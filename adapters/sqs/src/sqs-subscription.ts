@@ -1,7 +1,6 @@
 // One consuming session on a subscription's queue: long-poll receive, batch settles, lease extension, release compensation.
 import {
   ChangeMessageVisibilityBatchCommand,
-  DeleteMessageBatchCommand,
   type Message,
   ReceiveMessageCommand,
   type SQSClient,
@@ -30,7 +29,7 @@ import {
   SQS_WIRE,
   toReceived,
 } from './message-mapping.js';
-import { batchFailures, type SendEntry, sendToQueue } from './publisher.js';
+import { batchFailures, deleteInBatches, type SendEntry, sendToQueue } from './publisher.js';
 import type { SubscriptionQueues, Topology } from './topology.js';
 
 /** What the adapter keeps per delivery, as `ReceivedMessage.handle`. */
@@ -400,29 +399,13 @@ export class SqsSubscription implements DriverSubscription {
   }
 
   /** DeleteMessageBatch (≤ 10 per call); entries SQS lists as failed come back by index. */
-  private async deleteHandles(handles: readonly SqsHandle[]): Promise<Failure[]> {
-    const failed: Failure[] = [];
-    for (let start = 0; start < handles.length; start += BATCH_ENTRIES) {
-      const chunk = handles.slice(start, start + BATCH_ENTRIES);
-      const result = await this.sqs.send(
-        new DeleteMessageBatchCommand({
-          QueueUrl: this.url,
-          Entries: chunk.map((handle, index) => ({
-            Id: String(index),
-            ReceiptHandle: handle.receiptHandle,
-          })),
-        }),
-      );
-      const ids = chunk.map((_, index) => String(index));
-      for (const { id, error } of batchFailures(
-        result,
-        ids,
-        'DeleteMessageBatch',
-        this.options.driverName,
-      ))
-        failed.push({ index: start + Number(id), error });
-    }
-    return failed;
+  private deleteHandles(handles: readonly SqsHandle[]): Promise<Failure[]> {
+    return deleteInBatches(
+      this.sqs,
+      this.url,
+      handles.map((handle) => handle.receiptHandle),
+      this.options.driverName,
+    );
   }
 
   /** ChangeMessageVisibilityBatch, each timeout capped at SQS's 12 h from the first receive. */

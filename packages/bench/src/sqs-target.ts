@@ -1,30 +1,19 @@
 // The SQS adapter as a BrokerTarget: Omnibus on sqs:// queue mode against the raw SDK, both on one fauxqs per run process.
-import type { Message, SQSClient } from '@aws-sdk/client-sqs';
-import type { BrokerTarget, RawHandler, RawQueue } from './broker-target.ts';
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import type { BrokerTarget, RawQueue } from './broker-target.ts';
 import { load } from './broker-target.ts';
 import { fauxqs } from './sqs-fauxqs.ts';
+import { CREDENTIALS, pollAndDelete, REGION, WAIT_SECONDS } from './sqs-raw.ts';
 
-const REGION = 'us-east-1';
-/** fauxqs accepts any credentials; fixed ones keep the SDK off the default provider chain. */
-const CREDENTIALS = { accessKeyId: 'test', secretAccessKey: 'test' };
-/** SendMessageBatch and DeleteMessageBatch take at most 10 entries, ReceiveMessage returns at most 10 (SQS quotas). */
+/** SendMessageBatch takes at most 10 entries, ReceiveMessage returns at most 10 (SQS quotas). */
 const BATCH = 10;
 /** Batches the raw side keeps in flight while filling a backlog. */
 const SENDERS = 8;
-/** SQS's longest long poll, seconds; the raw pollers are aborted on close. */
-const WAIT_SECONDS = 20;
 /**
  * The backlog's filler runs in a child process and must reach the consumer's emulator: the run
  * process publishes its endpoint here before forking, and a child finding it set uses it.
  */
 const ENDPOINT_VARIABLE = 'OMNIBUS_BENCH_SQS_ENDPOINT';
-/** What the raw side asks ReceiveMessage for, as the adapter does (issue 9). */
-const SYSTEM_ATTRIBUTES = [
-  'ApproximateReceiveCount',
-  'ApproximateFirstReceiveTimestamp',
-  'SentTimestamp',
-  'MessageGroupId',
-] as const;
 
 type SqsModule = typeof import('@aws-sdk/client-sqs');
 
@@ -63,41 +52,6 @@ async function rawQueue(runId: string): Promise<RawQueue> {
   const stop = new AbortController();
   let polling: Promise<unknown> = Promise.resolve();
 
-  const poll = async (handler: RawHandler) => {
-    while (!stop.signal.aborted) {
-      let received: Message[] | undefined;
-      try {
-        ({ Messages: received } = await sqs.send(
-          new SQS.ReceiveMessageCommand({
-            QueueUrl: queueUrl,
-            MaxNumberOfMessages: BATCH,
-            WaitTimeSeconds: WAIT_SECONDS,
-            MessageSystemAttributeNames: [...SYSTEM_ATTRIBUTES],
-            MessageAttributeNames: ['All'],
-          }),
-          { abortSignal: stop.signal },
-        ));
-      } catch (error) {
-        if (stop.signal.aborted) return;
-        throw error;
-      }
-      if (received === undefined || received.length === 0) continue;
-      await Promise.all(received.map((message) => handler(Buffer.from(message.Body!, 'utf8'))));
-      const { Failed } = await sqs.send(
-        new SQS.DeleteMessageBatchCommand({
-          QueueUrl: queueUrl,
-          Entries: received.map((message, index) => ({
-            Id: String(index),
-            ReceiptHandle: message.ReceiptHandle!,
-          })),
-        }),
-      );
-      if (Failed !== undefined && Failed.length > 0) {
-        throw new Error(`${Failed.length} deletes of a batch failed: ${Failed[0]?.Code}`);
-      }
-    }
-  };
-
   return {
     async send(bodies) {
       if (bodies.length === 1) {
@@ -128,7 +82,13 @@ async function rawQueue(runId: string): Promise<RawQueue> {
     async consume(concurrency, handler) {
       // As many long-polling loops as it takes for `concurrency` messages in hand at once.
       const pollers = Math.max(1, Math.ceil(concurrency / BATCH));
-      polling = Promise.all(Array.from({ length: pollers }, () => poll(handler)));
+      polling = Promise.all(
+        Array.from({ length: pollers }, () =>
+          pollAndDelete(SQS, sqs, queueUrl!, stop.signal, (message) =>
+            handler(Buffer.from(message.Body!, 'utf8')),
+          ),
+        ),
+      );
       // A failed poll fails the run when close() awaits it.
       polling.catch(() => undefined);
     },

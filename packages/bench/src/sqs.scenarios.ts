@@ -14,12 +14,15 @@
  *   costs on top of SQS.
  * - `sqs/e2e-fanout-vs-raw-sdk`: Omnibus in fan-out mode (SNS topic → SQS queue, raw delivery)
  *   against the raw SDKs doing the same (SNS PublishBatch → SQS).
+ * - `sqs/e2e-queue-vs-raw-sdk-same-wire`: the same, with the raw side also sending the one
+ *   `omnibus` JSON attribute Omnibus puts on every message, so the gap left is Omnibus's code.
  * - `sqs/e2e-vs-sqs-consumer`: Omnibus in queue mode against bbc/sqs-consumer (one `Consumer`
  *   per poller, `batchSize` 10, `handleMessage`), the usual SQS consumer library, as a peer figure.
  * - `sqs/latency` and `sqs/backlog-memory`: the generic scenarios over {@link sqsTarget}.
  */
+import { randomUUID } from 'node:crypto';
 import type { SNSClient } from '@aws-sdk/client-sns';
-import type { Message, SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSClient } from '@aws-sdk/client-sqs';
 import { backlogScenario } from './backlog.ts';
 import type { BenchBody } from './json-bodies.ts';
 import { jsonBodies } from './json-bodies.ts';
@@ -28,6 +31,7 @@ import { measure } from './measure.ts';
 import type { BenchModule, BenchScenario, BenchSide, Measurement } from './scenario.ts';
 import { CallCounter } from './sqs-call-counter.ts';
 import { fauxqs, fauxqsSupported } from './sqs-fauxqs.ts';
+import { CREDENTIALS, pollAndDelete, REGION, SYSTEM_ATTRIBUTES, WAIT_SECONDS } from './sqs-raw.ts';
 import { sqsTarget } from './sqs-target.ts';
 
 const MESSAGES = 20_000;
@@ -38,20 +42,8 @@ const BATCH = 10;
 const SENDERS = 8;
 /** Concurrent long-polling receivers. */
 const POLLERS = 4;
-/** SQS's longest long poll, seconds; the pollers are aborted when the run ends. */
-const WAIT_SECONDS = 20;
 /** Omnibus's handler concurrency: every message of every poller's batch at once, as the raw side. */
 const CONCURRENCY = POLLERS * BATCH;
-const REGION = 'us-east-1';
-/** fauxqs accepts any credentials; fixed ones keep the SDK off the default provider chain. */
-const CREDENTIALS = { accessKeyId: 'test', secretAccessKey: 'test' };
-/** The system attributes issue 9 has the adapter read (it asks for `All`); the raw side asks for these. */
-const SYSTEM_ATTRIBUTES = [
-  'ApproximateReceiveCount',
-  'ApproximateFirstReceiveTimestamp',
-  'SentTimestamp',
-  'MessageGroupId',
-] as const;
 
 type SqsModule = typeof import('@aws-sdk/client-sqs');
 type SnsModule = typeof import('@aws-sdk/client-sns');
@@ -163,15 +155,28 @@ async function subscribeRaw(
 }
 
 /**
+ * The message attribute Omnibus sends with every message (adapters/sqs `message-mapping.ts`): its
+ * id and publish time (and a content type other than JSON) as one JSON string attribute. For the raw side that carries
+ * the same wire, so the gap it leaves is Omnibus's code alone.
+ */
+function metadataAttribute() {
+  // A JSON body's content type is the default, which the adapter leaves out.
+  const metadata = { 'omnibus-id': randomUUID(), 'omnibus-published-at': String(Date.now()) };
+  return { omnibus: { DataType: 'String', StringValue: JSON.stringify(metadata) } };
+}
+
+/**
  * The raw SDK side: {@link SENDERS} loops of SendMessageBatch (or SNS PublishBatch with
  * `fanout`), {@link POLLERS} loops of ReceiveMessage 10 (long poll) → handle the batch
  * concurrently → DeleteMessageBatch.
  */
-function rawSide(fanout: boolean): BenchSide {
+function rawSide(fanout: boolean, withMetadata = false): BenchSide {
   return {
-    label: fanout
-      ? `raw SDK: SNS PublishBatch ×${BATCH} (${SENDERS} senders) → SQS raw delivery, ReceiveMessage ${BATCH} (${POLLERS} pollers, ${WAIT_SECONDS} s long poll), DeleteMessageBatch`
-      : `raw SDK: SendMessageBatch ×${BATCH} (${SENDERS} senders), ReceiveMessage ${BATCH} (${POLLERS} pollers, ${WAIT_SECONDS} s long poll), DeleteMessageBatch`,
+    label:
+      (withMetadata ? 'same wire as Omnibus (one `omnibus` JSON attribute), ' : '') +
+      (fanout
+        ? `raw SDK: SNS PublishBatch ×${BATCH} (${SENDERS} senders) → SQS raw delivery, ReceiveMessage ${BATCH} (${POLLERS} pollers, ${WAIT_SECONDS} s long poll), DeleteMessageBatch`
+        : `raw SDK: SendMessageBatch ×${BATCH} (${SENDERS} senders), ReceiveMessage ${BATCH} (${POLLERS} pollers, ${WAIT_SECONDS} s long poll), DeleteMessageBatch`),
     async run({ messages, runId }) {
       const SQS = await load<SqsModule>('@aws-sdk/client-sqs', 'npm install');
       const SNS = fanout ? await load<SnsModule>('@aws-sdk/client-sns', 'npm install') : undefined;
@@ -199,7 +204,11 @@ function rawSide(fanout: boolean): BenchSide {
             ? await sqs.send(
                 new SQS.SendMessageBatchCommand({
                   QueueUrl: queue.url,
-                  Entries: entries.map(({ Id, body }) => ({ Id, MessageBody: body })),
+                  Entries: entries.map(({ Id, body }) => ({
+                    Id,
+                    MessageBody: body,
+                    ...(withMetadata ? { MessageAttributes: metadataAttribute() } : {}),
+                  })),
                 }),
               )
             : await sns.send(
@@ -216,42 +225,10 @@ function rawSide(fanout: boolean): BenchSide {
         }
       };
 
-      const poll = async () => {
-        while (!stop.signal.aborted) {
-          let received: Message[] | undefined;
-          try {
-            ({ Messages: received } = await sqs.send(
-              new SQS.ReceiveMessageCommand({
-                QueueUrl: queue.url,
-                MaxNumberOfMessages: BATCH,
-                WaitTimeSeconds: WAIT_SECONDS,
-                MessageSystemAttributeNames: [...SYSTEM_ATTRIBUTES],
-                MessageAttributeNames: ['All'],
-              }),
-              { abortSignal: stop.signal },
-            ));
-          } catch (error) {
-            if (stop.signal.aborted) return;
-            throw error;
-          }
-          if (received === undefined || received.length === 0) continue;
-          await Promise.all(
-            received.map((message) => handle(JSON.parse(message.Body!) as BenchBody)),
-          );
-          const { Failed } = await sqs.send(
-            new SQS.DeleteMessageBatchCommand({
-              QueueUrl: queue.url,
-              Entries: received.map((message, index) => ({
-                Id: String(index),
-                ReceiptHandle: message.ReceiptHandle!,
-              })),
-            }),
-          );
-          if (Failed !== undefined && Failed.length > 0) {
-            throw new Error(`${Failed.length} deletes of a batch failed: ${Failed[0]?.Code}`);
-          }
-        }
-      };
+      const poll = () =>
+        pollAndDelete(SQS, sqs, queue.url, stop.signal, (message) =>
+          handle(JSON.parse(message.Body!) as BenchBody),
+        );
 
       try {
         let polling: Promise<unknown> = Promise.resolve();
@@ -433,6 +410,14 @@ export const scenarios: BenchScenario[] = [
     messages: MESSAGES,
     omnibus: omnibusSide(true),
     baseline: rawSide(true),
+    targets: { ratio: 0.95, callsPer1000: 310 },
+  },
+  {
+    name: 'sqs/e2e-queue-vs-raw-sdk-same-wire',
+    description: `as sqs/e2e-queue-vs-raw-sdk, with the raw side sending Omnibus's metadata attribute too: the gap left is Omnibus's code, not the wire format`,
+    messages: MESSAGES,
+    omnibus: omnibusSide(false),
+    baseline: rawSide(false, true),
     targets: { ratio: 0.95, callsPer1000: 310 },
   },
   {

@@ -326,6 +326,8 @@ export class BusImpl implements Bus, ProducerContext, ConsumerContext {
   }
 
   changed(): void {
+    // Called per handled message; nobody listens unless settled() is waiting.
+    if (this.listeners.size === 0) return;
     for (const listener of this.listeners) listener();
   }
 

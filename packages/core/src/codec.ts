@@ -42,7 +42,8 @@ export function encodeBody(body: unknown): EncodedBody {
  * as JSON, the default codec. Throws with the reason when the bytes aren't what the type says.
  */
 export function decodeBody(bytes: Uint8Array, contentType: string | undefined): unknown {
-  if (contentType === JSON_CONTENT_TYPE) return JSON.parse(toBuffer(bytes).toString('utf8'));
+  // toString() without arguments is Node's fast path to UTF-8 (no encoding lookup).
+  if (contentType === JSON_CONTENT_TYPE) return JSON.parse(toBuffer(bytes).toString());
   const type = contentType?.split(';', 1)[0]?.trim().toLowerCase();
   if (type === BYTES_CONTENT_TYPE) return bytes;
   if (type !== undefined && type !== '' && type !== JSON_CONTENT_TYPE && !type.endsWith('+json')) {

@@ -61,12 +61,13 @@ export class PushDispatch<T> implements Dispatch<T> {
   private run(message: ReceivedEnvelope<T>): void {
     this.running++;
     const handler = this.handler;
+    const traceparent = message.received.traceparent;
     let result: unknown;
     try {
       result =
-        this.tracing === undefined
+        this.tracing === undefined || traceparent === undefined
           ? handler(message)
-          : this.tracing.runHandler(message.received.traceparent, () => handler(message));
+          : this.tracing.runHandler(traceparent, () => handler(message));
     } catch (error) {
       this.finish(message, false, error);
       return;
