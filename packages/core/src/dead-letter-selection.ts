@@ -124,7 +124,7 @@ export class DeadLetterSelectionImpl<T> implements DeadLetterSelection<T> {
   }
 
   /**
-   * Reads the DLQ page by page, oldest first, and hands each matched letter to `listed` (list) or
+   * Reads the DLQ page by page, in the DLQ's order, and hands each matched letter to `listed` (list) or
    * decides and settles it, reporting each result to `report`. Returns how many letters it read.
    *
    * It acts only on letters present when it started: it stops at a letter dead-lettered after that,

@@ -354,7 +354,7 @@ export interface OpenDeadLettersOptions {
 }
 
 /**
- * One pass over a subscription's DLQ, oldest first, for selective admin work: core reads pages,
+ * One pass over a subscription's DLQ, in the DLQ's order, for selective admin work: core reads pages,
  * decides per letter (ids, reason, failure time, the redrive-loop guard) and settles each one.
  * - memory / Redis: a browse by position (`XRANGE` from the last id seen); redrive and discard act
  *   on the letter's id, atomically per letter.
@@ -525,7 +525,7 @@ export interface DriverV2 {
   /** Counts for {@link Capabilities.stats}; the subscription must exist (`NotFound` otherwise, built with core's `subscriptionNotFound`). */
   stats(ref: SubscriptionRef): Promise<DriverStats>;
   /**
-   * Dead letters currently stored, oldest first, as {@link Capabilities.deadLetterAdmin}`.peek`
+   * Dead letters currently stored, in the DLQ's order, as {@link Capabilities.deadLetterAdmin}`.peek`
    * allows: without removing them (memory, Redis `XRANGE`, RabbitMQ get + requeue), or by
    * receiving them (SQS, Pub/Sub: counts a receive, and the user is told so).
    */
@@ -533,7 +533,7 @@ export interface DriverV2 {
   /** How many dead letters are stored, exact or approximate as declared. */
   countDeadLetters(ref: SubscriptionRef): Promise<number>;
   /**
-   * Moves up to `limit` dead letters, oldest first, back to the subscription (or, where
+   * Moves up to `limit` dead letters, in the DLQ's order, back to the subscription (or, where
    * `deadLetterAdmin.redrive` is `topic`, to the topic), keeping their id, with the attempt count
    * starting again at 1. Moves at most the dead letters present when the call starts: one that is
    * dead-lettered again during the call stays. Returns how many were moved. At least once: a crash

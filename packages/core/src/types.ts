@@ -302,7 +302,7 @@ export interface DeadLetterFilter {
   /** Your own test, called with each letter the other criteria kept (body decoded as for `peek`). */
   where?: (letter: DeadLetter<unknown>) => boolean;
   /**
-   * Most letters matched, and so listed or acted on (refused ones included), oldest first: a whole
+   * Most letters matched, and so listed or acted on (refused ones included), in the DLQ's order: a whole
    * number ≥ 1. @default every matching letter
    */
   limit?: number;
@@ -348,7 +348,7 @@ export interface DeadLetterResult {
 
 /** The summary of one `redrive` or `purge` run over a {@link DeadLetterSelection}. */
 export interface DeadLetterReport {
-  /** One entry per matched letter, in the order they were read (oldest first). */
+  /** One entry per matched letter, in the order they were read (the DLQ's order). */
   results: DeadLetterResult[];
   /** Letters read from the DLQ (matched or not). */
   scanned: number;
@@ -399,7 +399,9 @@ export interface RedriveOptions extends DeadLetterActionOptions {
 
 /**
  * The dead letters of one DLQ that match a {@link DeadLetterFilter}, acted on letter by letter.
- * A run reads the DLQ once, oldest first, in pages, and acts only on the letters present when it
+ * A run reads the DLQ once, in the DLQ's order (oldest first on Redis, RabbitMQ and memory; SQS
+ * standard queues and Pub/Sub hand letters out in an order of their own), in pages, and acts only
+ * on the letters present when it
  * started: it stops at a letter dead-lettered after it started, or at one it redrove itself coming
  * back (a consumer failing it again at once), so it ends even while consumers keep dead-lettering.
  * A letter the broker refuses becomes a `failed` result and the run carries on. A run rejects only for bad options (`InvalidArgument`, before any I/O), a closed bus
@@ -413,7 +415,7 @@ export interface RedriveOptions extends DeadLetterActionOptions {
  * call rejects `Unsupported`.
  */
 export interface DeadLetterSelection<T = unknown> {
-  /** The matching letters (at most `limit`), oldest first, left in the DLQ. */
+  /** The matching letters (at most `limit`), in the DLQ's order, left in the DLQ. */
   list(): Promise<DeadLetter<T>[]>;
   /**
    * Moves the matching letters back to the subscription (to the topic where
@@ -431,13 +433,13 @@ export interface DeadLetters<T = unknown> {
   /** How many dead letters the DLQ holds. */
   count(): Promise<number>;
   /**
-   * Up to `limit` (default 10) dead letters, oldest first, left where they are. Where
+   * Up to `limit` (default 10) dead letters, in the DLQ's order, left where they are. Where
    * `bus.capabilities.deadLetterAdmin.peek` is `count-bumping` (SQS, Pub/Sub) peeking is a receive
    * the broker counts; where it is `none`, `Unsupported`.
    */
   peek(limit?: number): Promise<DeadLetter<T>[]>;
   /**
-   * Moves dead letters, oldest first, back to the subscription, same id, attempts reset; resolves
+   * Moves dead letters, in the DLQ's order, back to the subscription, same id, attempts reset; resolves
    * with how many. Moves at most those present when the call starts (and at most `limit`), so a
    * message dead-lettered again meanwhile waits for the next call. Where
    * `bus.capabilities.deadLetterAdmin.redrive` is `topic` (Pub/Sub), they reach every subscription
