@@ -91,8 +91,9 @@ start_moto() {
   if moto_ready; then log 'moto: already up on 4566'; return 0; fi
   if ! command -v moto_server >/dev/null; then log 'moto: not installed, skipped'; return 0; fi
   if port_open 4566; then log 'moto: port 4566 is taken by something else, skipped'; return 0; fi
-  log 'moto: starting'
-  nohup moto_server -H 127.0.0.1 -p 4566 </dev/null >"$state/moto.log" 2>&1 &
+  log 'moto: starting (SQS queues made thread-safe: adapters/sqs/src/testing/moto-thread-safe)'
+  PYTHONPATH="$root/adapters/sqs/src/testing/moto-thread-safe${PYTHONPATH:+:$PYTHONPATH}" \
+    nohup moto_server -H 127.0.0.1 -p 4566 </dev/null >"$state/moto.log" 2>&1 &
   disown
   wait_ready moto moto_ready 30
   record moto 4566

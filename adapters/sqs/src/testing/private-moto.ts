@@ -2,7 +2,14 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { freePorts, waitUntil } from '@omnibus/test-brokers';
+
+/**
+ * Put on PYTHONPATH, makes moto_server's SQS queues thread-safe (see its `sitecustomize.py`);
+ * `.ci/brokers.sh` starts the shared moto with it too.
+ */
+export const THREAD_SAFE_MOTO = fileURLToPath(new URL('./moto-thread-safe', import.meta.url));
 
 /** A moto_server nobody else knows the port of. */
 export interface PrivateMoto {
@@ -41,14 +48,23 @@ const exited = (child: ChildProcess) =>
     else child.once('exit', () => resolve());
   });
 
-/** Starts moto_server on a free loopback port, as a child of this process. */
-export async function startPrivateMoto(): Promise<PrivateMoto> {
+/**
+ * Starts moto_server on a free loopback port, as a child of this process, with thread-safe SQS
+ * queues unless `threadSafe: false` (only to show what the patch prevents).
+ */
+export async function startPrivateMoto(
+  options: { threadSafe?: boolean } = {},
+): Promise<PrivateMoto> {
   const executable = findMotoServer();
   if (executable === undefined) throw new Error(privateMotoUnavailable());
   const [port] = await freePorts(1);
   if (port === undefined) throw new Error('no free port');
   const endpoint = `http://127.0.0.1:${port}`;
-  const child = spawn(executable, ['-H', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' });
+  const pythonPath = [THREAD_SAFE_MOTO, process.env.PYTHONPATH].filter(Boolean).join(delimiter);
+  const child = spawn(executable, ['-H', '127.0.0.1', '-p', String(port)], {
+    stdio: 'ignore',
+    env: options.threadSafe === false ? process.env : { ...process.env, PYTHONPATH: pythonPath },
+  });
   await new Promise<void>((resolve, reject) => {
     child.once('spawn', () => resolve());
     child.once('error', reject);
