@@ -314,7 +314,10 @@ export interface DeadLetterFilter {
  * - `would-redrive` / `would-purge`: what a `dryRun` would have done;
  * - `refused`: the redrive-loop guard kept it in the DLQ (see `detail`);
  * - `failed`: the broker refused this letter (after core's retries of retryable errors); it stays
- *   in the DLQ and `error` says why.
+ *   in the DLQ and `error` says why;
+ * - `not-found`: an id asked for in {@link DeadLetterFilter.ids} that the run did not find in the
+ *   DLQ. It has no letter, so it is not a {@link DeadLetterResult}: it is listed in
+ *   {@link DeadLetterReport.notFound}, never in `results` nor passed to `onResult`.
  */
 export type DeadLetterOutcome =
   | 'redriven'
@@ -322,13 +325,14 @@ export type DeadLetterOutcome =
   | 'would-redrive'
   | 'would-purge'
   | 'refused'
-  | 'failed';
+  | 'failed'
+  | 'not-found';
 
 /** The outcome for one matched dead letter, as reported to `onResult` and in the report. */
 export interface DeadLetterResult {
   /** The message id. */
   id: string;
-  /** What happened to it (see {@link DeadLetterOutcome}). */
+  /** What happened to it (see {@link DeadLetterOutcome}); never `not-found` (see {@link DeadLetterNotFound}). */
   outcome: DeadLetterOutcome;
   /** Why the message was dead-lettered (the letter's `reason`). */
   reason: string;
@@ -346,10 +350,30 @@ export interface DeadLetterResult {
   error?: OmnibusError;
 }
 
+/**
+ * An id asked for in {@link DeadLetterFilter.ids} that a run read the DLQ through without finding:
+ * never dead-lettered, already redriven or purged, or not in this subscription's DLQ.
+ */
+export interface DeadLetterNotFound {
+  /** The id as asked for. */
+  id: string;
+  outcome: 'not-found';
+}
+
 /** The summary of one `redrive` or `purge` run over a {@link DeadLetterSelection}. */
 export interface DeadLetterReport {
   /** One entry per matched letter, in the order they were read (the DLQ's order). */
   results: DeadLetterResult[];
+  /**
+   * Outcome `not-found`: each id of {@link DeadLetterFilter.ids} that no letter read had, in the
+   * order the ids were given; `[]` without `ids`. Only a run that read the DLQ through (up to the
+   * letters dead-lettered after it started) says an id is not there: a run stopped by `limit` or by
+   * its `signal` first reports none (an id it did not reach may still be there). An id whose letter
+   * is in the DLQ but fails another criterion (`reason`, `failedBefore`, …) is neither matched nor
+   * not found. Where the DLQ can only be sampled (SQS: a read ends after one empty receive), "read
+   * through" is as far as the broker handed letters out.
+   */
+  notFound: DeadLetterNotFound[];
   /** Letters read from the DLQ (matched or not). */
   scanned: number;
   /** Letters that matched the filter (at most its `limit`): `results.length`. */
