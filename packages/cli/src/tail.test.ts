@@ -41,7 +41,7 @@ describe('tail (redis)', () => {
     await bus.close();
   });
 
-  it('a reader that closes the pipe after one line loses nothing: what was not written is not acked; exit 0', async (context) => {
+  it('a reader that closes the pipe after one line loses nothing: what was not written is released, not acked, using no attempt; exit 0', async (context) => {
     if (unavailable !== undefined) return context.skip(unavailable);
     expect((await cli(['declare', 'piped', 'reader'])).code).toBe(0);
     const tail = startCli([...global, 'tail', 'piped', 'reader', '--json']);
@@ -59,7 +59,10 @@ describe('tail (redis)', () => {
     const stats = await cli(['stats', 'piped', 'reader', '--json']);
     expect(records(stats.stdout)[0]).toMatchObject({ waiting: 2, deadLettered: 0 });
     const rest = await cli(['tail', 'piped', 'reader', '--count', '2', '--json']);
-    expect(records(rest.stdout).map((message) => message.id)).toEqual(['p2', 'p3']);
+    expect(records(rest.stdout).map((message) => [message.id, message.attempt])).toEqual([
+      ['p2', 1],
+      ['p3', 1],
+    ]);
     expect(rest.code).toBe(0);
   });
 

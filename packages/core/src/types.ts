@@ -92,8 +92,12 @@ export interface Producer<T = unknown> {
   sendBatch(entries: readonly BatchEntry<T>[]): Promise<string[]>;
 }
 
-/** How a settled message ended. */
-export type Outcome = 'acked' | 'nacked' | 'dead-lettered';
+/**
+ * How a settled message ended: `acked`, `nacked` (back for another attempt, or `dead-lettered` on
+ * the last), `dead-lettered`, or `released` (handed back by {@link Message.release} without using
+ * an attempt).
+ */
+export type Outcome = 'acked' | 'nacked' | 'dead-lettered' | 'released';
 
 /** A received message. Settle it once: a second settle is a no-op returning the first outcome. */
 export interface Message<T = unknown> {
@@ -131,6 +135,27 @@ export interface Message<T = unknown> {
    * `nacked on attempt N of M`, and resolves `'dead-lettered'`.
    */
   nack(options?: { delayMs?: number }): Promise<Outcome>;
+  /**
+   * Hands the message back for immediate redelivery **without counting this attempt**: its next
+   * delivery (to this consumer or another) carries the same `attempt`, so it never dead-letters
+   * for it. For a message this consumer can't handle now through no fault of the message (an
+   * output gone, shutting down); a failure of the message is a `nack()`. Resolves `'released'`
+   * once the broker took it back; like every settle, once: a later `ack`, `nack` or `deadLetter`
+   * is a no-op returning `'released'`.
+   *
+   * Where the broker counts a redelivery anyway, the adapter compensates, and some of it shows:
+   * - RabbitMQ, Redis, SQS standard queues: the message goes back as a copy at the tail of the
+   *   subscription's queue (behind messages already waiting), the original acked once the copy is
+   *   accepted.
+   * - SQS FIFO queues: a visibility change to 0; SQS counts it, so the next `attempt` is one
+   *   higher (attempts are `approximate` there).
+   * - Pub/Sub: `modifyAckDeadline(0)`, which the service counts as a delivery attempt; the adapter
+   *   takes it off in this process only (a redelivery to another process shows it), and the service
+   *   counts it toward the subscription's backstop dead-letter policy (`maxAttempts + 10`), so a
+   *   message released over and over can still be dead-lettered there.
+   * Releasing the same message again and again never ends: it is not an attempt.
+   */
+  release(): Promise<Outcome>;
   /**
    * Moves the message to the subscription's DLQ with `reason` (non-empty, stored verbatim). Rejects
    * with `InvalidArgument` on a consumer with `deadLetter: false`.
