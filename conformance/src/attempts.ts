@@ -4,7 +4,8 @@ import { consumerOptions, range, type Suite, sendAll, within } from './helpers.j
 
 /**
  * What `msg.attempt` and a dead letter's `attempts` and `reason` say, the same on every adapter:
- * a delivery no handler saw (released by stop()) is not an attempt; an explicit nack on the last
+ * a delivery no handler saw (released by stop()) is not an attempt, nor is one a handler handed
+ * back with `release()`; an explicit nack on the last
  * attempt dead-letters with "nacked", an unsettled last attempt with "lease expired", each with
  * the attempts a handler really had (the handler-error reason is checked in `dead-letter`).
  */
@@ -44,6 +45,62 @@ export function registerAttemptTests(suite: Suite): void {
           inbox.deliveries.map((delivery) => delivery.attempt),
           inbox.deliveries.map(() => 1),
           'a release is not an attempt',
+        );
+      },
+    );
+
+    suite.test(
+      'release() hands a message back without using an attempt: it comes back with the same attempt, even after the last',
+      async (t) => {
+        const topic = t.name('topic');
+        // Where attempts are approximate a release may still count (SQS FIFO): room for that.
+        const maxAttempts = t.exactAttempts ? 2 : 5;
+        const consumer = t.bus.consumer<string>(
+          topic,
+          t.name('sub'),
+          consumerOptions({ maxAttempts, concurrency: 4 }),
+        );
+        await consumer.ready();
+        const id = await t.bus.producer<string>(topic).send('not now');
+        const inbox = t.inbox<string>();
+        // By delivery: the redelivery may be handled before the release() that caused it resolves.
+        const settles: string[][] = [];
+        await t.consume(consumer, inbox, async (message) => {
+          const delivery = inbox.of(message.id).length;
+          if (delivery === 1) settles[0] = [await message.nack()];
+          else if (delivery === 2) {
+            // After a turn of the event loop, as a handler that waited for something would: the
+            // consumer is waiting for more messages meanwhile, and must still get this one back.
+            await new Promise((resolve) => setImmediate(resolve));
+            // On the last attempt: a nack would dead-letter it, a release hands it back.
+            const outcomes = [await message.release()];
+            outcomes.push(
+              await message.ack(),
+              await message.nack(),
+              await message.deadLetter('no'),
+            );
+            settles[1] = [...outcomes, String(message.outcome)];
+          } else settles[delivery - 1] = [await message.ack()];
+        });
+        await inbox.waitForCount(3, 'the delivery after the release');
+        await t.waitFor(
+          () => settles.filter((entry) => entry !== undefined).length === 3,
+          'the settles of three deliveries',
+        );
+        expect(settles).toEqual([
+          ['nacked'],
+          ['released', 'released', 'released', 'released', 'released'],
+          ['acked'],
+        ]);
+        t.expectAttempts(
+          inbox.of(id).map((delivery) => delivery.attempt),
+          [1, 2, 2],
+          'attempts of a nacked, then released, then acked message',
+        );
+        await t.expectDeadLetterCount(
+          t.bus.deadLetters(topic, consumer.subscription),
+          0,
+          'dead letters after a release on the last attempt',
         );
       },
     );

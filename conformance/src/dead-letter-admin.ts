@@ -115,15 +115,17 @@ export function registerDeadLetterAdminTests(suite: Suite): void {
     );
 
     suite.test(
-      'select({ ids }).redrive() moves exactly those letters, reporting each, keeping attributes and ordering key; the rest stay',
+      'select({ ids }).redrive() moves exactly those letters, reporting each, keeping attributes and ordering key; the rest stay; an id not in the DLQ is not-found',
       async (t) => {
         requiresSelect(t);
         const { topic, subscription, dlq, ids } = await fillDeadLetters(t, 20);
         const chosen = [ids[1]!, ids[6]!, ids[7]!, ids[13]!, ids[19]!];
+        const missing = t.name('never-dead-lettered');
         const progress: DeadLetterResult[] = [];
         const report = await dlq
-          .select({ ids: chosen })
+          .select({ ids: [...chosen, missing] })
           .redrive({ onResult: (result) => progress.push(result) });
+        expect(report.notFound).toEqual([{ id: missing, outcome: 'not-found' }]);
         expect(report).toMatchObject({
           matched: 5,
           redriven: 5,

@@ -1,44 +1,17 @@
 // declare, publish, stats, tail and doctor, run as the built binary against the shared Redis and RabbitMQ.
-import { type Bus, connect } from '@omnibus/core';
 import { waitUntil } from '@omnibus/test-brokers';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  BROKERS,
-  brokerUnavailable,
-  records,
-  runCli,
-  startCli,
-  uniquePrefix,
-  waitForStderr,
-} from './test-support/run-cli.js';
+import { describe, expect, it } from 'vitest';
+import { brokerSession } from './test-support/broker-session.js';
+import { BROKERS, records, uniquePrefix, waitForStderr } from './test-support/run-cli.js';
 
 describe.each(BROKERS)('$name', ({ name, url }) => {
-  const prefix = uniquePrefix(name.slice(0, 2));
-  const cli = (args: string[], input?: string) =>
-    runCli(['--url', url, '--prefix', prefix, ...args], input === undefined ? {} : { input });
-  let unavailable: string | undefined;
-  let bus: Bus | undefined;
-
-  beforeAll(async () => {
-    unavailable = await brokerUnavailable(url);
-    if (unavailable === undefined) bus = await connect(url, { prefix });
+  const session = brokerSession(url, uniquePrefix(name.slice(0, 2)), {
+    created: { orders: ['kitchen', 'audit'], signals: [], bytes: ['reader'], leftovers: [] },
   });
-  afterAll(async () => {
-    if (bus === undefined) return;
-    for (const [topic, subscriptions] of [
-      ['orders', ['kitchen', 'audit']],
-      ['signals', []],
-      ['bytes', ['reader']],
-      ['leftovers', []],
-    ] as const) {
-      for (const subscription of subscriptions) await bus.deleteSubscription(topic, subscription);
-      await bus.deleteTopic(topic);
-    }
-    await bus.close();
-  });
+  const { cli } = session;
 
   it('declare creates the subscriptions, publish sends to them, stats counts them', async (context) => {
-    if (unavailable !== undefined) return context.skip(unavailable);
+    session.requireBroker(context);
     const declared = await cli(['declare', 'orders', 'kitchen', 'audit', '--max-attempts', '3']);
     expect(declared.stdout).toBe('declared orders: kitchen, audit\n');
     expect(declared.code).toBe(0);
@@ -78,9 +51,9 @@ describe.each(BROKERS)('$name', ({ name, url }) => {
         topic: 'orders',
         subscription: 'kitchen',
         waiting: 5,
-        inFlight: bus?.capabilities.stats.inFlight ? 0 : null,
+        inFlight: session.bus.capabilities.stats.inFlight ? 0 : null,
         deadLettered: 0,
-        unknown: bus?.capabilities.stats.inFlight ? [] : ['inFlight'],
+        unknown: session.bus.capabilities.stats.inFlight ? [] : ['inFlight'],
         approximate: [],
       },
     ]);
@@ -114,7 +87,7 @@ describe.each(BROKERS)('$name', ({ name, url }) => {
   });
 
   it('a publish line that cannot be sent is reported by number; the others are sent; exit 1', async (context) => {
-    if (unavailable !== undefined) return context.skip(unavailable);
+    session.requireBroker(context);
     const input = [
       '{"body":1}',
       'not json',
@@ -130,7 +103,7 @@ describe.each(BROKERS)('$name', ({ name, url }) => {
   });
 
   it('publish with only blank lines on stdin warns, like empty stdin: nothing sent', async (context) => {
-    if (unavailable !== undefined) return context.skip(unavailable);
+    session.requireBroker(context);
     const empty = await cli(['publish', 'signals'], '');
     expect(empty.stderr).toMatch(/warning: stdin was empty: nothing sent/);
     expect(empty.stdout).toBe('');
@@ -141,7 +114,7 @@ describe.each(BROKERS)('$name', ({ name, url }) => {
   });
 
   it('publish --json reports every line in input order, a line not sent in its place', async (context) => {
-    if (unavailable !== undefined) return context.skip(unavailable);
+    session.requireBroker(context);
     const input = ['{"body":1,"id":"first"}', 'not json', '{"body":3,"id":"third"}'].join('\n');
     const result = await cli(['publish', 'signals', '--json'], `${input}\n`);
     expect(records(result.stdout)).toEqual([
@@ -153,16 +126,11 @@ describe.each(BROKERS)('$name', ({ name, url }) => {
   });
 
   it('publish --raw sends the bytes of each line as they are, not decoded; a CRLF ending is a line ending', async (context) => {
-    if (unavailable !== undefined) return context.skip(unavailable);
+    session.requireBroker(context);
     expect((await cli(['declare', 'bytes', 'reader'])).code).toBe(0);
     const binary = Buffer.from([0xff, 0xfe, 0x00, 0x80, 0x41]);
     const input = Buffer.concat([binary, Buffer.from('\nsecond\r\nlast, no newline')]);
-    const published = await runCli(
-      ['--url', url, '--prefix', prefix, 'publish', 'bytes', '--raw'],
-      {
-        input,
-      },
-    );
+    const published = await cli(['publish', 'bytes', '--raw'], input);
     expect(published.stdout.trim().split('\n')).toHaveLength(3);
     expect(published.code).toBe(0);
     const read = await cli(['tail', 'bytes', 'reader', '--count', '3', '--json']);
@@ -174,8 +142,8 @@ describe.each(BROKERS)('$name', ({ name, url }) => {
   });
 
   it('tail names its temporary subscription first; one a killed tail left behind is removed with delete', async (context) => {
-    if (unavailable !== undefined) return context.skip(unavailable);
-    const tail = startCli(['--url', url, '--prefix', prefix, 'tail', 'leftovers']);
+    session.requireBroker(context);
+    const tail = session.start(['tail', 'leftovers']);
     await waitForStderr(tail, /tailing leftovers/, 'tail ready');
     const named =
       /^temporary subscription (omnibus-tail-[0-9a-f]{8}) of leftovers; if tail is killed before it removes it: omnibus delete leftovers \1 --prefix \S+ --yes$/m.exec(
@@ -202,18 +170,8 @@ describe.each(BROKERS)('$name', ({ name, url }) => {
   });
 
   it('tail prints what arrives through a temporary subscription, removed on exit (--count)', async (context) => {
-    if (unavailable !== undefined) return context.skip(unavailable);
-    const tail = startCli([
-      '--url',
-      url,
-      '--prefix',
-      prefix,
-      'tail',
-      'signals',
-      '--count',
-      '2',
-      '--json',
-    ]);
+    session.requireBroker(context);
+    const tail = session.start(['tail', 'signals', '--count', '2', '--json']);
     await waitForStderr(
       tail,
       /tailing signals through temporary subscription (omnibus-tail-[0-9a-f]+)/,
@@ -231,12 +189,12 @@ describe.each(BROKERS)('$name', ({ name, url }) => {
       expect.objectContaining({ body: 'raw body', bodyEncoding: 'utf8' }),
     ]);
     // Removed on exit: nothing is left to delete.
-    expect(await bus?.deleteSubscription('signals', temporary)).toBe(false);
+    expect(await session.bus.deleteSubscription('signals', temporary)).toBe(false);
   });
 
   it('tail stops cleanly on Ctrl-C (SIGINT) and removes its subscription', async (context) => {
-    if (unavailable !== undefined) return context.skip(unavailable);
-    const tail = startCli(['--url', url, '--prefix', prefix, 'tail', 'signals']);
+    session.requireBroker(context);
+    const tail = session.start(['tail', 'signals']);
     await waitForStderr(tail, /tailing signals/, 'tail ready');
     const temporary =
       /temporary subscription (omnibus-tail-[0-9a-f]+)/.exec(tail.stderr())?.[1] ?? '';
@@ -251,11 +209,11 @@ describe.each(BROKERS)('$name', ({ name, url }) => {
     expect(result.stderr).toMatch(/stopped after 1 message/);
     expect(result.stdout).toMatch(/^\S+Z {2}\S+ {2}"before the interrupt"\n$/);
     expect(result.code).toBe(130);
-    expect(await bus?.deleteSubscription('signals', temporary)).toBe(false);
+    expect(await session.bus.deleteSubscription('signals', temporary)).toBe(false);
   });
 
   it('doctor: capabilities, a round trip with its latency, cleaned up', async (context) => {
-    if (unavailable !== undefined) return context.skip(unavailable);
+    session.requireBroker(context);
     const human = await cli(['doctor']);
     expect(human.stdout).toMatch(new RegExp(`✓ connect +\\d+ ms {2}adapter ${name}`));
     expect(human.stdout).toMatch(/dlq peek +non-destructive/);

@@ -3,6 +3,7 @@ import type {
   Bus,
   DeadLetter,
   DeadLetterFilter,
+  DeadLetterNotFound,
   DeadLetterReport,
   DeadLetterResult,
 } from '@omnibus/core';
@@ -321,23 +322,26 @@ async function actOnLetters(
   };
 
   let selected = filter;
+  let notFoundBefore: readonly DeadLetterNotFound[] = [];
   if (!dryRun && options.yes !== true) {
     // On a terminal: find what it would do (a dry run changes nothing), ask, then act on exactly
     // those letters: one dead-lettered while the question was open was not in the count.
     const preview = await run(filter, { dryRun: true });
     const acting = preview.matched - preview.refused;
     if (acting === 0) {
-      const notFound = reportNotFound(context, filter, preview);
+      printNotFound(context, preview.notFound);
       context.output.note(
         `no dead letters of ${topic}/${subscription} to ${action}${refusedNote(preview)}`,
       );
-      return preview.refused > 0 || notFound > 0 ? EXIT.failed : EXIT.ok;
+      return preview.refused > 0 || preview.notFound.length > 0 ? EXIT.failed : EXIT.ok;
     }
     await confirmAction(
       context,
       `${action === 'redrive' ? 'Redrive' : 'Purge (delete for good)'} ${acting} dead letter(s) of ${topic}/${subscription}${refusedNote(preview)}?`,
     );
     selected = { ...filter, ids: preview.results.map((result) => result.id) };
+    // Not found in the preview, so not asked for again: the final report can't list them.
+    notFoundBefore = preview.notFound;
   }
 
   const { output } = context;
@@ -358,34 +362,24 @@ async function actOnLetters(
       progress?.stop();
     }
   })();
+  const notFound = [...notFoundBefore, ...report.notFound];
+  printNotFound(context, notFound);
   if (context.signal.aborted) {
-    printSummary(context, action, report, 0);
+    printSummary(context, action, report, notFound.length);
     output.note(`interrupted: the letters not reached are still in the DLQ`);
     return EXIT.interrupted;
   }
-  const notFound = reportNotFound(context, filter, report);
-  printSummary(context, action, report, notFound);
-  return report.failed > 0 || report.refused > 0 || notFound > 0 ? EXIT.failed : EXIT.ok;
+  printSummary(context, action, report, notFound.length);
+  return report.failed > 0 || report.refused > 0 || notFound.length > 0 ? EXIT.failed : EXIT.ok;
 }
 
-/**
- * Prints a `not-found` result for each id asked for with --id that the scan did not find in the
- * DLQ (never dead-lettered, already redriven or purged, or beyond --limit); returns how many.
- */
-function reportNotFound(
-  context: CommandContext,
-  filter: DeadLetterFilter,
-  report: DeadLetterReport,
-): number {
-  if (filter.ids === undefined) return 0;
-  const found = new Set(report.results.map((result) => result.id));
-  const missing = filter.ids.filter((id) => !found.has(id));
+/** A `not-found` line (or --json record) for each id asked for with --id that core did not find in the DLQ. */
+function printNotFound(context: CommandContext, notFound: readonly DeadLetterNotFound[]): void {
   const { output } = context;
-  for (const id of missing) {
-    if (output.json) output.record({ id, outcome: 'not-found' });
-    else output.line(`${output.color.red('not-found'.padEnd(13))} ${id}  not in the DLQ`);
+  for (const { id, outcome } of notFound) {
+    if (output.json) output.record({ id, outcome });
+    else output.line(`${output.color.red(outcome.padEnd(13))} ${id}  not in the DLQ`);
   }
-  return missing.length;
 }
 
 function refusedNote(report: DeadLetterReport): string {

@@ -1,14 +1,9 @@
 // dlq count, list, show, redrive (filtered, dry run, loop guard) and purge (ids from stdin), as the built binary, on two hundred dead letters.
-import { type Bus, connect } from '@omnibus/core';
-import { waitUntil } from '@omnibus/test-brokers';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  BROKERS,
-  brokerUnavailable,
-  records,
-  runCli,
-  uniquePrefix,
-} from './test-support/run-cli.js';
+import type { Bus } from '@omnibus/core';
+import { describe, expect, it } from 'vitest';
+import { brokerSession } from './test-support/broker-session.js';
+import { deadLetterByParity } from './test-support/dead-letter-by-parity.js';
+import { BROKERS, records, uniquePrefix } from './test-support/run-cli.js';
 
 const LETTERS = 200;
 const TOPIC = 'payments';
@@ -16,51 +11,28 @@ const SUBSCRIPTION = 'ledger';
 const REASON_A = 'reason A: upstream timeout';
 const REASON_B = 'reason B: schema mismatch';
 
+/** Dead-letters what the subscription holds, as a worker would: even n with reason A, odd with B. */
+const deadLetterAll = (bus: Bus) =>
+  deadLetterByParity(bus, TOPIC, SUBSCRIPTION, [REASON_A, REASON_B], LETTERS);
+
 describe.each(BROKERS)('$name', ({ name, url }) => {
-  const prefix = uniquePrefix(`d${name.slice(0, 1)}`);
-  const cli = (args: string[], input?: string) =>
-    runCli(['--url', url, '--prefix', prefix, ...args], input === undefined ? {} : { input });
-  let unavailable: string | undefined;
-  let bus: Bus | undefined;
-
-  /** Dead-letters what the subscription holds, as a worker would: even n with reason A, odd with B. */
-  async function deadLetterAll(expected: number): Promise<void> {
-    if (bus === undefined) return;
-    const consumer = bus.consumer<{ n: number }>(TOPIC, SUBSCRIPTION, { concurrency: 50 });
-    await consumer.start((message) =>
-      message.deadLetter(message.body.n % 2 === 0 ? REASON_A : REASON_B),
-    );
-    const dlq = bus.deadLetters(TOPIC, SUBSCRIPTION);
-    await waitUntil(
-      async () => (await dlq.count()) === expected,
-      `${expected} dead letters`,
-      60_000,
-    );
-    await consumer.stop();
-  }
-
-  beforeAll(async () => {
-    unavailable = await brokerUnavailable(url);
-    if (unavailable !== undefined) return;
-    bus = await connect(url, { prefix });
-    await bus.declare(TOPIC, { [SUBSCRIPTION]: {} });
-    const entries = Array.from({ length: LETTERS }, (_, n) => ({
-      body: { n },
-      id: `pay-${String(n).padStart(3, '0')}`,
-      attributes: { tenant: 'acme' },
-    }));
-    await bus.producer(TOPIC).sendBatch(entries);
-    await deadLetterAll(LETTERS);
+  const session = brokerSession(url, uniquePrefix(`d${name.slice(0, 1)}`), {
+    created: { [TOPIC]: [SUBSCRIPTION] },
+    async setUp(bus) {
+      await bus.declare(TOPIC, { [SUBSCRIPTION]: {} });
+      const entries = Array.from({ length: LETTERS }, (_, n) => ({
+        body: { n },
+        id: `pay-${String(n).padStart(3, '0')}`,
+        attributes: { tenant: 'acme' },
+      }));
+      await bus.producer(TOPIC).sendBatch(entries);
+      await deadLetterAll(bus);
+    },
   });
-  afterAll(async () => {
-    if (bus === undefined) return;
-    await bus.deleteSubscription(TOPIC, SUBSCRIPTION);
-    await bus.deleteTopic(TOPIC);
-    await bus.close();
-  });
+  const { cli } = session;
 
   it('count, list (filtered, limited) and show: reason, attempts, failure time', async (context) => {
-    if (unavailable !== undefined) return context.skip(unavailable);
+    session.requireBroker(context);
     const count = await cli(['dlq', 'count', TOPIC, SUBSCRIPTION, '--json']);
     expect(records(count.stdout)).toEqual([
       { topic: TOPIC, subscription: SUBSCRIPTION, count: LETTERS, approximate: false },
@@ -107,7 +79,7 @@ describe.each(BROKERS)('$name', ({ name, url }) => {
   });
 
   it('redrive with a filter: --dry-run prints exactly what it would do and changes nothing; then --yes does it', async (context) => {
-    if (unavailable !== undefined) return context.skip(unavailable);
+    session.requireBroker(context);
     const dry = await cli([
       'dlq',
       'redrive',
@@ -194,9 +166,9 @@ describe.each(BROKERS)('$name', ({ name, url }) => {
   });
 
   it('the loop guard refuses letters redriven too often, says why, and exits 1', async (context) => {
-    if (unavailable !== undefined) return context.skip(unavailable);
+    session.requireBroker(context);
     // The redriven half fails again in the worker and comes back with redrives = 1.
-    await deadLetterAll(LETTERS);
+    await deadLetterAll(session.bus);
     const again = await cli(['dlq', 'list', TOPIC, SUBSCRIPTION, '--id', 'pay-000', '--json']);
     expect(records(again.stdout)).toEqual([
       expect.objectContaining({ id: 'pay-000', redrives: 1 }),
@@ -222,7 +194,7 @@ describe.each(BROKERS)('$name', ({ name, url }) => {
   });
 
   it('purge by ids piped in from list --json', async (context) => {
-    if (unavailable !== undefined) return context.skip(unavailable);
+    session.requireBroker(context);
     const listed = await cli([
       'dlq',
       'list',
@@ -263,7 +235,7 @@ describe.each(BROKERS)('$name', ({ name, url }) => {
   });
 
   it('an --id that is not in the DLQ gets a not-found result and exit 1', async (context) => {
-    if (unavailable !== undefined) return context.skip(unavailable);
+    session.requireBroker(context);
     const listed = await cli(['dlq', 'list', TOPIC, SUBSCRIPTION, '--limit', '1', '--json']);
     const present = String(records(listed.stdout)[0]?.id);
     const json = await cli([

@@ -1,17 +1,10 @@
 // Google Pub/Sub (on the emulator): every command as the built binary. Pub/Sub can't count a
 // backlog (stats: waiting and in flight unknown, dead letters approximate), reads a DLQ by pulling
 // it (count-bumping: warned first), redrives to the topic and has no delayed delivery.
-import { type Bus, connect } from '@omnibus/core';
-import { waitUntil } from '@omnibus/test-brokers';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  brokerUnavailable,
-  records,
-  runCli,
-  startCli,
-  uniquePrefix,
-  waitForStderr,
-} from './test-support/run-cli.js';
+import { describe, expect, it } from 'vitest';
+import { brokerSession } from './test-support/broker-session.js';
+import { deadLetterByParity } from './test-support/dead-letter-by-parity.js';
+import { records, uniquePrefix, waitForStderr } from './test-support/run-cli.js';
 
 const EMULATOR_HOST = process.env.PUBSUB_EMULATOR_HOST ?? '127.0.0.1:8085';
 // Any project id works on the emulator.
@@ -20,56 +13,27 @@ const ENV = { PUBSUB_EMULATOR_HOST: EMULATOR_HOST, METADATA_SERVER_DETECTION: 'n
 const LETTERS = 10;
 
 describe('gcp-pubsub (emulator)', () => {
-  const prefix = uniquePrefix('ps');
-  const cli = (args: string[], input?: string) =>
-    runCli(
-      ['--url', URL_, '--prefix', prefix, ...args],
-      input === undefined ? { env: ENV } : { env: ENV, input },
-    );
-  let unavailable: string | undefined;
-  let bus: Bus | undefined;
-
-  beforeAll(async () => {
-    unavailable = await brokerUnavailable(`http://${EMULATOR_HOST}`);
-    if (unavailable !== undefined) return;
-    Object.assign(process.env, ENV);
-    bus = await connect(URL_, { prefix });
-    await bus.declare('payments', { ledger: {} });
-    await bus.producer('payments').sendBatch(
-      Array.from({ length: LETTERS }, (_, n) => ({
-        body: { n },
-        id: `pay-${n}`,
-        attributes: { tenant: 'acme' },
-      })),
-    );
-    const consumer = bus.consumer<{ n: number }>('payments', 'ledger');
-    await consumer.start((message) =>
-      message.deadLetter(message.body.n % 2 === 0 ? 'reason A: timeout' : 'reason B: schema'),
-    );
-    const dlq = bus.deadLetters('payments', 'ledger');
-    await waitUntil(
-      async () => (await dlq.count()) >= LETTERS,
-      `${LETTERS} dead letters`,
-      60_000,
-      250,
-    );
-    await consumer.stop();
+  const session = brokerSession(URL_, uniquePrefix('ps'), {
+    reachableAt: `http://${EMULATOR_HOST}`,
+    env: ENV,
+    created: { payments: ['ledger'], orders: ['kitchen', 'audit'], signals: [] },
+    async setUp(bus) {
+      await bus.declare('payments', { ledger: {} });
+      await bus.producer('payments').sendBatch(
+        Array.from({ length: LETTERS }, (_, n) => ({
+          body: { n },
+          id: `pay-${n}`,
+          attributes: { tenant: 'acme' },
+        })),
+      );
+      const reasons = ['reason A: timeout', 'reason B: schema'] as const;
+      await deadLetterByParity(bus, 'payments', 'ledger', reasons, LETTERS);
+    },
   });
-  afterAll(async () => {
-    if (bus === undefined) return;
-    for (const [topic, subscriptions] of [
-      ['payments', ['ledger']],
-      ['orders', ['kitchen', 'audit']],
-      ['signals', []],
-    ] as const) {
-      for (const subscription of subscriptions) await bus.deleteSubscription(topic, subscription);
-      await bus.deleteTopic(topic);
-    }
-    await bus.close();
-  });
+  const { cli } = session;
 
   it('declare, publish (argument, NDJSON, raw), stats as the adapter declares them, tail a subscription', async (context) => {
-    if (unavailable !== undefined) return context.skip(unavailable);
+    session.requireBroker(context);
     const declared = await cli(['declare', 'orders', 'kitchen', 'audit', '--max-attempts', '3']);
     expect(declared.stdout).toBe('declared orders: kitchen, audit\n');
     expect(declared.code).toBe(0);
@@ -144,11 +108,8 @@ describe('gcp-pubsub (emulator)', () => {
   });
 
   it('tail prints what arrives through a temporary subscription, removed on exit', async (context) => {
-    if (unavailable !== undefined) return context.skip(unavailable);
-    const tail = startCli(
-      ['--url', URL_, '--prefix', prefix, 'tail', 'signals', '--count', '1', '--json'],
-      { env: ENV },
-    );
+    session.requireBroker(context);
+    const tail = session.start(['tail', 'signals', '--count', '1', '--json']);
     await waitForStderr(tail, /tailing signals through temporary subscription/, 'tail ready');
     const temporary = /temporary subscription ([\w-]+)/.exec(tail.stderr())?.[1] ?? '';
     const sent = await cli(['publish', 'signals', '{"n":1}', '--attr', 'kind=test']);
@@ -162,11 +123,11 @@ describe('gcp-pubsub (emulator)', () => {
       }),
     ]);
     expect(result.code).toBe(0);
-    expect(await bus?.deleteSubscription('signals', temporary)).toBe(false);
+    expect(await session.bus.deleteSubscription('signals', temporary)).toBe(false);
   });
 
   it('dlq count, list and show: approximate count, a warning that reading is a receive', async (context) => {
-    if (unavailable !== undefined) return context.skip(unavailable);
+    session.requireBroker(context);
     const count = await cli(['dlq', 'count', 'payments', 'ledger', '--json']);
     expect(records(count.stdout)).toEqual([
       { topic: 'payments', subscription: 'ledger', count: LETTERS, approximate: true },
@@ -211,7 +172,7 @@ describe('gcp-pubsub (emulator)', () => {
   });
 
   it('dlq redrive with a filter: --dry-run changes nothing; --yes redrives; purge by ids from stdin', async (context) => {
-    if (unavailable !== undefined) return context.skip(unavailable);
+    session.requireBroker(context);
     const dry = await cli([
       'dlq',
       'redrive',
@@ -270,7 +231,7 @@ describe('gcp-pubsub (emulator)', () => {
   });
 
   it('doctor: the capabilities Pub/Sub declares, a round trip, cleaned up', async (context) => {
-    if (unavailable !== undefined) return context.skip(unavailable);
+    session.requireBroker(context);
     const human = await cli(['doctor']);
     expect(human.stdout).toMatch(/✓ connect +\d+ ms {2}adapter gcp-pubsub/);
     expect(human.stdout).toMatch(/delayed delivery +no/);

@@ -1,8 +1,8 @@
 // publish reading stdin: a line too long to be a message is reported, not held in memory; run as the built binary against the shared Redis.
 import { existsSync, readFileSync } from 'node:fs';
-import { type Bus, connect } from '@omnibus/core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { brokerUnavailable, REDIS_URL, startCli, uniquePrefix } from './test-support/run-cli.js';
+import { describe, expect, it } from 'vitest';
+import { brokerSession } from './test-support/broker-session.js';
+import { REDIS_URL, uniquePrefix } from './test-support/run-cli.js';
 
 const MB = 1024 * 1024;
 
@@ -15,29 +15,13 @@ function peakResidentBytes(pid: number): number {
 }
 
 describe('publish (redis)', () => {
-  const url = REDIS_URL;
-  const prefix = uniquePrefix('pb');
-  let unavailable: string | undefined;
-  let bus: Bus | undefined;
-
-  beforeAll(async () => {
-    unavailable = await brokerUnavailable(url);
-    if (unavailable === undefined) bus = await connect(url, { prefix });
-  });
-  afterAll(async () => {
-    if (bus === undefined) return;
-    await bus.deleteSubscription('huge', 'reader');
-    await bus.deleteTopic('huge');
-    await bus.close();
-  });
+  const session = brokerSession(REDIS_URL, uniquePrefix('pb'), { created: { huge: ['reader'] } });
 
   it('a 200 MB line is MessageTooLarge without being held in memory; the next line is sent', async (context) => {
-    if (unavailable !== undefined) return context.skip(unavailable);
+    session.requireBroker(context);
     if (!existsSync('/proc/self/status')) return context.skip('no /proc to measure memory with');
-    await bus?.declare('huge', { reader: {} });
-    const run = startCli(['--url', url, '--prefix', prefix, 'publish', 'huge', '--raw'], {
-      keepStdinOpen: true,
-    });
+    await session.bus.declare('huge', { reader: {} });
+    const run = session.start(['publish', 'huge', '--raw'], { keepStdinOpen: true });
     const stdin = run.child.stdin;
     if (stdin === null) throw new Error('no stdin');
     const chunk = Buffer.alloc(MB, 'a');
@@ -57,6 +41,6 @@ describe('publish (redis)', () => {
     );
     expect(result.stdout.trim().split('\n')).toHaveLength(1);
     expect(result.code).toBe(1);
-    expect(await bus?.consumer('huge', 'reader').stats()).toMatchObject({ waiting: 1 });
+    expect(await session.bus.consumer('huge', 'reader').stats()).toMatchObject({ waiting: 1 });
   });
 });

@@ -1,7 +1,7 @@
 // SQS (on moto): doctor's round trip, and the dead-letter commands on a broker whose DLQ reads are receives (count-bumping: warned first).
-import { type Bus, connect } from '@omnibus/core';
-import { waitUntil } from '@omnibus/test-brokers';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { brokerSession } from './test-support/broker-session.js';
+import { deadLetterByParity } from './test-support/dead-letter-by-parity.js';
 import {
   AMQP_URL,
   brokerUnavailable,
@@ -20,38 +20,22 @@ const AWS = {
 };
 
 describe('sqs (moto)', () => {
-  const prefix = uniquePrefix('sq');
-  const cli = (args: string[]) =>
-    runCli(['--url', URL_, '--prefix', prefix, ...args], { env: AWS });
-  let unavailable: string | undefined;
-  let bus: Bus | undefined;
-
-  beforeAll(async () => {
-    unavailable = await brokerUnavailable(ENDPOINT);
-    if (unavailable !== undefined) return;
-    Object.assign(process.env, AWS);
-    bus = await connect(URL_, { prefix });
-    await bus.declare('payments', { ledger: {} });
-    await bus
-      .producer('payments')
-      .sendBatch(Array.from({ length: 10 }, (_, n) => ({ body: { n }, id: `pay-${n}` })));
-    const consumer = bus.consumer<{ n: number }>('payments', 'ledger');
-    await consumer.start((message) =>
-      message.deadLetter(message.body.n % 2 === 0 ? 'reason A' : 'reason B'),
-    );
-    const dlq = bus.deadLetters('payments', 'ledger');
-    await waitUntil(async () => (await dlq.count()) >= 10, '10 dead letters', 60_000, 250);
-    await consumer.stop();
+  const session = brokerSession(URL_, uniquePrefix('sq'), {
+    reachableAt: ENDPOINT,
+    env: AWS,
+    created: { payments: ['ledger'] },
+    async setUp(bus) {
+      await bus.declare('payments', { ledger: {} });
+      await bus
+        .producer('payments')
+        .sendBatch(Array.from({ length: 10 }, (_, n) => ({ body: { n }, id: `pay-${n}` })));
+      await deadLetterByParity(bus, 'payments', 'ledger', ['reason A', 'reason B'], 10);
+    },
   });
-  afterAll(async () => {
-    if (bus === undefined) return;
-    await bus.deleteSubscription('payments', 'ledger');
-    await bus.deleteTopic('payments');
-    await bus.close();
-  });
+  const { cli } = session;
 
   it('doctor round-trips and cleans up', async (context) => {
-    if (unavailable !== undefined) return context.skip(unavailable);
+    session.requireBroker(context);
     const result = await cli(['doctor']);
     expect(result.stdout).toMatch(/dlq peek +count-bumping/);
     expect(result.stdout).toMatch(/stats +waiting approximate/);
@@ -60,7 +44,7 @@ describe('sqs (moto)', () => {
   });
 
   it("stats marks the broker's estimates as such", async (context) => {
-    if (unavailable !== undefined) return context.skip(unavailable);
+    session.requireBroker(context);
     const json = await cli(['stats', 'payments', 'ledger', '--json']);
     expect(records(json.stdout)[0]).toMatchObject({
       approximate: ['waiting', 'inFlight', 'deadLettered'],
@@ -72,7 +56,7 @@ describe('sqs (moto)', () => {
   });
 
   it('declare, then delete a subscription (with its DLQ) and a topic', async (context) => {
-    if (unavailable !== undefined) return context.skip(unavailable);
+    session.requireBroker(context);
     expect((await cli(['declare', 'scratch', 'reader'])).code).toBe(0);
     const subscription = await cli(['delete', 'scratch', 'reader', '--yes']);
     expect(subscription.stdout).toBe('deleted subscription reader of scratch\n');
@@ -88,7 +72,7 @@ describe('sqs (moto)', () => {
   });
 
   it('dlq list and redrive warn first that reading the DLQ counts as a receive', async (context) => {
-    if (unavailable !== undefined) return context.skip(unavailable);
+    session.requireBroker(context);
     const listed = await cli([
       'dlq',
       'list',

@@ -37,7 +37,8 @@ export function addTailCommand(program: Command, runner: CommandRunner): void {
         'on stderr first: if tail is killed (SIGKILL) before it can remove it, remove it with omnibus ' +
         'delete <topic> <name>. With a subscription it ' +
         'reads from it and acks what it printed, once the write succeeded: those messages do not reach its ' +
-        'other consumers; one it could not write (the reader closed the pipe) is handed back, not acked. ' +
+        'other consumers; one it could not write (the reader closed the pipe) is handed back (released, ' +
+        'not counted as an attempt), not acked. ' +
         'The line "tailing …" on stderr says when it is ready.',
     )
     .argument('<topic>', 'topic name')
@@ -129,12 +130,11 @@ async function tail(
           try {
             await printMessage(context, message);
           } catch (error) {
-            // Not written (the reader closed the pipe): it must not be acked. Message has no
-            // release, so a nack hands it back now, counting an attempt (on the last one it goes
-            // to the DLQ, where it is not lost either).
-            await message.nack();
+            // Not written (the reader closed the pipe): it must not be acked. Released, it comes
+            // back now without using an attempt: failing to print it is no fault of the message.
+            await message.release();
             output.note(
-              `stopped: output failed (${messageOf(error)}); message ${message.id} was not acked`,
+              `stopped: output failed (${messageOf(error)}); message ${message.id} was handed back, not acked`,
             );
             break;
           }

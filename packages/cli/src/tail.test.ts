@@ -1,50 +1,21 @@
 // tail on a named subscription: nothing acked that the reader did not get, no subscription made by a typo, and its exit codes; run as the built binary against the shared Redis.
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { type Bus, connect } from '@omnibus/core';
 import { waitUntil } from '@omnibus/test-brokers';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  BIN,
-  brokerUnavailable,
-  REDIS_URL,
-  records,
-  runCli,
-  startCli,
-  uniquePrefix,
-  waitForStderr,
-} from './test-support/run-cli.js';
+import { describe, expect, it } from 'vitest';
+import { brokerSession } from './test-support/broker-session.js';
+import { BIN, REDIS_URL, records, uniquePrefix, waitForStderr } from './test-support/run-cli.js';
 
 describe('tail (redis)', () => {
-  const url = REDIS_URL;
-  const prefix = uniquePrefix('tl');
-  const global = ['--url', url, '--prefix', prefix];
-  const cli = (args: string[], input?: string) =>
-    runCli([...global, ...args], input === undefined ? {} : { input });
-  let unavailable: string | undefined;
-  let bus: Bus | undefined;
-
-  beforeAll(async () => {
-    unavailable = await brokerUnavailable(url);
-    if (unavailable === undefined) bus = await connect(url, { prefix });
+  const session = brokerSession(REDIS_URL, uniquePrefix('tl'), {
+    created: { piped: ['reader'], typos: ['real', 'reel'], stops: ['reader'] },
   });
-  afterAll(async () => {
-    if (bus === undefined) return;
-    for (const [topic, subscriptions] of [
-      ['piped', ['reader']],
-      ['typos', ['real', 'reel']],
-      ['stops', ['reader']],
-    ] as const) {
-      for (const subscription of subscriptions) await bus.deleteSubscription(topic, subscription);
-      await bus.deleteTopic(topic);
-    }
-    await bus.close();
-  });
+  const { cli } = session;
 
-  it('a reader that closes the pipe after one line loses nothing: what was not written is not acked; exit 0', async (context) => {
-    if (unavailable !== undefined) return context.skip(unavailable);
+  it('a reader that closes the pipe after one line loses nothing: what was not written is released, not acked, using no attempt; exit 0', async (context) => {
+    session.requireBroker(context);
     expect((await cli(['declare', 'piped', 'reader'])).code).toBe(0);
-    const tail = startCli([...global, 'tail', 'piped', 'reader', '--json']);
+    const tail = session.start(['tail', 'piped', 'reader', '--json']);
     await waitForStderr(tail, /tailing piped/, 'tail ready');
     expect((await cli(['publish', 'piped', '"p1"', '--id', 'p1'])).code).toBe(0);
     await waitUntil(() => tail.stdout().includes('\n'), 'the first line printed', 20_000, 20);
@@ -59,12 +30,15 @@ describe('tail (redis)', () => {
     const stats = await cli(['stats', 'piped', 'reader', '--json']);
     expect(records(stats.stdout)[0]).toMatchObject({ waiting: 2, deadLettered: 0 });
     const rest = await cli(['tail', 'piped', 'reader', '--count', '2', '--json']);
-    expect(records(rest.stdout).map((message) => message.id)).toEqual(['p2', 'p3']);
+    expect(records(rest.stdout).map((message) => [message.id, message.attempt])).toEqual([
+      ['p2', 1],
+      ['p3', 1],
+    ]);
     expect(rest.code).toBe(0);
   });
 
   it('tail on a subscription that does not exist fails NotFound, exit 1, and creates nothing', async (context) => {
-    if (unavailable !== undefined) return context.skip(unavailable);
+    session.requireBroker(context);
     expect((await cli(['declare', 'typos', 'real'])).code).toBe(0);
     const result = await cli(['tail', 'typos', 'reel', '--count', '1']);
     expect(result.stderr).toMatch(/error: NotFound: subscription .*reel.* does not exist/);
@@ -74,13 +48,13 @@ describe('tail (redis)', () => {
     const stats = await cli(['stats', 'typos', 'reel']);
     expect(stats.stderr).toMatch(/NotFound/);
     expect(stats.code).toBe(1);
-    expect(await bus?.deleteSubscription('typos', 'reel')).toBe(false);
+    expect(await session.bus.deleteSubscription('typos', 'reel')).toBe(false);
   });
 
   it('tail stopped by SIGTERM exits 130; stopped by --count, 0', async (context) => {
-    if (unavailable !== undefined) return context.skip(unavailable);
+    session.requireBroker(context);
     expect((await cli(['declare', 'stops', 'reader'])).code).toBe(0);
-    const tail = startCli([...global, 'tail', 'stops', 'reader']);
+    const tail = session.start(['tail', 'stops', 'reader']);
     await waitForStderr(tail, /tailing stops/, 'tail ready');
     tail.child.kill('SIGTERM');
     const result = await tail.done;
@@ -96,13 +70,15 @@ describe('tail (redis)', () => {
   // A prompt needs a terminal: script(1) gives the CLI one, and Ctrl-C reaches it as a key.
   const script = '/usr/bin/script';
   it('Ctrl-C at a confirmation prompt exits 130, nothing done', async (context) => {
-    if (unavailable !== undefined) return context.skip(unavailable);
+    session.requireBroker(context);
     if (!existsSync(script)) return context.skip(`no ${script} to give the CLI a terminal`);
     expect((await cli(['declare', 'stops', 'reader'])).code).toBe(0);
     const environment: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1' };
     delete environment.OMNIBUS_URL;
     delete environment.FORCE_COLOR;
-    const command = [process.execPath, BIN, ...global, 'delete', 'stops', 'reader'].join(' ');
+    const command = [process.execPath, BIN, ...session.global, 'delete', 'stops', 'reader'].join(
+      ' ',
+    );
     const child = spawn(script, ['-qec', command, '/dev/null'], { env: environment });
     let screen = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => {

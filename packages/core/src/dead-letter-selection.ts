@@ -16,6 +16,7 @@ import type {
   DeadLetter,
   DeadLetterActionOptions,
   DeadLetterFilter,
+  DeadLetterNotFound,
   DeadLetterOutcome,
   DeadLetterReport,
   DeadLetterResult,
@@ -71,6 +72,12 @@ type Plan =
 
 type ActionPlan = Exclude<Plan, { kind: 'list' }>;
 
+/** What a run read: letters scanned, and the ids asked for that it read the DLQ through without seeing. */
+interface Scan {
+  readonly scanned: number;
+  readonly notFound: readonly string[];
+}
+
 /** One matched letter and what was decided for it; `undefined` outcome: to be acted on. */
 interface Decision<T> {
   readonly held: HeldDeadLetter;
@@ -105,7 +112,7 @@ export class DeadLetterSelectionImpl<T> implements DeadLetterSelection<T> {
 
   private async act(plan: ActionPlan): Promise<DeadLetterReport> {
     const results: DeadLetterResult[] = [];
-    const scanned = await this.run(plan, undefined, (result) => {
+    const { scanned, notFound } = await this.run(plan, undefined, (result) => {
       results.push(result);
       plan.onResult?.(result);
     });
@@ -119,13 +126,15 @@ export class DeadLetterSelectionImpl<T> implements DeadLetterSelection<T> {
       purged: count('purged'),
       refused: count('refused'),
       failed: count('failed'),
+      notFound: notFound.map((id): DeadLetterNotFound => ({ id, outcome: 'not-found' })),
       dryRun: plan.dryRun,
     };
   }
 
   /**
    * Reads the DLQ page by page, in the DLQ's order, and hands each matched letter to `listed` (list) or
-   * decides and settles it, reporting each result to `report`. Returns how many letters it read.
+   * decides and settles it, reporting each result to `report`. Returns how many letters it read,
+   * and the ids of `filter.ids` it never read where it read the DLQ through.
    *
    * It acts only on letters present when it started: it stops at a letter dead-lettered after that,
    * or at one it redrove itself coming back (a consumer failing it again at once, whatever the
@@ -135,7 +144,7 @@ export class DeadLetterSelectionImpl<T> implements DeadLetterSelection<T> {
     plan: Plan,
     listed?: (letter: DeadLetter<T>) => void,
     report?: (result: DeadLetterResult) => void,
-  ): Promise<number> {
+  ): Promise<Scan> {
     const { driver, ref } = this.queue;
     this.queue.assertOpen();
     if (driver.capabilities.deadLetterAdmin.peek === 'none') {
@@ -168,6 +177,9 @@ export class DeadLetterSelectionImpl<T> implements DeadLetterSelection<T> {
     );
     const redriven = new Set<string>();
     const found = new Set<string>();
+    // Ids asked for that were read, matched or not: the rest are not in the DLQ once it is read through.
+    const seen = new Set<string>();
+    let readThrough = false;
     let scanned = 0;
     let matched = 0;
     try {
@@ -183,14 +195,19 @@ export class DeadLetterSelectionImpl<T> implements DeadLetterSelection<T> {
           wrap('reading'),
           budget(timeoutMs),
         );
-        if (page.length === 0) break;
+        if (page.length === 0) {
+          readThrough = true;
+          break;
+        }
         const decisions: Decision<T>[] = [];
         for (const held of page) {
           if (held.deadLetteredAt > startedAt || redriven.has(held.id)) {
+            readThrough = true;
             more = false;
             break;
           }
           scanned++;
+          if (this.matcher.ids?.has(held.id)) seen.add(held.id);
           const letter = toDeadLetter<T>(held);
           if (!this.matcher.matches(letter as DeadLetter<unknown>)) continue;
           matched++;
@@ -230,7 +247,9 @@ export class DeadLetterSelectionImpl<T> implements DeadLetterSelection<T> {
         () => undefined,
       );
     }
-    return scanned;
+    const { ids } = this.matcher;
+    const notFound = readThrough && ids !== undefined ? [...ids].filter((id) => !seen.has(id)) : [];
+    return { scanned, notFound };
   }
 
   /**

@@ -14,8 +14,9 @@ export interface SettleRequest {
   /** Dead letter: the attempts recorded; the delivery's attempt when absent. */
   readonly attempts?: number | undefined;
   /**
-   * No handler saw this delivery: it goes back through the driver's `release` (not `nack`), which
-   * does not use up an attempt. The outcome a user sees is still `nacked`.
+   * No handler saw this delivery, or `message.release()` hands it back: it goes back through the
+   * driver's `release` (not `nack`), which does not use up an attempt. The outcome a user sees is
+   * `nacked` for core's own releases, `released` for `message.release()`.
    */
   readonly release?: boolean | undefined;
 }
@@ -32,6 +33,17 @@ export const ACK: SettleRequest = Object.freeze({ outcome: 'acked' });
 /** Handing back a delivery no handler saw, for redelivery now. */
 export const RELEASE: SettleRequest = Object.freeze({
   outcome: 'nacked',
+  delayMs: 0,
+  release: true,
+});
+
+/**
+ * `message.release()`: through the driver's `release` like {@link RELEASE}, but with its own
+ * outcome. Neither a nack nor a dead letter, so the loop neither checks it nor turns it into a
+ * dead letter on the last attempt, and ordering releases the key's waiting messages behind it.
+ */
+const RELEASED_BY_USER: SettleRequest = Object.freeze({
+  outcome: 'released',
   delayMs: 0,
   release: true,
 });
@@ -103,6 +115,9 @@ export class ReceivedEnvelope<T = unknown> implements Message<T> {
   }
   deadLetter(reason: string): Promise<Outcome> {
     return this.settleByUser({ outcome: 'dead-lettered', reason });
+  }
+  release(): Promise<Outcome> {
+    return this.settleByUser(RELEASED_BY_USER);
   }
   extendLease(ms: number): Promise<void> {
     return this.owner.extendLease(this, ms);

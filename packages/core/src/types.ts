@@ -92,8 +92,12 @@ export interface Producer<T = unknown> {
   sendBatch(entries: readonly BatchEntry<T>[]): Promise<string[]>;
 }
 
-/** How a settled message ended. */
-export type Outcome = 'acked' | 'nacked' | 'dead-lettered';
+/**
+ * How a settled message ended: `acked`, `nacked` (back for another attempt, or `dead-lettered` on
+ * the last), `dead-lettered`, or `released` (handed back by {@link Message.release} without using
+ * an attempt).
+ */
+export type Outcome = 'acked' | 'nacked' | 'dead-lettered' | 'released';
 
 /** A received message. Settle it once: a second settle is a no-op returning the first outcome. */
 export interface Message<T = unknown> {
@@ -131,6 +135,27 @@ export interface Message<T = unknown> {
    * `nacked on attempt N of M`, and resolves `'dead-lettered'`.
    */
   nack(options?: { delayMs?: number }): Promise<Outcome>;
+  /**
+   * Hands the message back for immediate redelivery **without counting this attempt**: its next
+   * delivery (to this consumer or another) carries the same `attempt`, so it never dead-letters
+   * for it. For a message this consumer can't handle now through no fault of the message (an
+   * output gone, shutting down); a failure of the message is a `nack()`. Resolves `'released'`
+   * once the broker took it back; like every settle, once: a later `ack`, `nack` or `deadLetter`
+   * is a no-op returning `'released'`.
+   *
+   * Where the broker counts a redelivery anyway, the adapter compensates, and some of it shows:
+   * - RabbitMQ, Redis, SQS standard queues: the message goes back as a copy at the tail of the
+   *   subscription's queue (behind messages already waiting), the original acked once the copy is
+   *   accepted.
+   * - SQS FIFO queues: a visibility change to 0; SQS counts it, so the next `attempt` is one
+   *   higher (attempts are `approximate` there).
+   * - Pub/Sub: `modifyAckDeadline(0)`, which the service counts as a delivery attempt; the adapter
+   *   takes it off in this process only (a redelivery to another process shows it), and the service
+   *   counts it toward the subscription's backstop dead-letter policy (`maxAttempts + 10`), so a
+   *   message released over and over can still be dead-lettered there.
+   * Releasing the same message again and again never ends: it is not an attempt.
+   */
+  release(): Promise<Outcome>;
   /**
    * Moves the message to the subscription's DLQ with `reason` (non-empty, stored verbatim). Rejects
    * with `InvalidArgument` on a consumer with `deadLetter: false`.
@@ -314,7 +339,10 @@ export interface DeadLetterFilter {
  * - `would-redrive` / `would-purge`: what a `dryRun` would have done;
  * - `refused`: the redrive-loop guard kept it in the DLQ (see `detail`);
  * - `failed`: the broker refused this letter (after core's retries of retryable errors); it stays
- *   in the DLQ and `error` says why.
+ *   in the DLQ and `error` says why;
+ * - `not-found`: an id asked for in {@link DeadLetterFilter.ids} that the run did not find in the
+ *   DLQ. It has no letter, so it is not a {@link DeadLetterResult}: it is listed in
+ *   {@link DeadLetterReport.notFound}, never in `results` nor passed to `onResult`.
  */
 export type DeadLetterOutcome =
   | 'redriven'
@@ -322,13 +350,14 @@ export type DeadLetterOutcome =
   | 'would-redrive'
   | 'would-purge'
   | 'refused'
-  | 'failed';
+  | 'failed'
+  | 'not-found';
 
 /** The outcome for one matched dead letter, as reported to `onResult` and in the report. */
 export interface DeadLetterResult {
   /** The message id. */
   id: string;
-  /** What happened to it (see {@link DeadLetterOutcome}). */
+  /** What happened to it (see {@link DeadLetterOutcome}); never `not-found` (see {@link DeadLetterNotFound}). */
   outcome: DeadLetterOutcome;
   /** Why the message was dead-lettered (the letter's `reason`). */
   reason: string;
@@ -346,10 +375,30 @@ export interface DeadLetterResult {
   error?: OmnibusError;
 }
 
+/**
+ * An id asked for in {@link DeadLetterFilter.ids} that a run read the DLQ through without finding:
+ * never dead-lettered, already redriven or purged, or not in this subscription's DLQ.
+ */
+export interface DeadLetterNotFound {
+  /** The id as asked for. */
+  id: string;
+  outcome: 'not-found';
+}
+
 /** The summary of one `redrive` or `purge` run over a {@link DeadLetterSelection}. */
 export interface DeadLetterReport {
   /** One entry per matched letter, in the order they were read (the DLQ's order). */
   results: DeadLetterResult[];
+  /**
+   * Outcome `not-found`: each id of {@link DeadLetterFilter.ids} that no letter read had, in the
+   * order the ids were given; `[]` without `ids`. Only a run that read the DLQ through (up to the
+   * letters dead-lettered after it started) says an id is not there: a run stopped by `limit` or by
+   * its `signal` first reports none (an id it did not reach may still be there). An id whose letter
+   * is in the DLQ but fails another criterion (`reason`, `failedBefore`, …) is neither matched nor
+   * not found. Where the DLQ can only be sampled (SQS: a read ends after one empty receive), "read
+   * through" is as far as the broker handed letters out.
+   */
+  notFound: DeadLetterNotFound[];
   /** Letters read from the DLQ (matched or not). */
   scanned: number;
   /** Letters that matched the filter (at most its `limit`): `results.length`. */
