@@ -276,13 +276,18 @@ export class RabbitMQSubscription implements DriverSubscription {
         shrink: SHRINK,
       };
     });
-    return this.#publishThenAck(
+    const result = await this.#publishThenAck(
       released,
       publications,
       // A copy that can never be published: requeue the original (counted, but never lost).
       (open, message) => open.nack(message, false, true),
       { release: true },
     );
+    // A receive already waiting (a handler's message.release() while its consumer kept receiving)
+    // would never be woken: nothing is delivered while consumption is stopped. The copies are
+    // confirmed, so consuming again can't cross them.
+    if (this.#wakeReceivers.size > 0 && !this.#closed) this.#resume();
+    return result;
   }
 
   /** Nothing to do: RabbitMQ holds an unacked delivery until it is settled or its channel closes. */
