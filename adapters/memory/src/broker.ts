@@ -10,9 +10,10 @@ import type {
   SubscriptionSpec,
 } from '@omnibus/core/driver';
 import { Deque } from './deque.js';
+import { InFlight, type Linked } from './in-flight.js';
 
 /** A message as one subscription holds it: shared bytes, per-subscription delivery state. */
-export interface Entry {
+export interface Entry extends Linked<Entry> {
   readonly id: string;
   readonly body: Uint8Array;
   readonly attributes: Readonly<Record<string, string>>;
@@ -62,7 +63,7 @@ export class SubscriptionState {
   readonly spec: SubscriptionSpec;
   private readonly broker: MemoryBroker;
   private readonly ready = new Deque<Entry>();
-  private readonly inFlight = new Set<Entry>();
+  private readonly inFlight = new InFlight<Entry>();
   private readonly delayed = new Map<
     Entry,
     { timer: ReturnType<typeof setTimeout>; dueAt: number }
@@ -287,7 +288,7 @@ export class SubscriptionState {
 
   /**
    * One timer per subscription, armed for the earliest possible expiry; when it fires it sweeps the
-   * in-flight set once. A timer per message would cost more than the rest of a delivery.
+   * in-flight list once. A timer per message would cost more than the rest of a delivery.
    */
   private armLeaseTimer(at: number): void {
     if (this.leaseTimer !== undefined && this.leaseTimerAt <= at) return;
@@ -378,6 +379,8 @@ export class SubscriptionState {
         delivery: 0,
         leaseExpiresAt: 0,
         holder: undefined,
+        previous: undefined,
+        next: undefined,
       },
       undefined,
     );
@@ -603,6 +606,8 @@ export class MemoryBroker {
             delivery: 0,
             leaseExpiresAt: 0,
             holder: undefined,
+            previous: undefined,
+            next: undefined,
           },
           message.delayMs,
         );
