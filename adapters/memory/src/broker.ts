@@ -32,10 +32,54 @@ export interface Entry extends Linked<Entry> {
   holder: object | undefined;
 }
 
-/** A settle token: the entry and the delivery it was handed out with. */
-export interface MemoryHandle {
+/**
+ * One delivery of an entry, as core receives it; it is also its own settle handle. What never
+ * changes is read through from the entry; what a delivery fixes (its number, its attempt, its copy
+ * of raw bytes) is its own. One small object per delivery: a copy of every field and a separate
+ * handle cost more than the rest of taking it.
+ */
+export class MemoryDelivery implements ReceivedMessage {
   readonly entry: Entry;
+  /** The entry's `delivery` when handed out: a settle with an older one (lease expired) is ignored. */
   readonly delivery: number;
+  readonly attempt: number;
+  readonly body: Uint8Array;
+
+  constructor(entry: Entry) {
+    this.entry = entry;
+    this.delivery = entry.delivery;
+    this.attempt = entry.attempt;
+    // Raw bytes are copied per delivery, so a handler mutating them can't change other copies.
+    this.body = entry.contentType === 'application/octet-stream' ? entry.body.slice() : entry.body;
+  }
+
+  get id(): string {
+    return this.entry.id;
+  }
+  get attributes(): Readonly<Record<string, string>> {
+    return this.entry.attributes;
+  }
+  get contentType(): string | undefined {
+    return this.entry.contentType;
+  }
+  get publishedAt(): number {
+    return this.entry.publishedAt;
+  }
+  get orderingKey(): string | undefined {
+    return this.entry.orderingKey;
+  }
+  get traceparent(): string | undefined {
+    return this.entry.traceparent;
+  }
+  get redrives(): number {
+    return this.entry.redrives;
+  }
+  get handle(): MemoryDelivery {
+    return this;
+  }
+  get native(): Entry {
+    return this.entry;
+  }
 }
 
 interface Waiter {
@@ -200,7 +244,7 @@ export class SubscriptionState {
       entry.leaseExpiresAt = leaseExpiresAt;
       entry.holder = session;
       this.inFlight.add(entry);
-      messages[index] = toReceived(entry);
+      messages[index] = new MemoryDelivery(entry);
     }
     this.armLeaseTimer(leaseExpiresAt);
     this.broker.changed();
@@ -209,7 +253,7 @@ export class SubscriptionState {
 
   /** The entry a handle still speaks for, or undefined when its lease expired and it moved on. */
   private current(handle: unknown): Entry | undefined {
-    const { entry, delivery } = handle as MemoryHandle;
+    const { entry, delivery } = handle as MemoryDelivery;
     return entry.delivery === delivery && this.inFlight.has(entry) ? entry : undefined;
   }
 
@@ -450,23 +494,6 @@ export class SubscriptionState {
     for (const waiter of this.waiters) waiter.resolve([]);
     this.waiters = [];
   }
-}
-
-function toReceived(entry: Entry): ReceivedMessage {
-  return {
-    id: entry.id,
-    // Raw bytes are copied per delivery, so a handler mutating them can't change other copies.
-    body: entry.contentType === 'application/octet-stream' ? entry.body.slice() : entry.body,
-    attributes: entry.attributes,
-    contentType: entry.contentType,
-    publishedAt: entry.publishedAt,
-    orderingKey: entry.orderingKey,
-    traceparent: entry.traceparent,
-    attempt: entry.attempt,
-    redrives: entry.redrives,
-    handle: { entry, delivery: entry.delivery } satisfies MemoryHandle,
-    native: entry,
-  };
 }
 
 function toStored(letter: DeadLetterEntry): StoredDeadLetter {
