@@ -12,8 +12,11 @@ import type {
 import { Deque } from './deque.js';
 import { InFlight, type Linked } from './in-flight.js';
 
-/** A message as one subscription holds it: shared bytes, per-subscription delivery state. */
-export interface Entry extends Linked<Entry> {
+/**
+ * A message as one subscription holds it: shared bytes and its count of deliveries. It may wait in
+ * the ready queue for a long time, so what only a delivery needs lives on the delivery.
+ */
+export interface Entry {
   readonly id: string;
   readonly body: Uint8Array;
   readonly attributes: Readonly<Record<string, string>>;
@@ -25,32 +28,35 @@ export interface Entry extends Linked<Entry> {
   readonly redrives: number;
   /** Deliveries so far. */
   attempt: number;
-  /** Changes on every delivery, so a settle with an old handle (lease expired meanwhile) is ignored. */
-  delivery: number;
-  leaseExpiresAt: number;
-  /** The session holding it while in flight, so a closing connection releases what it held. */
-  holder: object | undefined;
+  /** The delivery out now: a settle with any other (its lease expired meanwhile) is ignored. */
+  delivery: MemoryDelivery | undefined;
 }
 
 /**
- * One delivery of an entry, as core receives it; it is also its own settle handle. What never
- * changes is read through from the entry; what a delivery fixes (its number, its attempt, its copy
- * of raw bytes) is its own. One small object per delivery: a copy of every field and a separate
- * handle cost more than the rest of taking it.
+ * One delivery of an entry, as core receives it, and its lease while in flight; it is also its own
+ * settle handle. What never changes is read through from the entry; what a delivery fixes (its
+ * attempt, its copy of raw bytes) is its own. One small object per delivery: a copy of every field
+ * and a separate handle cost more than the rest of taking it.
  */
-export class MemoryDelivery implements ReceivedMessage {
+export class MemoryDelivery implements ReceivedMessage, Linked<MemoryDelivery> {
   readonly entry: Entry;
-  /** The entry's `delivery` when handed out: a settle with an older one (lease expired) is ignored. */
-  readonly delivery: number;
   readonly attempt: number;
   readonly body: Uint8Array;
+  /** The session holding it, so a closing connection releases what it held. */
+  readonly session: object;
+  leaseExpiresAt: number;
+  previous: MemoryDelivery | undefined;
+  next: MemoryDelivery | undefined;
 
-  constructor(entry: Entry) {
+  constructor(entry: Entry, session: object, leaseExpiresAt: number) {
     this.entry = entry;
-    this.delivery = entry.delivery;
     this.attempt = entry.attempt;
     // Raw bytes are copied per delivery, so a handler mutating them can't change other copies.
     this.body = entry.contentType === 'application/octet-stream' ? entry.body.slice() : entry.body;
+    this.session = session;
+    this.leaseExpiresAt = leaseExpiresAt;
+    this.previous = undefined;
+    this.next = undefined;
   }
 
   get id(): string {
@@ -107,7 +113,7 @@ export class SubscriptionState {
   readonly spec: SubscriptionSpec;
   private readonly broker: MemoryBroker;
   private readonly ready = new Deque<Entry>();
-  private readonly inFlight = new InFlight<Entry>();
+  private readonly inFlight = new InFlight<MemoryDelivery>();
   private readonly delayed = new Map<
     Entry,
     { timer: ReturnType<typeof setTimeout>; dueAt: number }
@@ -125,7 +131,6 @@ export class SubscriptionState {
   private waiters: Waiter[] = [];
   private leaseTimer: ReturnType<typeof setTimeout> | undefined;
   private leaseTimerAt = Number.POSITIVE_INFINITY;
-  private nextDelivery = 1;
   /** Open consuming sessions; `isIdle` only looks at subscriptions somebody consumes. */
   sessions = 0;
 
@@ -240,30 +245,33 @@ export class SubscriptionState {
     for (let index = 0; index < count; index++) {
       const entry = this.ready.shift()!;
       entry.attempt++;
-      entry.delivery = this.nextDelivery++;
-      entry.leaseExpiresAt = leaseExpiresAt;
-      entry.holder = session;
-      this.inFlight.add(entry);
-      messages[index] = new MemoryDelivery(entry);
+      const delivery = new MemoryDelivery(entry, session, leaseExpiresAt);
+      entry.delivery = delivery;
+      this.inFlight.add(delivery);
+      messages[index] = delivery;
     }
     this.armLeaseTimer(leaseExpiresAt);
     this.broker.changed();
     return messages;
   }
 
-  /** The entry a handle still speaks for, or undefined when its lease expired and it moved on. */
-  private current(handle: unknown): Entry | undefined {
-    const { entry, delivery } = handle as MemoryDelivery;
-    return entry.delivery === delivery && this.inFlight.has(entry) ? entry : undefined;
+  /** The delivery a handle is, while still out; undefined once its lease expired and it moved on. */
+  private current(handle: unknown): MemoryDelivery | undefined {
+    const delivery = handle as MemoryDelivery;
+    return delivery.entry.delivery === delivery ? delivery : undefined;
+  }
+
+  /** The delivery is over (settled, expired, its session gone): its entry is no longer out. */
+  private end(delivery: MemoryDelivery): Entry {
+    this.inFlight.delete(delivery);
+    delivery.entry.delivery = undefined;
+    return delivery.entry;
   }
 
   ack(handles: readonly unknown[]): void {
     for (const handle of handles) {
-      const entry = this.current(handle);
-      if (entry === undefined) continue;
-      this.inFlight.delete(entry);
-      entry.holder = undefined;
-      this.nextOfKey(entry);
+      const delivery = this.current(handle);
+      if (delivery !== undefined) this.nextOfKey(this.end(delivery));
     }
     this.disarmLeaseTimerIfIdle();
     this.broker.changed();
@@ -280,10 +288,9 @@ export class SubscriptionState {
   }
 
   private handBack(handle: unknown, delayMs: number, uncount: boolean): void {
-    const entry = this.current(handle);
-    if (entry === undefined) return;
-    this.inFlight.delete(entry);
-    entry.holder = undefined;
+    const delivery = this.current(handle);
+    if (delivery === undefined) return;
+    const entry = this.end(delivery);
     if (uncount) entry.attempt--;
     this.requeue(entry, delayMs);
     this.disarmLeaseTimerIfIdle();
@@ -291,15 +298,14 @@ export class SubscriptionState {
   }
 
   extendLease(handle: unknown, leaseMs: number): void {
-    const entry = this.current(handle);
-    if (entry !== undefined) entry.leaseExpiresAt = Date.now() + leaseMs;
+    const delivery = this.current(handle);
+    if (delivery !== undefined) delivery.leaseExpiresAt = Date.now() + leaseMs;
   }
 
   deadLetter(handle: unknown, reason: string, attempts: number): void {
-    const entry = this.current(handle);
-    if (entry === undefined) return;
-    this.inFlight.delete(entry);
-    entry.holder = undefined;
+    const delivery = this.current(handle);
+    if (delivery === undefined) return;
+    const entry = this.end(delivery);
     const position = this.nextPosition++;
     this.deadLetters.set(position, {
       position,
@@ -318,11 +324,8 @@ export class SubscriptionState {
     const waiting = this.waiters.filter((waiter) => waiter.session === session);
     this.waiters = this.waiters.filter((waiter) => waiter.session !== session);
     for (const waiter of waiting) waiter.resolve([]);
-    for (const entry of this.inFlight) {
-      if (entry.holder !== session) continue;
-      this.inFlight.delete(entry);
-      entry.holder = undefined;
-      this.requeue(entry, 0);
+    for (const delivery of this.inFlight) {
+      if (delivery.session === session) this.requeue(this.end(delivery), 0);
     }
     this.disarmLeaseTimerIfIdle();
     this.broker.changed();
@@ -356,14 +359,12 @@ export class SubscriptionState {
     const now = Date.now();
     let earliest = Number.POSITIVE_INFINITY;
     let expired = false;
-    for (const entry of this.inFlight) {
-      if (entry.leaseExpiresAt <= now) {
-        this.inFlight.delete(entry);
-        entry.holder = undefined;
-        this.requeue(entry, 0);
+    for (const delivery of this.inFlight) {
+      if (delivery.leaseExpiresAt <= now) {
+        this.requeue(this.end(delivery), 0);
         expired = true;
-      } else if (entry.leaseExpiresAt < earliest) {
-        earliest = entry.leaseExpiresAt;
+      } else if (delivery.leaseExpiresAt < earliest) {
+        earliest = delivery.leaseExpiresAt;
       }
     }
     if (earliest !== Number.POSITIVE_INFINITY) this.armLeaseTimer(earliest);
@@ -420,11 +421,7 @@ export class SubscriptionState {
         ...entry,
         redrives: entry.redrives + 1,
         attempt: 0,
-        delivery: 0,
-        leaseExpiresAt: 0,
-        holder: undefined,
-        previous: undefined,
-        next: undefined,
+        delivery: undefined,
       },
       undefined,
     );
@@ -481,7 +478,7 @@ export class SubscriptionState {
   delete(): void {
     this.deleted = true;
     this.ready.clear();
-    this.inFlight.clear();
+    for (const delivery of this.inFlight) this.end(delivery);
     this.keyBacklog.clear();
     this.deadLetters.clear();
     this.dispose();
@@ -630,11 +627,7 @@ export class MemoryBroker {
             traceparent: message.traceparent,
             redrives: 0,
             attempt: 0,
-            delivery: 0,
-            leaseExpiresAt: 0,
-            holder: undefined,
-            previous: undefined,
-            next: undefined,
+            delivery: undefined,
           },
           message.delayMs,
         );

@@ -46,10 +46,6 @@ export class InFlight<T extends Linked<T>> {
     return true;
   }
 
-  clear(): void {
-    while (this.head !== undefined) this.delete(this.head);
-  }
-
   /**
    * Oldest first. Only the item just yielded may be deleted meanwhile; items added meanwhile may or
    * may not be reached (the sweeps that delete while walking look only for older ones).
