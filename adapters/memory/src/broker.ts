@@ -273,7 +273,6 @@ export class SubscriptionState {
       const delivery = this.current(handle);
       if (delivery !== undefined) this.nextOfKey(this.end(delivery));
     }
-    this.disarmLeaseTimerIfIdle();
     this.broker.changed();
   }
 
@@ -293,7 +292,6 @@ export class SubscriptionState {
     const entry = this.end(delivery);
     if (uncount) entry.attempt--;
     this.requeue(entry, delayMs);
-    this.disarmLeaseTimerIfIdle();
     this.broker.changed();
   }
 
@@ -315,7 +313,6 @@ export class SubscriptionState {
       deadLetteredAt: Date.now(),
     });
     this.nextOfKey(entry);
-    this.disarmLeaseTimerIfIdle();
     this.broker.changed();
   }
 
@@ -327,7 +324,6 @@ export class SubscriptionState {
     for (const delivery of this.inFlight) {
       if (delivery.session === session) this.requeue(this.end(delivery), 0);
     }
-    this.disarmLeaseTimerIfIdle();
     this.broker.changed();
   }
 
@@ -335,7 +331,9 @@ export class SubscriptionState {
 
   /**
    * One timer per subscription, armed for the earliest possible expiry; when it fires it sweeps the
-   * in-flight list once. A timer per message would cost more than the rest of a delivery.
+   * in-flight list once. A timer per message would cost more than the rest of a delivery. It is not
+   * cleared when the last delivery settles: a consumer empties the list after every batch, and
+   * setting and clearing a timer each time cost more than one sweep of an empty list per lease.
    */
   private armLeaseTimer(at: number): void {
     if (this.leaseTimer !== undefined && this.leaseTimerAt <= at) return;
@@ -344,13 +342,6 @@ export class SubscriptionState {
     this.leaseTimer = setTimeout(() => this.sweepLeases(), Math.max(0, at - Date.now()));
     // Leases alone don't keep a process alive; delayed messages (ref'd timers) do.
     this.leaseTimer.unref?.();
-  }
-
-  private disarmLeaseTimerIfIdle(): void {
-    if (this.inFlight.size > 0 || this.leaseTimer === undefined) return;
-    clearTimeout(this.leaseTimer);
-    this.leaseTimer = undefined;
-    this.leaseTimerAt = Number.POSITIVE_INFINITY;
   }
 
   private sweepLeases(): void {
