@@ -35,8 +35,8 @@ export interface Entry {
 /**
  * One delivery of an entry, as core receives it, and its lease while in flight; it is also its own
  * settle handle. What never changes is read through from the entry; what a delivery fixes (its
- * attempt, its copy of raw bytes) is its own. One small object per delivery: a copy of every field
- * and a separate handle cost more than the rest of taking it.
+ * attempt, its copy of raw bytes) is its own. It is allocated per message, so it stays one small
+ * object rather than a copy of every field plus a handle object.
  */
 export class MemoryDelivery implements ReceivedMessage, Linked<MemoryDelivery> {
   readonly entry: Entry;
