@@ -10,8 +10,12 @@ import type {
   SubscriptionSpec,
 } from '@omnibus/core/driver';
 import { Deque } from './deque.js';
+import { InFlight, type Linked } from './in-flight.js';
 
-/** A message as one subscription holds it: shared bytes, per-subscription delivery state. */
+/**
+ * A message as one subscription holds it: shared bytes and its count of deliveries. It may wait in
+ * the ready queue for a long time, so what only a delivery needs lives on the delivery.
+ */
 export interface Entry {
   readonly id: string;
   readonly body: Uint8Array;
@@ -24,17 +28,64 @@ export interface Entry {
   readonly redrives: number;
   /** Deliveries so far. */
   attempt: number;
-  /** Changes on every delivery, so a settle with an old handle (lease expired meanwhile) is ignored. */
-  delivery: number;
-  leaseExpiresAt: number;
-  /** The session holding it while in flight, so a closing connection releases what it held. */
-  holder: object | undefined;
+  /** The delivery out now: a settle with any other (its lease expired meanwhile) is ignored. */
+  delivery: MemoryDelivery | undefined;
 }
 
-/** A settle token: the entry and the delivery it was handed out with. */
-export interface MemoryHandle {
+/**
+ * One delivery of an entry, as core receives it, and its lease while in flight; it is also its own
+ * settle handle. What never changes is read through from the entry; what a delivery fixes (its
+ * attempt, its copy of raw bytes) is its own. It is allocated per message, so it stays one small
+ * object rather than a copy of every field plus a handle object.
+ */
+export class MemoryDelivery implements ReceivedMessage, Linked<MemoryDelivery> {
   readonly entry: Entry;
-  readonly delivery: number;
+  readonly attempt: number;
+  readonly body: Uint8Array;
+  /** The session holding it, so a closing connection releases what it held. */
+  readonly session: object;
+  leaseExpiresAt: number;
+  previous: MemoryDelivery | undefined;
+  next: MemoryDelivery | undefined;
+
+  constructor(entry: Entry, session: object, leaseExpiresAt: number) {
+    this.entry = entry;
+    this.attempt = entry.attempt;
+    // Raw bytes are copied per delivery, so a handler mutating them can't change other copies.
+    this.body = entry.contentType === 'application/octet-stream' ? entry.body.slice() : entry.body;
+    this.session = session;
+    this.leaseExpiresAt = leaseExpiresAt;
+    this.previous = undefined;
+    this.next = undefined;
+  }
+
+  get id(): string {
+    return this.entry.id;
+  }
+  get attributes(): Readonly<Record<string, string>> {
+    return this.entry.attributes;
+  }
+  get contentType(): string | undefined {
+    return this.entry.contentType;
+  }
+  get publishedAt(): number {
+    return this.entry.publishedAt;
+  }
+  get orderingKey(): string | undefined {
+    return this.entry.orderingKey;
+  }
+  get traceparent(): string | undefined {
+    return this.entry.traceparent;
+  }
+  get redrives(): number {
+    return this.entry.redrives;
+  }
+  get handle(): MemoryDelivery {
+    return this;
+  }
+  get native(): Entry {
+    return this.entry;
+  }
 }
 
 interface Waiter {
@@ -62,7 +113,7 @@ export class SubscriptionState {
   readonly spec: SubscriptionSpec;
   private readonly broker: MemoryBroker;
   private readonly ready = new Deque<Entry>();
-  private readonly inFlight = new Set<Entry>();
+  private readonly inFlight = new InFlight<MemoryDelivery>();
   private readonly delayed = new Map<
     Entry,
     { timer: ReturnType<typeof setTimeout>; dueAt: number }
@@ -80,7 +131,6 @@ export class SubscriptionState {
   private waiters: Waiter[] = [];
   private leaseTimer: ReturnType<typeof setTimeout> | undefined;
   private leaseTimerAt = Number.POSITIVE_INFINITY;
-  private nextDelivery = 1;
   /** Open consuming sessions; `isIdle` only looks at subscriptions somebody consumes. */
   sessions = 0;
 
@@ -195,32 +245,34 @@ export class SubscriptionState {
     for (let index = 0; index < count; index++) {
       const entry = this.ready.shift()!;
       entry.attempt++;
-      entry.delivery = this.nextDelivery++;
-      entry.leaseExpiresAt = leaseExpiresAt;
-      entry.holder = session;
-      this.inFlight.add(entry);
-      messages[index] = toReceived(entry);
+      const delivery = new MemoryDelivery(entry, session, leaseExpiresAt);
+      entry.delivery = delivery;
+      this.inFlight.add(delivery);
+      messages[index] = delivery;
     }
     this.armLeaseTimer(leaseExpiresAt);
     this.broker.changed();
     return messages;
   }
 
-  /** The entry a handle still speaks for, or undefined when its lease expired and it moved on. */
-  private current(handle: unknown): Entry | undefined {
-    const { entry, delivery } = handle as MemoryHandle;
-    return entry.delivery === delivery && this.inFlight.has(entry) ? entry : undefined;
+  /** The delivery a handle is, while still out; undefined once its lease expired and it moved on. */
+  private current(handle: unknown): MemoryDelivery | undefined {
+    const delivery = handle as MemoryDelivery;
+    return delivery.entry.delivery === delivery ? delivery : undefined;
+  }
+
+  /** The delivery is over (settled, expired, its session gone): its entry is no longer out. */
+  private end(delivery: MemoryDelivery): Entry {
+    this.inFlight.delete(delivery);
+    delivery.entry.delivery = undefined;
+    return delivery.entry;
   }
 
   ack(handles: readonly unknown[]): void {
     for (const handle of handles) {
-      const entry = this.current(handle);
-      if (entry === undefined) continue;
-      this.inFlight.delete(entry);
-      entry.holder = undefined;
-      this.nextOfKey(entry);
+      const delivery = this.current(handle);
+      if (delivery !== undefined) this.nextOfKey(this.end(delivery));
     }
-    this.disarmLeaseTimerIfIdle();
     this.broker.changed();
   }
 
@@ -235,26 +287,23 @@ export class SubscriptionState {
   }
 
   private handBack(handle: unknown, delayMs: number, uncount: boolean): void {
-    const entry = this.current(handle);
-    if (entry === undefined) return;
-    this.inFlight.delete(entry);
-    entry.holder = undefined;
+    const delivery = this.current(handle);
+    if (delivery === undefined) return;
+    const entry = this.end(delivery);
     if (uncount) entry.attempt--;
     this.requeue(entry, delayMs);
-    this.disarmLeaseTimerIfIdle();
     this.broker.changed();
   }
 
   extendLease(handle: unknown, leaseMs: number): void {
-    const entry = this.current(handle);
-    if (entry !== undefined) entry.leaseExpiresAt = Date.now() + leaseMs;
+    const delivery = this.current(handle);
+    if (delivery !== undefined) delivery.leaseExpiresAt = Date.now() + leaseMs;
   }
 
   deadLetter(handle: unknown, reason: string, attempts: number): void {
-    const entry = this.current(handle);
-    if (entry === undefined) return;
-    this.inFlight.delete(entry);
-    entry.holder = undefined;
+    const delivery = this.current(handle);
+    if (delivery === undefined) return;
+    const entry = this.end(delivery);
     const position = this.nextPosition++;
     this.deadLetters.set(position, {
       position,
@@ -264,7 +313,6 @@ export class SubscriptionState {
       deadLetteredAt: Date.now(),
     });
     this.nextOfKey(entry);
-    this.disarmLeaseTimerIfIdle();
     this.broker.changed();
   }
 
@@ -273,13 +321,9 @@ export class SubscriptionState {
     const waiting = this.waiters.filter((waiter) => waiter.session === session);
     this.waiters = this.waiters.filter((waiter) => waiter.session !== session);
     for (const waiter of waiting) waiter.resolve([]);
-    for (const entry of this.inFlight) {
-      if (entry.holder !== session) continue;
-      this.inFlight.delete(entry);
-      entry.holder = undefined;
-      this.requeue(entry, 0);
+    for (const delivery of this.inFlight) {
+      if (delivery.session === session) this.requeue(this.end(delivery), 0);
     }
-    this.disarmLeaseTimerIfIdle();
     this.broker.changed();
   }
 
@@ -287,7 +331,9 @@ export class SubscriptionState {
 
   /**
    * One timer per subscription, armed for the earliest possible expiry; when it fires it sweeps the
-   * in-flight set once. A timer per message would cost more than the rest of a delivery.
+   * in-flight list once. A timer per message would cost more than the rest of a delivery. It is not
+   * cleared when the last delivery settles: a consumer empties the list after every batch, and
+   * setting and clearing a timer each time cost more than one sweep of an empty list per lease.
    */
   private armLeaseTimer(at: number): void {
     if (this.leaseTimer !== undefined && this.leaseTimerAt <= at) return;
@@ -298,27 +344,18 @@ export class SubscriptionState {
     this.leaseTimer.unref?.();
   }
 
-  private disarmLeaseTimerIfIdle(): void {
-    if (this.inFlight.size > 0 || this.leaseTimer === undefined) return;
-    clearTimeout(this.leaseTimer);
-    this.leaseTimer = undefined;
-    this.leaseTimerAt = Number.POSITIVE_INFINITY;
-  }
-
   private sweepLeases(): void {
     this.leaseTimer = undefined;
     this.leaseTimerAt = Number.POSITIVE_INFINITY;
     const now = Date.now();
     let earliest = Number.POSITIVE_INFINITY;
     let expired = false;
-    for (const entry of this.inFlight) {
-      if (entry.leaseExpiresAt <= now) {
-        this.inFlight.delete(entry);
-        entry.holder = undefined;
-        this.requeue(entry, 0);
+    for (const delivery of this.inFlight) {
+      if (delivery.leaseExpiresAt <= now) {
+        this.requeue(this.end(delivery), 0);
         expired = true;
-      } else if (entry.leaseExpiresAt < earliest) {
-        earliest = entry.leaseExpiresAt;
+      } else if (delivery.leaseExpiresAt < earliest) {
+        earliest = delivery.leaseExpiresAt;
       }
     }
     if (earliest !== Number.POSITIVE_INFINITY) this.armLeaseTimer(earliest);
@@ -375,9 +412,7 @@ export class SubscriptionState {
         ...entry,
         redrives: entry.redrives + 1,
         attempt: 0,
-        delivery: 0,
-        leaseExpiresAt: 0,
-        holder: undefined,
+        delivery: undefined,
       },
       undefined,
     );
@@ -434,7 +469,7 @@ export class SubscriptionState {
   delete(): void {
     this.deleted = true;
     this.ready.clear();
-    this.inFlight.clear();
+    for (const delivery of this.inFlight) this.end(delivery);
     this.keyBacklog.clear();
     this.deadLetters.clear();
     this.dispose();
@@ -447,23 +482,6 @@ export class SubscriptionState {
     for (const waiter of this.waiters) waiter.resolve([]);
     this.waiters = [];
   }
-}
-
-function toReceived(entry: Entry): ReceivedMessage {
-  return {
-    id: entry.id,
-    // Raw bytes are copied per delivery, so a handler mutating them can't change other copies.
-    body: entry.contentType === 'application/octet-stream' ? entry.body.slice() : entry.body,
-    attributes: entry.attributes,
-    contentType: entry.contentType,
-    publishedAt: entry.publishedAt,
-    orderingKey: entry.orderingKey,
-    traceparent: entry.traceparent,
-    attempt: entry.attempt,
-    redrives: entry.redrives,
-    handle: { entry, delivery: entry.delivery } satisfies MemoryHandle,
-    native: entry,
-  };
 }
 
 function toStored(letter: DeadLetterEntry): StoredDeadLetter {
@@ -600,9 +618,7 @@ export class MemoryBroker {
             traceparent: message.traceparent,
             redrives: 0,
             attempt: 0,
-            delivery: 0,
-            leaseExpiresAt: 0,
-            holder: undefined,
+            delivery: undefined,
           },
           message.delayMs,
         );

@@ -188,9 +188,9 @@ export function memory(options: MemoryOptions = {}): DriverV2 {
 }
 
 /**
- * One consuming session; it is also the `holder` that marks what it has in flight. Its leases last
- * the `ackDeadlineMs` its consumer asked for (the subscription may have been created, by a
- * declaration or another consumer, with another).
+ * One consuming session; each delivery it takes names it as its `session`, so closing it hands
+ * them back. Its leases last the `ackDeadlineMs` its consumer asked for (the subscription may have
+ * been created, by a declaration or another consumer, with another).
  */
 class MemorySubscription implements DriverSubscription {
   private readonly state: SubscriptionState;

@@ -33,6 +33,7 @@ import type { Dispatch, DispatchHost } from './dispatch.js';
 import { LeaseKeeper, type LeaseSettings } from './lease-keeper.js';
 import { PullDispatch } from './pull-dispatch.js';
 import { type HandlerFailureSettings, PushDispatch } from './push-dispatch.js';
+import { UnsettledMessages } from './unsettled.js';
 
 /** Resolved consumer settings a loop runs with; each part declares the ones it reads. */
 export interface ConsumerSettings<T>
@@ -75,7 +76,7 @@ export class ConsumerLoop<T> implements MessageOwner<T>, DispatchHost<T> {
   private readonly acks: AckBatcher;
   private readonly leases: LeaseKeeper<T>;
   private readonly abort = new AbortController();
-  private readonly unsettled = new Set<ReceivedEnvelope<T>>();
+  private readonly unsettled = new UnsettledMessages<T>();
   /** Settle operations still talking to the broker. */
   private readonly pendingSettles = new Set<Promise<unknown>>();
   private stopping = false;
@@ -343,7 +344,7 @@ export class ConsumerLoop<T> implements MessageOwner<T>, DispatchHost<T> {
     await this.loopDone;
 
     const unstarted = this.dispatch.withdrawUnstarted();
-    // In arrival order (the unsettled set's): brokers that requeue in call order keep it.
+    // In arrival order (the unsettled list's): brokers that requeue in call order keep it.
     this.release(
       [...this.unsettled].filter((message) => unstarted.has(message)),
       true,

@@ -5,6 +5,7 @@ import type { DriverSubscription, DriverV2, LeaseRequest } from '../driver.js';
 import { type OmnibusError, toOmnibusError } from '../errors.js';
 import type { ReceivedEnvelope } from '../message.js';
 import { checkMilliseconds } from '../rules.js';
+import type { UnsettledMessages } from './unsettled.js';
 
 /** Settings the lease keeper reads. */
 export interface LeaseSettings {
@@ -26,14 +27,14 @@ export class LeaseKeeper<T> {
   private readonly subscription: DriverSubscription;
   private readonly settings: LeaseSettings;
   /** The loop's unsettled messages, read on every tick. */
-  private readonly unsettled: ReadonlySet<ReceivedEnvelope<T>>;
+  private readonly unsettled: UnsettledMessages<T>;
   private timer: ReturnType<typeof setInterval> | undefined;
 
   constructor(
     driver: DriverV2,
     subscription: DriverSubscription,
     settings: LeaseSettings,
-    unsettled: ReadonlySet<ReceivedEnvelope<T>>,
+    unsettled: UnsettledMessages<T>,
   ) {
     this.driver = driver;
     this.subscription = subscription;
