@@ -188,7 +188,7 @@ export function gcpPubSub(options: GcpPubSubOptions = {}): GcpPubSubDriver {
 
     async subscribe(
       spec: SubscriptionSpec,
-      _subscribeOptions: SubscribeOptions,
+      subscribeOptions: SubscribeOptions,
     ): Promise<DriverSubscription> {
       assertOpen();
       const resource = await topology.subscription(spec);
@@ -198,6 +198,7 @@ export function gcpPubSub(options: GcpPubSubOptions = {}): GcpPubSubDriver {
         publisher,
         ledger,
         spec,
+        maxOutstanding: subscribeOptions.maxOutstanding,
         subscriptionPath: paths.subscription(spec),
         deadLetterTopicPath:
           resource.deadLetterPolicy?.deadLetterTopic ??

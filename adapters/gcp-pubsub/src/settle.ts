@@ -66,3 +66,71 @@ export function groupBy<T>(entries: readonly T[], key: (entry: T) => number): Ma
   }
   return groups;
 }
+
+/** Ack ids waiting to go out, and how to tell their caller how it went. */
+interface WaitingAck {
+  readonly ackIds: readonly string[];
+  readonly done: (error?: unknown) => void;
+}
+
+/** Ack ids one merged acknowledge takes at most: core's settle batch, so merging never splits more. */
+const MERGED_ACK_IDS = 1_000;
+
+/**
+ * Acknowledges of one subscription, merged under load: while `maxInFlight` requests are on the
+ * wire, later acks wait and go out together when one comes back. An idle subscription's ack
+ * leaves at once; a draining one's take a request per round trip, not one per batch core settles.
+ * Each caller's promise settles with the request that carried its ack ids.
+ */
+export class AckMerger {
+  readonly #clients: Clients;
+  readonly #subscription: string;
+  readonly #maxInFlight: number;
+  #waiting: WaitingAck[] = [];
+  #inFlight = 0;
+
+  constructor(clients: Clients, subscription: string, maxInFlight: number) {
+    this.#clients = clients;
+    this.#subscription = subscription;
+    this.#maxInFlight = maxInFlight;
+  }
+
+  acknowledge(ackIds: readonly string[]): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.#waiting.push({
+        ackIds,
+        done: (error) => (error === undefined ? resolve() : reject(error)),
+      });
+      this.#send();
+    });
+  }
+
+  #send(): void {
+    while (this.#inFlight < this.#maxInFlight && this.#waiting.length > 0) {
+      const batch: WaitingAck[] = [];
+      let count = 0;
+      while (this.#waiting.length > 0) {
+        const next = this.#waiting[0]!;
+        if (batch.length > 0 && count + next.ackIds.length > MERGED_ACK_IDS) break;
+        batch.push(next);
+        count += next.ackIds.length;
+        this.#waiting.shift();
+      }
+      this.#inFlight++;
+      acknowledge(
+        this.#clients,
+        this.#subscription,
+        batch.flatMap((entry) => entry.ackIds),
+      ).then(
+        () => this.#finish(batch, undefined),
+        (error: unknown) => this.#finish(batch, error ?? new Error('acknowledge failed')),
+      );
+    }
+  }
+
+  #finish(batch: readonly WaitingAck[], error: unknown): void {
+    this.#inFlight--;
+    for (const entry of batch) entry.done(error);
+    this.#send();
+  }
+}
