@@ -35,7 +35,9 @@ describe('publish (redis)', () => {
     await write(Buffer.from('\nsmall line\n'));
     stdin.end();
     const result = await run.done;
-    expect(peak).toBeLessThan(150 * MB);
+    // A reader holding the line holds all 200 MB of it; one that doesn't peaks far lower, how far
+    // depends on when the GC frees the chunks it read (~100 MB on a quiet machine, 169 MB once under load).
+    expect(peak).toBeLessThan(200 * MB);
     expect(result.stderr).toMatch(
       /line 1: MessageTooLarge: the line is 209715200 bytes, more than the broker's maxMessageBytes \d+/,
     );
