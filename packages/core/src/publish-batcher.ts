@@ -75,6 +75,13 @@ export class PublishBatcher {
     const size = Math.max(1, maxMessages);
     for (const [topic, queue] of this.queues) {
       this.queues.delete(topic);
+      const only = queue.length === 1 ? queue[0]! : undefined;
+      if (only !== undefined && maxBytes === undefined && only.messages.length <= size) {
+        // One send this tick, within one batch (a lone send(), or a sendBatch): its own array goes
+        // to the driver, with no copy and no per-message owner list.
+        this.send(topic, only.messages, () => only, only.budget);
+        continue;
+      }
       let chunk: OutgoingMessage[] = [];
       // The send each message of the chunk belongs to, by index.
       let owners: Pending[] = [];
@@ -84,7 +91,7 @@ export class PublishBatcher {
           if (maxBytes !== undefined) {
             const weight = messageBytes(message);
             if (chunk.length > 0 && bytes + weight > maxBytes) {
-              this.send(topic, chunk, owners);
+              this.sendChunk(topic, chunk, owners);
               chunk = [];
               owners = [];
               bytes = 0;
@@ -94,30 +101,39 @@ export class PublishBatcher {
           chunk.push(message);
           owners.push(pending);
           if (chunk.length === size) {
-            this.send(topic, chunk, owners);
+            this.sendChunk(topic, chunk, owners);
             chunk = [];
             owners = [];
             bytes = 0;
           }
         }
       }
-      if (chunk.length > 0) this.send(topic, chunk, owners);
+      if (chunk.length > 0) this.sendChunk(topic, chunk, owners);
     }
   }
 
-  private send(topic: string, chunk: OutgoingMessage[], owners: Pending[]): void {
-    // Sends coalesced in one tick share a chunk; the earliest deadline among them bounds it.
+  /** Sends coalesced in one tick share a chunk; the earliest deadline among them bounds it. */
+  private sendChunk(topic: string, chunk: OutgoingMessage[], owners: Pending[]): void {
     let earliest = owners[0]!.budget;
     for (const owner of owners)
       if (owner.budget.deadlineAt < earliest.deadlineAt) earliest = owner.budget;
+    this.send(topic, chunk, (index) => owners[index]!, earliest);
+  }
+
+  private send(
+    topic: string,
+    chunk: readonly OutgoingMessage[],
+    ownerOf: (index: number) => Pending,
+    budget: RetryBudget,
+  ): void {
     const sending = callBatch(
       chunk,
       (messages) => this.driver.publish(topic, messages),
       (error) => toOmnibusError(error, this.driver, `publish to topic "${topic}" failed`),
-      earliest,
+      budget,
       (index: number, error: OmnibusError | undefined) => {
         this.inFlight--;
-        const owner = owners[index]!;
+        const owner = ownerOf(index);
         if (owner.settled) return;
         if (error !== undefined) {
           owner.settled = true;
