@@ -411,11 +411,13 @@ export interface DriverSubscription {
    *   past the ack deadline (another consumer crashed); attempt from the pending-entries list.
    * - RabbitMQ (push): `basic.consume` with `basic.qos(maxOutstanding)` fills a local buffer that
    *   receive drains; attempt from `x-delivery-count` (+ the adapter's own header after a delay queue).
-   * - SQS: independent long-poll loops of `ReceiveMessage` (≤ 10, wait ≤ 20 s, `VisibilityTimeout`
-   *   = ack deadline) fill a buffer bounded by `maxOutstanding`; attempt from `ApproximateReceiveCount`.
-   * - Pub/Sub: unary `pull` (not streaming pull, whose lease manager would fight core's), up to
-   *   `maxMessages`; attempt from `deliveryAttempt` where a dead-letter policy exists, else the
-   *   driver's own count.
+   * - SQS: a long poll of `ReceiveMessage` (≤ 10, wait ≤ 20 s, `VisibilityTimeout` = ack
+   *   deadline), then short polls one after another while each comes back full, up to
+   *   `maxMessages`; attempt from `ApproximateReceiveCount`.
+   * - Pub/Sub: unary `pull` (not streaming pull, whose lease manager would fight core's), pulled
+   *   ahead into a buffer of up to 5 × `maxOutstanding` (≤ 1,000) whose leases the driver renews
+   *   until core takes them; attempt from `deliveryAttempt` where a dead-letter policy exists,
+   *   else the driver's own count.
    */
   receive(request: ReceiveRequest): Promise<ReceivedMessage[]>;
   /**
@@ -439,9 +441,11 @@ export interface DriverSubscription {
    */
   nack(requests: readonly NackRequest[]): Promise<BatchResult | undefined>;
   /**
-   * Hands back deliveries no handler saw (`stop()` releasing unstarted messages, messages queued
-   * behind a nacked one of their ordering key, a batch `receive` resolved after its abort) for
-   * immediate redelivery. A release **must not** count as an attempt: the next delivery of the
+   * Hands back deliveries for immediate redelivery: ones no handler saw (`stop()` releasing
+   * unstarted messages, messages queued behind a nacked one of their ordering key, a batch
+   * `receive` resolved after its abort) and a handler's `message.release()`, while the subscription
+   * may still be receiving (a `receive` already waiting must still be woken by what comes next).
+   * A release **must not** count as an attempt: the next delivery of the
    * message carries the same `attempt`. Where the broker counts it anyway, the driver compensates,
    * and its README says how:
    * - memory: re-queues without counting.
