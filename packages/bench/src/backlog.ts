@@ -10,6 +10,8 @@ export interface BacklogOptions {
   readonly concurrency?: number;
   /** JSON body size. @default 1024 */
   readonly bodyBytes?: number;
+  /** The Omnibus consumer's `ordering`, to match the raw side's subscription. @default the bus's */
+  readonly ordering?: boolean;
 }
 
 const fillFile = fileURLToPath(new URL('./backlog-fill.ts', import.meta.url));
@@ -71,6 +73,7 @@ export function backlogScenario(target: BrokerTarget, options: BacklogOptions = 
       try {
         const consumer = bus.consumer<{ seq: number; pad: string }>('bench', 'bench', {
           concurrency,
+          ...(options.ordering === undefined ? {} : { ordering: options.ordering }),
         });
         await consumer.ready();
         await fill(target, 'omnibus', runId, messages, bodyBytes);

@@ -21,6 +21,8 @@ export interface LatencyOptions {
   readonly concurrency?: number;
   /** JSON body size. @default 100 */
   readonly bodyBytes?: number;
+  /** The Omnibus consumer's `ordering`, to match the raw side's subscription. @default the bus's */
+  readonly ordering?: boolean;
 }
 
 /** Records latencies in microseconds, 3 significant digits, up to 10 minutes. */
@@ -99,7 +101,10 @@ export function latencyScenario(target: BrokerTarget, options: LatencyOptions = 
       const latency = latencyRecorder();
       const progress = countdown(messages);
       try {
-        const consumer = bus.consumer<LatencyBody>('bench', 'bench', { concurrency });
+        const consumer = bus.consumer<LatencyBody>('bench', 'bench', {
+          concurrency,
+          ...(options.ordering === undefined ? {} : { ordering: options.ordering }),
+        });
         await consumer.start((message) => {
           latency.record(message.body.due);
           progress.tick();
