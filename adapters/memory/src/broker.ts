@@ -3,14 +3,15 @@ import type {
   BatchResult,
   DriverStats,
   HeldDeadLetter,
+  Linked,
   OutgoingMessage,
   ReceivedMessage,
   StoredDeadLetter,
   SubscriptionRef,
   SubscriptionSpec,
 } from '@omnibus/core/driver';
+import { LinkedList } from '@omnibus/core/driver';
 import { Deque } from './deque.js';
-import { InFlight, type Linked } from './in-flight.js';
 
 /**
  * A message as one subscription holds it: shared bytes and its count of deliveries. It may wait in
@@ -113,7 +114,7 @@ export class SubscriptionState {
   readonly spec: SubscriptionSpec;
   private readonly broker: MemoryBroker;
   private readonly ready = new Deque<Entry>();
-  private readonly inFlight = new InFlight<MemoryDelivery>();
+  private readonly inFlight = new LinkedList<MemoryDelivery>();
   private readonly delayed = new Map<
     Entry,
     { timer: ReturnType<typeof setTimeout>; dueAt: number }

@@ -627,3 +627,6 @@ export interface AdapterModule {
   /** Builds a driver from a parsed URL; the query parameters core consumes (`prefix`) are already removed. */
   fromUrl(url: URL): DriverV2 | Promise<DriverV2>;
 }
+
+/** For a driver's per-message bookkeeping: an intrusive list, as core keeps its unsettled messages. */
+export { type Linked, LinkedList } from './linked-list.js';

@@ -76,17 +76,17 @@ export class ReceivedEnvelope<T = unknown> implements Message<T> {
   /** The broker operation of the first settle; later settles wait for it and return its outcome. */
   private settledBy: SettleOperation | undefined;
   private publishedDate: Date | undefined;
-  /** Links in the receiving loop's list of unsettled messages (see `UnsettledMessages`). */
-  previousUnsettled: ReceivedEnvelope<T> | undefined;
-  nextUnsettled: ReceivedEnvelope<T> | undefined;
+  /** Links in the receiving loop's list of unsettled messages (a `LinkedList`). */
+  previous: ReceivedEnvelope<T> | undefined;
+  next: ReceivedEnvelope<T> | undefined;
 
   constructor(owner: MessageOwner<T>, received: ReceivedMessage, leaseExpiresAt: number) {
     this.owner = owner;
     this.received = received;
     this.body = undefined as T;
     this.leaseExpiresAt = leaseExpiresAt;
-    this.previousUnsettled = undefined;
-    this.nextUnsettled = undefined;
+    this.previous = undefined;
+    this.next = undefined;
   }
 
   get id(): string {

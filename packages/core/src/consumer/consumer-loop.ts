@@ -11,6 +11,7 @@ import type {
   ReleaseRequest,
 } from '../driver.js';
 import { InvalidArgumentError, OmnibusError, toOmnibusError } from '../errors.js';
+import { LinkedList } from '../linked-list.js';
 import {
   type MessageOwner,
   RELEASE,
@@ -33,7 +34,6 @@ import type { Dispatch, DispatchHost } from './dispatch.js';
 import { LeaseKeeper, type LeaseSettings } from './lease-keeper.js';
 import { PullDispatch } from './pull-dispatch.js';
 import { type HandlerFailureSettings, PushDispatch } from './push-dispatch.js';
-import { UnsettledMessages } from './unsettled.js';
 
 /** Resolved consumer settings a loop runs with; each part declares the ones it reads. */
 export interface ConsumerSettings<T>
@@ -76,7 +76,7 @@ export class ConsumerLoop<T> implements MessageOwner<T>, DispatchHost<T> {
   private readonly acks: AckBatcher;
   private readonly leases: LeaseKeeper<T>;
   private readonly abort = new AbortController();
-  private readonly unsettled = new UnsettledMessages<T>();
+  private readonly unsettled = new LinkedList<ReceivedEnvelope<T>>();
   /** Settle operations still talking to the broker. */
   private readonly pendingSettles = new Set<Promise<unknown>>();
   private stopping = false;

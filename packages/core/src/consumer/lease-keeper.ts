@@ -3,9 +3,9 @@ import { budget } from '../backoff.js';
 import { settleInBatches } from '../batch-call.js';
 import type { DriverSubscription, DriverV2, LeaseRequest } from '../driver.js';
 import { type OmnibusError, toOmnibusError } from '../errors.js';
+import type { LinkedList } from '../linked-list.js';
 import type { ReceivedEnvelope } from '../message.js';
 import { checkMilliseconds } from '../rules.js';
-import type { UnsettledMessages } from './unsettled.js';
 
 /** Settings the lease keeper reads. */
 export interface LeaseSettings {
@@ -27,14 +27,14 @@ export class LeaseKeeper<T> {
   private readonly subscription: DriverSubscription;
   private readonly settings: LeaseSettings;
   /** The loop's unsettled messages, read on every tick. */
-  private readonly unsettled: UnsettledMessages<T>;
+  private readonly unsettled: LinkedList<ReceivedEnvelope<T>>;
   private timer: ReturnType<typeof setInterval> | undefined;
 
   constructor(
     driver: DriverV2,
     subscription: DriverSubscription,
     settings: LeaseSettings,
-    unsettled: UnsettledMessages<T>,
+    unsettled: LinkedList<ReceivedEnvelope<T>>,
   ) {
     this.driver = driver;
     this.subscription = subscription;

@@ -1,17 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { InFlight, type Linked } from './in-flight.js';
+import { type Linked, LinkedList } from './linked-list.js';
 
 interface Item extends Linked<Item> {
   readonly name: string;
 }
 
 const item = (name: string): Item => ({ name, previous: undefined, next: undefined });
-const names = (list: InFlight<Item>) => [...list].map((each) => each.name);
+const names = (list: LinkedList<Item>) => [...list].map((each) => each.name);
 
-describe('InFlight', () => {
+describe('LinkedList', () => {
   it('keeps insertion order through deletes at the head, the middle and the tail', () => {
     const [a, b, c, d] = ['a', 'b', 'c', 'd'].map(item) as [Item, Item, Item, Item];
-    const list = new InFlight<Item>();
+    const list = new LinkedList<Item>();
     for (const each of [a, b, c, d]) list.add(each);
     expect(list.delete(b)).toBe(true);
     expect(list.delete(a)).toBe(true);
@@ -25,7 +25,7 @@ describe('InFlight', () => {
 
   it('lets a walk delete the item it is on, as the lease sweep does', () => {
     const items = ['a', 'b', 'c'].map(item);
-    const list = new InFlight<Item>();
+    const list = new LinkedList<Item>();
     for (const each of items) list.add(each);
     const seen: string[] = [];
     for (const each of list) {

@@ -1,4 +1,4 @@
-// The deliveries a subscription has out: an intrusive list, so taking and settling one allocate nothing.
+// An intrusive doubly-linked list: the links live on the items, so adding and deleting allocate nothing.
 
 /** What the list threads through: the links live on the item itself, not in a node of their own. */
 export interface Linked<T> {
@@ -8,9 +8,11 @@ export interface Linked<T> {
 
 /**
  * A doubly-linked list in insertion order, with O(1) add, delete and membership: a `Set` does the
- * same, but hashes and allocates table space on every delivery. An item is in at most one list.
+ * same, but hashes and allocates table space on every item. For per-message bookkeeping on hot
+ * paths (core's unsettled messages, the memory adapter's deliveries in flight). An item is in at
+ * most one list.
  */
-export class InFlight<T extends Linked<T>> {
+export class LinkedList<T extends Linked<T>> {
   private head: T | undefined;
   private tail: T | undefined;
   private count = 0;
@@ -48,7 +50,7 @@ export class InFlight<T extends Linked<T>> {
 
   /**
    * Oldest first. Only the item just yielded may be deleted meanwhile; items added meanwhile may or
-   * may not be reached (the sweeps that delete while walking look only for older ones).
+   * may not be reached.
    */
   *[Symbol.iterator](): IterableIterator<T> {
     let item = this.head;
