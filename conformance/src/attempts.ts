@@ -106,6 +106,41 @@ export function registerAttemptTests(suite: Suite): void {
     );
 
     suite.test(
+      'a consumer whose every slot releases keeps receiving: concurrency 1, the first message released, every message handled after it',
+      async (t) => {
+        const topic = t.name('topic');
+        const consumer = t.bus.consumer<string>(
+          topic,
+          t.name('sub'),
+          consumerOptions({ concurrency: 1 }),
+        );
+        await consumer.ready();
+        const producer = t.bus.producer<string>(topic);
+        const ids: string[] = [];
+        for (const body of ['first', 'second', 'third']) ids.push(await producer.send(body));
+        const inbox = t.inbox<string>();
+        let released: string | undefined;
+        await t.consume(consumer, inbox, async (message) => {
+          if (released !== undefined) return;
+          released = message.id;
+          await message.release();
+        });
+        // The one slot released: the consumer must still receive, the released message included.
+        await inbox.waitForIds(ids);
+        await inbox.waitForCount(
+          2,
+          'the released message back',
+          (delivery) => delivery.id === released,
+        );
+        t.expectAttempts(
+          inbox.of(released!).map((delivery) => delivery.attempt),
+          [1, 1],
+          'attempts of a released, then handled message',
+        );
+      },
+    );
+
+    suite.test(
       'a handler that nacks every attempt is dead-lettered on the last one: attempts = maxAttempts, reason "nacked"',
       async (t) => {
         const topic = t.name('topic');

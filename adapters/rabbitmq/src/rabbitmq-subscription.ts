@@ -46,6 +46,8 @@ interface DeliveryHandle {
   readonly message: ConsumeMessage;
   /** Set once core settled it (ack, nack, dead letter, or a no-op on a dead channel). */
   settled: boolean;
+  /** The consumption it was handed out under (see `#epoch`). */
+  readonly epoch: number;
 }
 
 interface Buffered {
@@ -117,6 +119,11 @@ export class RabbitMQSubscription implements DriverSubscription {
   #deleted: OmnibusError | undefined;
   /** Consumption coming back after a release, for a receive that follows it. */
   #resuming: Promise<void> | undefined;
+  /**
+   * Counts resumes. A delivery handed out before the last one came through a cancelled consumer:
+   * its settle frees no prefetch on any consumer, so it gives its share of `#granted` back instead.
+   */
+  #epoch = 0;
   /** Set by the first close(): later calls wait for the same one. */
   #closing: Promise<void> | undefined;
 
@@ -395,6 +402,7 @@ export class RabbitMQSubscription implements DriverSubscription {
       if (this.#closed || this.#consuming || this.#channel !== channel) return;
       this.#consuming = true;
       this.#stopping = undefined;
+      this.#epoch++;
       this.#granted = this.#outstanding;
       this.#grow();
     });
@@ -503,6 +511,11 @@ export class RabbitMQSubscription implements DriverSubscription {
     this.#outstanding = Math.max(0, this.#outstanding - 1);
     this.#held = Math.max(0, this.#held - 1);
     if (this.#closed && this.#outstanding === 0) void this.#closeChannel(delivery.channel);
+    else if (delivery.epoch !== this.#epoch && delivery.channel === this.#channel) {
+      // Counted in `#granted` by the resume, for a consumer that is gone: credit for a new one.
+      this.#granted = Math.max(0, this.#granted - 1);
+      this.#grow();
+    }
   }
 
   #markUncounted(message: ConsumeMessage): void {
@@ -537,6 +550,7 @@ export class RabbitMQSubscription implements DriverSubscription {
         channel: entry.channel,
         message: entry.message,
         settled: false,
+        epoch: this.#epoch,
       };
       const received = toReceivedMessage(entry.message, handle);
       const attempt = this.#compensated(received, true);
