@@ -115,6 +115,50 @@ export function registerDeadLetterAdminTests(suite: Suite): void {
     );
 
     suite.test(
+      'a message dead-lettered twice is two letters: select({ ids }).redrive() moves both, and the letters around them, with no id not-found',
+      async (t) => {
+        requiresSelect(t);
+        const topic = t.name('topic');
+        const subscription = t.name('sub');
+        const consumer = t.bus.consumer<Ticket>(
+          topic,
+          subscription,
+          consumerOptions({ concurrency: 1 }),
+        );
+        await consumer.ready();
+        const producer = t.bus.producer<Ticket>(topic);
+        const twice = t.name('twice');
+        // The same id sent twice (at-least-once delivery makes such duplicates); a FIFO queue
+        // deduplicates the second, so there the DLQ holds one letter of it.
+        await producer.send({ n: 0 }, { id: twice });
+        const between = await producer.send({ n: 1 });
+        await producer.send({ n: 2 }, { id: twice });
+        const sent = await producer.send({ n: 3 });
+        const iterator = consumer.messages();
+        const letters: string[] = [];
+        while (!letters.includes(sent)) {
+          const message = (await iterator.next()).value as Message<Ticket>;
+          letters.push(message.id);
+          await message.deadLetter(LOST);
+        }
+        await iterator.return?.();
+        await consumer.stop();
+        const dlq = t.bus.deadLetters<Ticket>(topic, subscription);
+        await t.expectDeadLetterCount(dlq as DeadLetters<unknown>, letters.length, 'dead letters');
+        const selected = letters.filter((id) => id === twice || id === between);
+        const report = await dlq.select({ ids: [twice, between] }).redrive();
+        expect(report.notFound).toEqual([]);
+        expect(report.redriven).toBe(selected.length);
+        expect(sorted(report.results.map((result) => result.id))).toEqual(sorted(selected));
+        await t.expectDeadLetterCount(
+          dlq as DeadLetters<unknown>,
+          letters.length - selected.length,
+          'the DLQ after the redrive',
+        );
+      },
+    );
+
+    suite.test(
       'select({ ids }).redrive() moves exactly those letters, reporting each, keeping attributes and ordering key; the rest stay; an id not in the DLQ is not-found',
       async (t) => {
         requiresSelect(t);

@@ -13,7 +13,7 @@ import { bounded } from './bounded.js';
 import { deadLetterQueue, subscriptionQueue } from './broker-names.js';
 import type { ConfirmPublisher } from './confirm-publisher.js';
 import { take } from './dead-letter-admin.js';
-import { messageId, redriveOptions, toStoredDeadLetter } from './message-mapping.js';
+import { redriveOptions, toStoredDeadLetter } from './message-mapping.js';
 import type { Topology } from './topology.js';
 
 /** How often a closing cursor checks that its letters are back in the DLQ, in ms. */
@@ -36,9 +36,10 @@ export interface DeadLetterCursorContext {
  * gets them meanwhile, and closing the channel (`close`, or a lost connection) hands every one not
  * settled back to the DLQ, in place. Redrive publishes copies to the subscription's queue through
  * the default exchange on the driver's confirm channel, awaits the confirms, then acks the letters;
- * discard acks them. A pass takes at most the letters the DLQ held when it opened, and stops early
- * at a letter whose id it already handed out (one redriven and dead-lettered again meanwhile),
- * which it hands back.
+ * discard acks them. A pass takes at most the letters the DLQ held when it opened; a letter
+ * redriven and dead-lettered again meanwhile is core's to recognise (by its dead-letter time and
+ * redrive count), not this cursor's: an id alone can't tell it from the same message dead-lettered
+ * twice, which must be handed out too.
  */
 export async function openDeadLetterCursor(
   context: DeadLetterCursorContext,
@@ -53,7 +54,6 @@ export async function openDeadLetterCursor(
   });
   const dlq = deadLetterQueue(ref);
   const queue = subscriptionQueue(ref);
-  const seen = new Set<string>();
   /** Letters handed out and neither redriven nor discarded: what closing gives back. */
   let unsettled = 0;
   let done = channel === undefined;
@@ -85,14 +85,6 @@ export async function openDeadLetterCursor(
       );
       const letters: HeldDeadLetter[] = [];
       for (const message of messages) {
-        const id = messageId(message);
-        if (seen.has(id) || done) {
-          // Handed out before, so dead-lettered again after this pass began: not this pass's.
-          open.nack(message, false, true);
-          done = true;
-          continue;
-        }
-        seen.add(id);
         budget--;
         unsettled++;
         letters.push({ ...toStoredDeadLetter(message), handle: message });

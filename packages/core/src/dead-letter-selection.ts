@@ -175,8 +175,12 @@ export class DeadLetterSelectionImpl<T> implements DeadLetterSelection<T> {
       wrap('opening'),
       budget(timeoutMs),
     );
-    const redriven = new Set<string>();
-    const found = new Set<string>();
+    // Each id this run redrove, with the redrive count its copy carries: a letter with both is
+    // that copy dead-lettered again, while one with another count was in the DLQ already (the same
+    // message dead-lettered twice, as at-least-once delivery allows) and is acted on too.
+    const redriven = new Map<string, Set<number>>();
+    const cameBack = (held: HeldDeadLetter) =>
+      redriven.get(held.id)?.has(held.redrives ?? 0) === true;
     // Ids asked for that were read, matched or not: the rest are not in the DLQ once it is read through.
     const seen = new Set<string>();
     let readThrough = false;
@@ -201,7 +205,7 @@ export class DeadLetterSelectionImpl<T> implements DeadLetterSelection<T> {
         }
         const decisions: Decision<T>[] = [];
         for (const held of page) {
-          if (held.deadLetteredAt > startedAt || redriven.has(held.id)) {
+          if (held.deadLetteredAt > startedAt || cameBack(held)) {
             readThrough = true;
             more = false;
             break;
@@ -211,11 +215,10 @@ export class DeadLetterSelectionImpl<T> implements DeadLetterSelection<T> {
           const letter = toDeadLetter<T>(held);
           if (!this.matcher.matches(letter as DeadLetter<unknown>)) continue;
           matched++;
-          found.add(letter.id);
           if (plan.kind === 'list') listed?.(letter);
           else decisions.push(decide(plan, held, letter));
-          const { ids, limit } = this.matcher;
-          if (matched >= limit || (ids !== undefined && found.size >= ids.size)) {
+          // Not when every id was found: another letter may carry one of them too.
+          if (matched >= this.matcher.limit) {
             more = false;
             break;
           }
@@ -236,7 +239,10 @@ export class DeadLetterSelectionImpl<T> implements DeadLetterSelection<T> {
           for (const decision of chunk) {
             const error = errors.get(decision);
             const result = toResult(decision, plan.kind, error);
-            if (result.outcome === 'redriven') redriven.add(result.id);
+            if (result.outcome === 'redriven') {
+              const counts = redriven.get(result.id) ?? new Set<number>();
+              redriven.set(result.id, counts.add(result.redrives + 1));
+            }
             report?.(result);
           }
         }
