@@ -2,7 +2,9 @@
 
 /** What the list threads through: the links live on the item itself, not in a node of their own. */
 export interface Linked<T> {
+  /** The item before this one in its list; `undefined` for the head or outside any list. */
   previous: T | undefined;
+  /** The item after this one in its list; `undefined` for the tail or outside any list. */
   next: T | undefined;
 }
 
@@ -17,14 +19,17 @@ export class LinkedList<T extends Linked<T>> {
   private tail: T | undefined;
   private count = 0;
 
+  /** Items in the list. */
   get size(): number {
     return this.count;
   }
 
+  /** Whether `item` is in this list (an item is in at most one). */
   has(item: T): boolean {
     return item.previous !== undefined || this.head === item;
   }
 
+  /** Appends `item`, which must be in no list. */
   add(item: T): void {
     item.previous = this.tail;
     item.next = undefined;

@@ -382,6 +382,7 @@ export interface DeadLetterResult {
 export interface DeadLetterNotFound {
   /** The id as asked for. */
   id: string;
+  /** Always `not-found` (see {@link DeadLetterOutcome}). */
   outcome: 'not-found';
 }
 
